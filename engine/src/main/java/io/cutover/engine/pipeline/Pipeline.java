@@ -1,0 +1,190 @@
+package io.cutover.engine.pipeline;
+
+import io.cutover.engine.clock.HybridLogicalClock;
+import io.cutover.engine.event.ChangeEvent;
+import io.cutover.engine.pipeline.internal.DisruptorPipeline;
+import io.cutover.journal.Journal;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import org.agrona.DirectBuffer;
+
+/**
+ * A running pipeline: publish changes from any number of threads; each is journaled, acknowledged, then
+ * handed to the resolve, apply and checksum stages in order.
+ *
+ * <pre>{@code
+ * try (Pipeline pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.of(dir)).build())
+ *     .apply(sink)
+ *     .start()) {
+ *   long index = pipeline.publish(event).join(); // durable in the journal now
+ * }
+ * }</pre>
+ *
+ * <p><b>Ordering.</b> Changes are journaled and handled in the order their publish calls claimed ring slots;
+ * changes published by one thread keep that thread's order, so per-key order holds when one thread publishes
+ * a key's changes (as capture does).
+ *
+ * <p><b>Back-pressure.</b> The ring is bounded: when it is full, publish waits until the slowest stage frees a
+ * slot. Nothing is dropped, and memory stays bounded.
+ *
+ * <p>Thread-safe.
+ */
+public interface Pipeline extends AutoCloseable {
+
+  /**
+   * Starts building a pipeline.
+   *
+   * @param config the configuration.
+   * @return a builder.
+   */
+  static Builder builder(PipelineConfig config) {
+    return new Builder(config);
+  }
+
+  /**
+   * Publishes a change. If its hybrid-logical-clock timestamp is 0 the pipeline stamps one from its clock;
+   * otherwise the clock is advanced past it.
+   *
+   * @param event the change.
+   * @return completes with the change's journal index once it is durable in the journal (as the journal's
+   *     sync policy promises); completes exceptionally if the pipeline stops first.
+   * @throws IllegalArgumentException if the encoded change exceeds maxEventBytes; nothing is published.
+   * @throws IllegalStateException if the pipeline is closed.
+   */
+  CompletableFuture<Long> publish(ChangeEvent event);
+
+  /**
+   * Publishes an already encoded change ({@link io.cutover.engine.event.EventCodec}) without allocating. Its
+   * timestamp is handled as in {@link #publish(ChangeEvent)}.
+   *
+   * @param buffer holding the change.
+   * @param offset where it starts.
+   * @param length its length.
+   * @return the ring sequence of the change, for {@link #awaitDurable}.
+   * @throws IllegalArgumentException if the length is out of bounds; nothing is published.
+   * @throws IllegalStateException if the pipeline is closed.
+   */
+  long publishEncoded(DirectBuffer buffer, int offset, int length);
+
+  /**
+   * Waits until the change with a given ring sequence is durable in the journal.
+   *
+   * @param sequence returned by {@link #publishEncoded}.
+   * @param timeout how long to wait.
+   * @return true if durable, false on timeout.
+   * @throws InterruptedException if interrupted while waiting.
+   */
+  boolean awaitDurable(long sequence, Duration timeout) throws InterruptedException;
+
+  /**
+   * Waits until every change published so far has been handled by every stage.
+   *
+   * @param timeout how long to wait.
+   * @return true if idle, false on timeout.
+   * @throws InterruptedException if interrupted while waiting.
+   */
+  boolean awaitIdle(Duration timeout) throws InterruptedException;
+
+  /**
+   * A snapshot of counts and per-stage latencies.
+   *
+   * @return the statistics.
+   */
+  PipelineStats stats();
+
+  /**
+   * The journal the pipeline writes (for tools; do not append to it).
+   *
+   * @return the journal.
+   */
+  Journal journal();
+
+  /**
+   * The pipeline's hybrid logical clock.
+   *
+   * @return the clock.
+   */
+  HybridLogicalClock clock();
+
+  /**
+   * Stops accepting changes, waits up to the drain timeout for every stage to handle what was published, then
+   * stops the stages and closes the journal. Changes not handled by then are replayed on the next start.
+   */
+  @Override
+  void close();
+
+  /** Builds and starts a {@link Pipeline}. Not thread-safe. */
+  final class Builder {
+    private final PipelineConfig config;
+    private final List<ChangeHandler> resolve = new ArrayList<>();
+    private final List<ChangeHandler> apply = new ArrayList<>();
+    private final List<ChangeHandler> checksum = new ArrayList<>();
+    private HybridLogicalClock clock = new HybridLogicalClock();
+
+    private Builder(PipelineConfig config) {
+      this.config = Objects.requireNonNull(config, "pipeline configuration");
+    }
+
+    /**
+     * Adds resolve-stage handlers (conflict resolution). Handlers of one stage run in parallel.
+     *
+     * @param handlers the handlers.
+     * @return this builder.
+     */
+    public Builder resolve(ChangeHandler... handlers) {
+      resolve.addAll(List.of(handlers));
+      return this;
+    }
+
+    /**
+     * Adds apply-stage handlers (sinks); they see a change after every resolve handler has.
+     *
+     * @param handlers the handlers.
+     * @return this builder.
+     */
+    public Builder apply(ChangeHandler... handlers) {
+      apply.addAll(List.of(handlers));
+      return this;
+    }
+
+    /**
+     * Adds checksum-stage handlers; they see a change after every apply handler has.
+     *
+     * @param handlers the handlers.
+     * @return this builder.
+     */
+    public Builder checksum(ChangeHandler... handlers) {
+      checksum.addAll(List.of(handlers));
+      return this;
+    }
+
+    /**
+     * Sets the clock that stamps unstamped changes.
+     *
+     * @param value the clock.
+     * @return this builder.
+     */
+    public Builder clock(HybridLogicalClock value) {
+      this.clock = Objects.requireNonNull(value, "clock");
+      return this;
+    }
+
+    /**
+     * Opens the journal, replays what each handler has not checkpointed, and starts the stages. Returns once
+     * the replayed changes are in the ring (they are handled before any change published later).
+     *
+     * @return the running pipeline.
+     * @throws IllegalArgumentException if handler names are invalid or repeat.
+     * @throws io.cutover.journal.JournalException if the journal cannot be opened or is damaged.
+     */
+    public Pipeline start() {
+      return DisruptorPipeline.start(config, clock, List.of(
+          new DisruptorPipeline.StageSpec("resolve", resolve),
+          new DisruptorPipeline.StageSpec("apply", apply),
+          new DisruptorPipeline.StageSpec("checksum", checksum)));
+    }
+  }
+}

@@ -1,0 +1,386 @@
+package io.cutover.engine.pipeline.internal;
+
+import com.lmax.disruptor.BusySpinWaitStrategy;
+import com.lmax.disruptor.EventHandler;
+import com.lmax.disruptor.ExceptionHandler;
+import com.lmax.disruptor.LiteBlockingWaitStrategy;
+import com.lmax.disruptor.RingBuffer;
+import com.lmax.disruptor.SleepingWaitStrategy;
+import com.lmax.disruptor.WaitStrategy;
+import com.lmax.disruptor.YieldingWaitStrategy;
+import com.lmax.disruptor.dsl.Disruptor;
+import com.lmax.disruptor.dsl.EventHandlerGroup;
+import com.lmax.disruptor.dsl.ProducerType;
+import io.cutover.engine.clock.HybridLogicalClock;
+import io.cutover.engine.event.ChangeEvent;
+import io.cutover.engine.event.EventCodec;
+import io.cutover.engine.pipeline.ChangeHandler;
+import io.cutover.engine.pipeline.Pipeline;
+import io.cutover.engine.pipeline.PipelineConfig;
+import io.cutover.engine.pipeline.PipelineStats;
+import io.cutover.engine.pipeline.StageStats;
+import io.cutover.journal.Journal;
+import io.cutover.journal.JournalReader;
+import io.cutover.journal.RecordHandler;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.locks.LockSupport;
+import java.util.regex.Pattern;
+import org.HdrHistogram.Histogram;
+import org.agrona.DirectBuffer;
+import org.agrona.ExpandableArrayBuffer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** {@link Pipeline} on an LMAX Disruptor multi-producer ring journaled to a {@link Journal}. */
+public final class DisruptorPipeline implements Pipeline {
+  private static final Logger LOG = LoggerFactory.getLogger(DisruptorPipeline.class);
+  private static final Pattern HANDLER_NAME = Pattern.compile("[A-Za-z0-9._-]{1,48}");
+  private static final ThreadLocal<ExpandableArrayBuffer> SCRATCH =
+      ThreadLocal.withInitial(() -> new ExpandableArrayBuffer(512));
+  private static final long WAIT_PARK_NANOS = TimeUnit.MICROSECONDS.toNanos(50);
+
+  /**
+   * The handlers of one stage.
+   *
+   * @param name the stage's name.
+   * @param handlers its handlers, run in parallel.
+   */
+  public record StageSpec(String name, List<ChangeHandler> handlers) {}
+
+  private final PipelineConfig config;
+  private final HybridLogicalClock clock;
+  private final Journal journal;
+  private final Disruptor<EventSlot> disruptor;
+  private final RingBuffer<EventSlot> ring;
+  private final JournalStage journalStage;
+  private final List<HandlerStage> handlerStages = new ArrayList<>();
+  private final List<Thread> threads = new CopyOnWriteArrayList<>();
+  private final AtomicBoolean closed = new AtomicBoolean();
+  private volatile boolean halted;
+  private final RecordHandler replayPublisher = this::publishReplayed;
+  private long replayed;
+
+  private DisruptorPipeline(PipelineConfig config, HybridLogicalClock clock, Journal journal,
+      List<StageSpec> stages) {
+    this.config = config;
+    this.clock = clock;
+    this.journal = journal;
+    ThreadFactory threadFactory = runnable -> {
+      Thread thread = new Thread(runnable, "cutover-stage-" + threads.size());
+      thread.setDaemon(true);
+      threads.add(thread);
+      return thread;
+    };
+    this.disruptor = new Disruptor<>(EventSlot::new, config.ringSize(), threadFactory, ProducerType.MULTI,
+        waitStrategy(config));
+    this.ring = disruptor.getRingBuffer();
+    this.journalStage = new JournalStage(journal, ring, this, config);
+    disruptor.setDefaultExceptionHandler(new LoggingExceptionHandler());
+    EventHandlerGroup<EventSlot> group = disruptor.handleEventsWith(journalStage);
+    for (StageSpec stage : stages) {
+      if (stage.handlers().isEmpty()) {
+        continue;
+      }
+      List<EventHandler<EventSlot>> group2 = new ArrayList<>();
+      for (ChangeHandler handler : stage.handlers()) {
+        HandlerStage handlerStage = new HandlerStage(stage.name(), handler,
+            journal.checkpoint(stage.name() + "." + handler.name()), startAfter(stage.name(), handler), ring, this,
+            config);
+        handlerStages.add(handlerStage);
+        group2.add(handlerStage);
+      }
+      @SuppressWarnings({"unchecked", "rawtypes"})
+      EventHandler<EventSlot>[] array = group2.toArray(new EventHandler[0]);
+      group = group.then(array);
+    }
+  }
+
+  private long startAfter(String stage, ChangeHandler handler) {
+    long checkpoint = journal.checkpoint(stage + "." + handler.name()).index();
+    long own;
+    try {
+      own = handler.durablePosition();
+    } catch (Exception e) {
+      throw new IllegalStateException(stage + " handler '" + handler.name()
+          + "' could not report its durable position: " + e.getMessage(), e);
+    }
+    return Math.max(checkpoint, own);
+  }
+
+  /**
+   * Opens the journal, wires the stages, starts them and replays; see {@link Pipeline.Builder#start()}.
+   *
+   * @param config the configuration.
+   * @param clock the clock.
+   * @param stages the stages after the journal, in order.
+   * @return the running pipeline.
+   */
+  public static DisruptorPipeline start(PipelineConfig config, HybridLogicalClock clock, List<StageSpec> stages) {
+    Set<String> names = new HashSet<>();
+    for (StageSpec stage : stages) {
+      for (ChangeHandler handler : stage.handlers()) {
+        String name = handler.name();
+        if (name == null || !HANDLER_NAME.matcher(name).matches()) {
+          throw new IllegalArgumentException(stage.name() + " handler name '" + name
+              + "' is not valid: use 1 to 48 characters from [A-Za-z0-9._-]");
+        }
+        if (!names.add(name)) {
+          throw new IllegalArgumentException("two pipeline handlers are named '" + name + "'");
+        }
+      }
+    }
+    Journal journal = Journal.open(config.journal());
+    DisruptorPipeline pipeline;
+    try {
+      pipeline = new DisruptorPipeline(config, clock, journal, stages);
+    } catch (RuntimeException e) {
+      journal.close();
+      throw e;
+    }
+    pipeline.disruptor.start();
+    try {
+      pipeline.replay();
+    } catch (RuntimeException e) {
+      pipeline.close();
+      throw e;
+    }
+    return pipeline;
+  }
+
+  private void replay() {
+    if (handlerStages.isEmpty()) {
+      return;
+    }
+    long from = Long.MAX_VALUE;
+    for (HandlerStage stage : handlerStages) {
+      from = Math.min(from, stage.startAfter());
+    }
+    if (from >= journal.lastIndex()) {
+      return;
+    }
+    long count = 0;
+    try (JournalReader reader = journal.readAfter(from)) {
+      while (reader.next(replayPublisher)) {
+        count++;
+      }
+    }
+    replayed = count;
+    LOG.info("pipeline replayed {} changes from journal {} after index {}", count, journal.directory(), from);
+  }
+
+  private void publishReplayed(long index, DirectBuffer buffer, int offset, int length) {
+    long sequence = ring.next();
+    try {
+      EventSlot slot = ring.get(sequence);
+      slot.buffer.putBytes(0, buffer, offset, length);
+      slot.length = length;
+      slot.journalIndex = index;
+      slot.replayed = true;
+      slot.ack = null;
+      slot.publishNanos = System.nanoTime();
+      long hlc = EventCodec.hlc(buffer, offset);
+      if (hlc != 0) {
+        clock.update(hlc);
+      }
+    } finally {
+      ring.publish(sequence);
+    }
+  }
+
+  private static WaitStrategy waitStrategy(PipelineConfig config) {
+    return switch (config.waitStrategy()) {
+      case SLEEPING -> new SleepingWaitStrategy();
+      case LITE_BLOCKING -> new LiteBlockingWaitStrategy();
+      case YIELDING -> new YieldingWaitStrategy();
+      case BUSY_SPIN -> new BusySpinWaitStrategy();
+    };
+  }
+
+  boolean halted() {
+    return halted;
+  }
+
+  private void ensureOpen() {
+    if (closed.get()) {
+      throw new IllegalStateException("pipeline on journal " + journal.directory() + " is closed");
+    }
+  }
+
+  @Override
+  public CompletableFuture<Long> publish(ChangeEvent event) {
+    ensureOpen();
+    ExpandableArrayBuffer scratch = SCRATCH.get();
+    int length = EventCodec.encode(event, scratch, 0);
+    if (length > config.maxEventBytes()) {
+      throw new IllegalArgumentException("change to table " + event.table() + " encodes to " + length
+          + " bytes, over maxEventBytes " + config.maxEventBytes() + "; nothing was published");
+    }
+    CompletableFuture<Long> ack = new CompletableFuture<>();
+    claimAndPublish(scratch, 0, length, ack);
+    return ack;
+  }
+
+  @Override
+  public long publishEncoded(DirectBuffer buffer, int offset, int length) {
+    ensureOpen();
+    if (length < EventCodec.HEADER_BYTES || length > config.maxEventBytes()) {
+      throw new IllegalArgumentException("encoded change of " + length + " bytes is outside "
+          + EventCodec.HEADER_BYTES + ".." + config.maxEventBytes() + "; nothing was published");
+    }
+    if (buffer.getByte(offset) != EventCodec.VERSION) {
+      throw new IllegalArgumentException("encoded change has format version " + buffer.getByte(offset)
+          + ", expected " + EventCodec.VERSION + "; nothing was published");
+    }
+    return claimAndPublish(buffer, offset, length, null);
+  }
+
+  private long claimAndPublish(DirectBuffer buffer, int offset, int length, CompletableFuture<Long> ack) {
+    long hlc = EventCodec.hlc(buffer, offset);
+    long stamped = hlc == 0 ? clock.now() : clock.update(hlc);
+    long sequence = ring.next();
+    try {
+      EventSlot slot = ring.get(sequence);
+      slot.buffer.putBytes(0, buffer, offset, length);
+      if (hlc == 0) {
+        EventCodec.hlc(slot.buffer, 0, stamped);
+      }
+      slot.length = length;
+      slot.journalIndex = Journal.NO_INDEX;
+      slot.replayed = false;
+      slot.ack = ack;
+      slot.publishNanos = System.nanoTime();
+    } finally {
+      ring.publish(sequence);
+    }
+    return sequence;
+  }
+
+  @Override
+  public boolean awaitDurable(long sequence, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (journalStage.durable().get() < sequence) {
+      if (halted || System.nanoTime() - deadline > 0) {
+        return false;
+      }
+      park();
+    }
+    return true;
+  }
+
+  @Override
+  public boolean awaitIdle(Duration timeout) throws InterruptedException {
+    long target = ring.getCursor();
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (ring.getMinimumGatingSequence() < target) {
+      if (halted || System.nanoTime() - deadline > 0) {
+        return false;
+      }
+      park();
+    }
+    return true;
+  }
+
+  private static void park() throws InterruptedException {
+    LockSupport.parkNanos(WAIT_PARK_NANOS);
+    if (Thread.interrupted()) {
+      throw new InterruptedException();
+    }
+  }
+
+  @Override
+  public PipelineStats stats() {
+    List<StageStats> stages = new ArrayList<>();
+    stages.add(stats("journal", "journal", journalStage.latency(), journal.lastIndex()));
+    for (HandlerStage stage : handlerStages) {
+      stages.add(stats(stage.stage(), stage.handler().name(), stage.latency(), stage.checkpoint().index()));
+    }
+    long cursor = ring.getCursor();
+    long published = cursor + 1 - replayed;
+    long durable = journalStage.durable().get() + 1 - replayed;
+    long inFlight = Math.max(0, cursor - ring.getMinimumGatingSequence());
+    return new PipelineStats(published, replayed, Math.max(0, durable), inFlight, journal.lastIndex(), stages);
+  }
+
+  private static StageStats stats(String stage, String handler, StageLatency latency, long checkpoint) {
+    Histogram h = latency.snapshot();
+    return new StageStats(stage, handler, h.getTotalCount(), micros(h.getValueAtPercentile(50)),
+        micros(h.getValueAtPercentile(95)), micros(h.getValueAtPercentile(99)), micros(h.getMaxValue()),
+        checkpoint);
+  }
+
+  private static long micros(long nanos) {
+    return TimeUnit.NANOSECONDS.toMicros(nanos);
+  }
+
+  @Override
+  public Journal journal() {
+    return journal;
+  }
+
+  @Override
+  public HybridLogicalClock clock() {
+    return clock;
+  }
+
+  @Override
+  public void close() {
+    if (!closed.compareAndSet(false, true)) {
+      return;
+    }
+    try {
+      if (!awaitIdle(config.drainTimeout())) {
+        LOG.warn("pipeline on journal {}: handlers did not catch up within {}; unhandled changes are replayed "
+            + "on the next start", journal.directory(), config.drainTimeout());
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+    halted = true;
+    disruptor.halt();
+    for (Thread thread : threads) {
+      try {
+        thread.join(config.drainTimeout().toMillis());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        break;
+      }
+    }
+    long cursor = ring.getCursor();
+    for (long s = journalStage.durable().get() + 1; s <= cursor; s++) {
+      CompletableFuture<Long> ack = ring.get(s).ack;
+      if (ack != null) {
+        ack.completeExceptionally(new IllegalStateException("pipeline closed before the change was journaled"));
+      }
+    }
+    journal.close();
+  }
+
+  /** Logs what escapes a stage; stages retry their own failures, so only a stop or a bug gets here. */
+  private static final class LoggingExceptionHandler implements ExceptionHandler<EventSlot> {
+    @Override
+    public void handleEventException(Throwable ex, long sequence, EventSlot event) {
+      if (!(ex instanceof StageHaltedException)) {
+        LOG.error("pipeline stage failed at ring sequence {}", sequence, ex);
+      }
+    }
+
+    @Override
+    public void handleOnStartException(Throwable ex) {
+      LOG.error("pipeline stage failed to start", ex);
+    }
+
+    @Override
+    public void handleOnShutdownException(Throwable ex) {
+      LOG.error("pipeline stage failed to stop", ex);
+    }
+  }
+}

@@ -14,6 +14,8 @@ import java.util.Objects;
  *   <tr><td>rollCycle</td><td>HOURLY</td><td>how often a new file starts ({@link JournalRollCycle})</td></tr>
  *   <tr><td>retainedCycles</td><td>2</td><td>newest cycle files kept even when every consumer is past them</td></tr>
  *   <tr><td>maxRecordBytes</td><td>1 MiB</td><td>the largest record accepted</td></tr>
+ *   <tr><td>pretouch</td><td>true</td><td>touch file pages ahead of the writer from a background thread, so
+ *       appends do not stall on the filesystem allocating blocks</td></tr>
  * </table>
  *
  * @param directory where the journal's files live.
@@ -21,9 +23,11 @@ import java.util.Objects;
  * @param rollCycle how often a new file starts.
  * @param retainedCycles newest cycle files kept even when every consumer has checkpointed past them.
  * @param maxRecordBytes the largest record accepted.
+ * @param pretouch whether a background thread touches file pages ahead of the writer.
  */
 public record JournalConfig(
-    Path directory, SyncPolicy syncPolicy, JournalRollCycle rollCycle, int retainedCycles, int maxRecordBytes) {
+    Path directory, SyncPolicy syncPolicy, JournalRollCycle rollCycle, int retainedCycles, int maxRecordBytes,
+    boolean pretouch) {
 
   /** Default for {@link #syncPolicy()}. */
   public static final SyncPolicy DEFAULT_SYNC_POLICY = SyncPolicy.BATCH;
@@ -77,6 +81,7 @@ public record JournalConfig(
     private JournalRollCycle rollCycle = DEFAULT_ROLL_CYCLE;
     private int retainedCycles = DEFAULT_RETAINED_CYCLES;
     private int maxRecordBytes = DEFAULT_MAX_RECORD_BYTES;
+    private boolean pretouch = true;
 
     private Builder(Path directory) {
       this.directory = directory;
@@ -127,13 +132,24 @@ public record JournalConfig(
     }
 
     /**
+     * Sets whether a background thread touches file pages ahead of the writer.
+     *
+     * @param value true to pretouch (the default).
+     * @return this builder.
+     */
+    public Builder pretouch(boolean value) {
+      this.pretouch = value;
+      return this;
+    }
+
+    /**
      * Validates and builds.
      *
      * @return the configuration.
      * @throws IllegalArgumentException naming the setting that is wrong.
      */
     public JournalConfig build() {
-      return new JournalConfig(directory, syncPolicy, rollCycle, retainedCycles, maxRecordBytes);
+      return new JournalConfig(directory, syncPolicy, rollCycle, retainedCycles, maxRecordBytes, pretouch);
     }
   }
 }

@@ -58,6 +58,8 @@ public final class ChronicleJournal implements Journal {
   private byte[] scratch = new byte[1024];
   private volatile long lastIndex;
   private boolean unsynced;
+  private long writePosition;
+  private final Pretoucher pretoucher;
   private volatile boolean closed;
 
   private ChronicleJournal(JournalConfig config, SingleChronicleQueue queue) {
@@ -69,6 +71,7 @@ public final class ChronicleJournal implements Journal {
     this.forceCheckpoints = config.syncPolicy() != SyncPolicy.NONE;
     long last = queue.lastIndex();
     this.lastIndex = last < 0 ? NO_INDEX : last;
+    this.pretoucher = config.pretouch() ? new Pretoucher(directory.getFileName().toString()) : null;
   }
 
   /**
@@ -215,6 +218,7 @@ public final class ChronicleJournal implements Journal {
       bytes.writeInt(checksum);
       bytes.writeInt(length);
       bytes.write(scratch, 0, length);
+      writePosition = bytes.writePosition();
     }
     long index = appender.lastIndexAppended();
     lastIndex = index;
@@ -232,6 +236,9 @@ public final class ChronicleJournal implements Journal {
       appender.sync();
     }
     unsynced = false;
+    if (pretoucher != null && appender != null) {
+      pretoucher.writerAt(appender.currentFile(), writePosition);
+    }
   }
 
   @Override
@@ -415,6 +422,9 @@ public final class ChronicleJournal implements Journal {
         appender.sync();
       }
       appender.close();
+    }
+    if (pretoucher != null) {
+      pretoucher.close();
     }
     checkpoints.values().forEach(MappedCheckpoint::close);
     checkpoints.clear();

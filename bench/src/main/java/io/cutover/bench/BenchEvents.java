@@ -1,0 +1,85 @@
+package io.cutover.bench;
+
+import io.cutover.engine.event.ChangeEvent;
+import io.cutover.engine.event.EventCodec;
+import io.cutover.engine.event.Operation;
+import io.cutover.engine.event.Row;
+import io.cutover.engine.event.Side;
+import io.cutover.engine.event.SourcePosition;
+import io.cutover.engine.event.Value;
+import io.cutover.engine.pipeline.ChangeHandler;
+import io.cutover.engine.pipeline.ChangeRecord;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Comparator;
+import java.util.stream.Stream;
+import org.agrona.ExpandableArrayBuffer;
+import org.agrona.collections.Long2LongHashMap;
+
+/** Shared fixtures: a typical encoded change and an idempotent in-memory sink. */
+final class BenchEvents {
+  private BenchEvents() {}
+
+  /** A typical row change (an order update: 6 columns), encoded; about 200 bytes. */
+  static ExpandableArrayBuffer encodedOrderUpdate(long key) {
+    ChangeEvent event = ChangeEvent.builder(Side.MONOLITH, "orders", Operation.UPDATE)
+        .key(Row.of("id", Value.of(key)))
+        .after(Row.of("id", Value.of(key), "customer_id", Value.of(key * 7), "status", Value.of("paid"),
+            "total", Value.of(new java.math.BigDecimal("129.90")), "currency", Value.of("EUR"),
+            "updated_at", Value.timestampMicros(1_760_000_000_000_000L)))
+        .changedColumns(java.util.List.of("status", "updated_at"))
+        .position(SourcePosition.lsn(0x16B3748L))
+        .transactionId("7421")
+        .build();
+    ExpandableArrayBuffer buffer = new ExpandableArrayBuffer(256);
+    int length = EventCodec.encode(event, buffer, 0);
+    ExpandableArrayBuffer exact = new ExpandableArrayBuffer(length);
+    exact.putBytes(0, buffer, 0, length);
+    return exact;
+  }
+
+  static int length(ExpandableArrayBuffer encoded) {
+    return encoded.capacity();
+  }
+
+  /**
+   * An idempotent sink: keeps the last applied journal index per key hash and ignores anything not newer, so
+   * replays change nothing. No allocation per change once the map has grown.
+   */
+  static final class IdempotentMemorySink implements ChangeHandler {
+    private final Long2LongHashMap lastIndexByKey = new Long2LongHashMap(1 << 16, 0.65f, -1L);
+    volatile long applied;
+
+    @Override
+    public String name() {
+      return "memory-sink";
+    }
+
+    @Override
+    public void onChange(ChangeRecord change) {
+      long key = change.keyHash();
+      if (lastIndexByKey.get(key) < change.journalIndex()) {
+        lastIndexByKey.put(key, change.journalIndex());
+      }
+      applied++;
+    }
+  }
+
+  static Path tempDir(String prefix) {
+    try {
+      return Files.createTempDirectory(prefix);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  static void delete(Path dir) {
+    try (Stream<Path> paths = Files.walk(dir)) {
+      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+}

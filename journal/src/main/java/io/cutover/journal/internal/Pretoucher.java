@@ -1,0 +1,138 @@
+package io.cutover.journal.internal;
+
+import java.io.File;
+import java.io.IOException;
+import java.nio.MappedByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.StandardOpenOption;
+import java.util.concurrent.locks.LockSupport;
+import org.agrona.IoUtil;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Touches the pages of the current journal file ahead of the writer from a background thread, so the writer
+ * does not stall on the filesystem allocating blocks when it first writes a page (on ext4 a first write to a
+ * page of a sparse memory-mapped file costs milliseconds now and then).
+ *
+ * <p>It maps the file itself (sharing the page cache with the writer's mapping) and touches each page with an
+ * atomic compare-and-set of 0 to 0: a word the writer already wrote is left alone, a zero word is rewritten as
+ * zero, which makes the kernel allocate and map the page. No data can be clobbered.
+ */
+final class Pretoucher implements AutoCloseable {
+  private static final Logger LOG = LoggerFactory.getLogger(Pretoucher.class);
+  static final int PAGE = 4096;
+  static final long AHEAD = 8L << 20;
+  private static final long WINDOW = 64L << 20;
+  private static final long IDLE_PARK_NANOS = 1_000_000L;
+
+  private final Thread thread;
+  private volatile File file;
+  private volatile long writePosition;
+  private volatile boolean running = true;
+  private File mappedFile;
+  private MappedByteBuffer mapped;
+  private UnsafeBuffer window;
+  private long windowStart;
+  private long touchedUpTo;
+
+  Pretoucher(String name) {
+    thread = new Thread(this::run, "cutover-journal-pretouch-" + name);
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  /** Publishes where the writer is; called by the writer once per batch. */
+  void writerAt(File currentFile, long position) {
+    if (currentFile != file) {
+      file = currentFile;
+    }
+    writePosition = position;
+  }
+
+  private void run() {
+    while (running) {
+      try {
+        if (!touchAhead()) {
+          LockSupport.parkNanos(IDLE_PARK_NANOS);
+        }
+      } catch (IOException | RuntimeException e) {
+        LOG.debug("journal pretouch skipped a round: {}", e.toString());
+        unmap();
+        LockSupport.parkNanos(IDLE_PARK_NANOS * 100);
+      }
+    }
+    unmap();
+  }
+
+  /** Touches up to one page-run ahead; returns whether it did any work. */
+  boolean touchAhead() throws IOException {
+    File target = file;
+    long position = writePosition;
+    if (target == null || position <= 0) {
+      return false;
+    }
+    if (target != mappedFile) {
+      unmap();
+      mappedFile = target;
+      touchedUpTo = position & ~(PAGE - 1L);
+    }
+    long goal = position + AHEAD;
+    if (touchedUpTo >= goal) {
+      return false;
+    }
+    if (window == null || touchedUpTo < windowStart || touchedUpTo + PAGE > windowStart + window.capacity()) {
+      map(touchedUpTo & ~(PAGE - 1L));
+      if (window == null) {
+        return false;
+      }
+    }
+    long end = Math.min(goal, windowStart + window.capacity());
+    boolean worked = false;
+    for (long page = Math.max(touchedUpTo, windowStart); page + 4 <= end && running; page += PAGE) {
+      window.compareAndSetInt((int) (page - windowStart), 0, 0);
+      touchedUpTo = page + PAGE;
+      worked = true;
+    }
+    return worked;
+  }
+
+  private void map(long start) throws IOException {
+    unmap();
+    try (FileChannel channel = FileChannel.open(mappedFile.toPath(), StandardOpenOption.READ,
+        StandardOpenOption.WRITE)) {
+      long size = channel.size();
+      if (start + PAGE > size) {
+        return;
+      }
+      long length = Math.min(WINDOW, size - start);
+      mapped = channel.map(FileChannel.MapMode.READ_WRITE, start, length);
+      window = new UnsafeBuffer(mapped);
+      windowStart = start;
+    }
+  }
+
+  private void unmap() {
+    if (mapped != null) {
+      IoUtil.unmap(mapped);
+      mapped = null;
+      window = null;
+    }
+  }
+
+  long touchedUpTo() {
+    return touchedUpTo;
+  }
+
+  @Override
+  public void close() {
+    running = false;
+    LockSupport.unpark(thread);
+    try {
+      thread.join(2_000);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    }
+  }
+}

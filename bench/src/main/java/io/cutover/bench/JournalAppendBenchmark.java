@@ -25,7 +25,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * Appending one encoded change (about 200 bytes) to the journal, against writing the same bytes with a plain
+ * Appending one encoded change (234 bytes) to the journal, against writing the same bytes with a plain
  * FileChannel write per record (baseline). With BATCH the journal forces to disk every 64 records, as the
  * pipeline does at the end of a batch.
  */

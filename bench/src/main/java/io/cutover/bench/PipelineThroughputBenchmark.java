@@ -28,7 +28,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * The whole pipeline, sustained: publish an encoded change (about 200 bytes) -> journal (append, force at the end
+ * The whole pipeline, sustained: publish an encoded change (234 bytes) -> journal (append, force at the end
  * of each batch under BATCH) -> idempotent in-memory sink, with the ring full enough that the producer runs at
  * the rate the stages drain. Baseline: the same two stages (journal thread, sink thread) joined by
  * ArrayBlockingQueues, the design the Disruptor replaces.

@@ -208,6 +208,17 @@ public final class EventCodec {
     return buffer.getLong(offset + POSITION);
   }
 
+  /**
+   * Overwrites the source position value of an encoded event (capture stamps a trigger sequence this way).
+   *
+   * @param buffer holding the event.
+   * @param offset where it starts.
+   * @param value the LSN, trigger sequence or offset.
+   */
+  public static void positionValue(MutableDirectBuffer buffer, int offset, long value) {
+    buffer.putLong(offset + POSITION, value);
+  }
+
   private static int putString(MutableDirectBuffer buffer, int index, String value) {
     return buffer.putStringUtf8(index, value);
   }

@@ -20,6 +20,14 @@ public interface ChangeCapture extends AutoCloseable {
   void install() throws SQLException;
 
   /**
+   * Removes everything {@link #install()} created (a forgotten replication slot makes PostgreSQL keep WAL
+   * forever). Changes not yet captured are lost: run it once a migration is finished or abandoned.
+   *
+   * @throws SQLException if the database refuses.
+   */
+  void uninstall() throws SQLException;
+
+  /**
    * Starts capturing on a thread of its own.
    *
    * @param pipeline where changes are published.

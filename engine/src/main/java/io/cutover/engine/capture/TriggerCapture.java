@@ -132,6 +132,7 @@ public final class TriggerCapture implements ChangeCapture {
    *
    * @throws SQLException if the database refuses.
    */
+  @Override
   public void uninstall() throws SQLException {
     try (Connection connection = dataSource.getConnection(); Statement st = connection.createStatement()) {
       for (String table : tables) {

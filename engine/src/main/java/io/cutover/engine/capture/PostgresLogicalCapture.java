@@ -1,0 +1,427 @@
+package io.cutover.engine.capture;
+
+import io.cutover.engine.capture.internal.PgOutputDecoder;
+import io.cutover.engine.db.Dialect;
+import io.cutover.engine.event.Side;
+import io.cutover.engine.pipeline.Pipeline;
+import java.nio.ByteBuffer;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+import org.postgresql.PGConnection;
+import org.postgresql.PGProperty;
+import org.postgresql.replication.LogSequenceNumber;
+import org.postgresql.replication.PGReplicationStream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Captures a PostgreSQL database through logical decoding: the {@code pgoutput} plugin over the replication
+ * protocol. {@link #install()} checks {@code wal_level}, the tables and their primary keys, and creates the
+ * publication and the replication slot (optionally setting {@code REPLICA IDENTITY FULL} so updates and deletes
+ * carry the whole old row). The capture thread decodes each transaction, publishes its changes, and confirms the
+ * transaction's LSN to the server only once the journal has made its last change durable: a crash re-delivers
+ * from the slot and never loses. On a quiet database a heartbeat confirms the received position when nothing is
+ * outstanding, so the slot does not hold WAL.
+ *
+ * <p>Delivery is at least once; {@link #uninstall()} drops the slot and the publication (a forgotten slot makes
+ * PostgreSQL keep WAL forever).
+ */
+public final class PostgresLogicalCapture implements ChangeCapture {
+  private static final Logger LOG = LoggerFactory.getLogger(PostgresLogicalCapture.class);
+
+  private final Side side;
+  private final String url;
+  private final Properties properties;
+  private final List<String> tables;
+  private final String slot;
+  private final String publication;
+  private final boolean replicaIdentityFull;
+  private final Duration heartbeat;
+  private final AtomicLong published = new AtomicLong();
+  private final AtomicLong confirmedLsn = new AtomicLong();
+  private volatile boolean running;
+  private Thread thread;
+
+  private PostgresLogicalCapture(Builder builder) {
+    this.side = builder.side;
+    this.url = builder.url;
+    this.properties = builder.properties;
+    this.tables = List.copyOf(builder.tables);
+    String base = side.isMonolith() ? "monolith" : side.service().replace('-', '_');
+    this.slot = builder.slot != null ? builder.slot : "cutover_" + base;
+    this.publication = builder.publication != null ? builder.publication : "cutover_" + base;
+    this.replicaIdentityFull = builder.replicaIdentityFull;
+    this.heartbeat = builder.heartbeat;
+  }
+
+  /**
+   * Starts a capture.
+   *
+   * @param side the side the database is.
+   * @param jdbcUrl {@code jdbc:postgresql://host:port/database}.
+   * @param properties user and password (from the environment or a file, never inline in configuration).
+   * @return a builder.
+   */
+  public static Builder builder(Side side, String jdbcUrl, Properties properties) {
+    return new Builder(side, jdbcUrl, properties);
+  }
+
+  private Connection connect() throws SQLException {
+    return DriverManager.getConnection(url, properties);
+  }
+
+  @Override
+  public void install() throws SQLException {
+    try (Connection c = connect(); Statement st = c.createStatement()) {
+      try (ResultSet rs = st.executeQuery("SHOW wal_level")) {
+        rs.next();
+        if (!"logical".equals(rs.getString(1))) {
+          throw new IllegalArgumentException("PostgreSQL at " + url + " has wal_level=" + rs.getString(1)
+              + ": logical decoding needs wal_level=logical (restart required), or use trigger capture");
+        }
+      }
+      primaryKeys(c);
+      if (replicaIdentityFull) {
+        for (String table : tables) {
+          st.execute("ALTER TABLE " + table + " REPLICA IDENTITY FULL");
+        }
+      }
+      boolean exists;
+      try (PreparedStatement ps = c.prepareStatement("SELECT 1 FROM pg_publication WHERE pubname = ?")) {
+        ps.setString(1, publication);
+        try (ResultSet rs = ps.executeQuery()) {
+          exists = rs.next();
+        }
+      }
+      st.execute((exists ? "ALTER PUBLICATION " + publication + " SET TABLE " : "CREATE PUBLICATION " + publication
+          + " FOR TABLE ") + String.join(", ", tables));
+      try (PreparedStatement ps = c.prepareStatement("SELECT plugin, database, database = current_database() "
+          + "FROM pg_replication_slots WHERE slot_name = ?")) {
+        ps.setString(1, slot);
+        try (ResultSet rs = ps.executeQuery()) {
+          if (rs.next()) {
+            if (!rs.getBoolean(3)) {
+              throw new IllegalArgumentException("replication slot " + slot + " belongs to database "
+                  + rs.getString(2) + ": slots are shared by the whole server, so choose another slot name");
+            }
+            if (!"pgoutput".equals(rs.getString(1))) {
+              throw new IllegalArgumentException("replication slot " + slot + " exists with plugin "
+                  + rs.getString(1) + ", not pgoutput");
+            }
+          } else {
+            try (PreparedStatement create = c.prepareStatement(
+                "SELECT pg_create_logical_replication_slot(?, 'pgoutput')")) {
+              create.setString(1, slot);
+              create.execute();
+            }
+          }
+        }
+      }
+    }
+  }
+
+  private Map<String, Set<String>> primaryKeys(Connection c) throws SQLException {
+    Map<String, Set<String>> keys = new HashMap<>();
+    for (String table : tables) {
+      Set<String> columns = new HashSet<>();
+      try (PreparedStatement ps = c.prepareStatement("SELECT a.attname FROM pg_index i JOIN pg_attribute a "
+          + "ON a.attrelid = i.indrelid AND a.attnum = ANY(i.indkey) WHERE i.indisprimary AND i.indrelid = "
+          + "to_regclass(?)")) {
+        ps.setString(1, table);
+        try (ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            columns.add(rs.getString(1));
+          }
+        }
+      }
+      if (columns.isEmpty()) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?)")) {
+          ps.setString(1, table);
+          try (ResultSet rs = ps.executeQuery()) {
+            rs.next();
+            if (rs.getString(1) == null) {
+              throw new IllegalArgumentException("table '" + table + "' does not exist in " + url);
+            }
+          }
+        }
+        throw new IllegalArgumentException("table '" + table + "' has no primary key: Cutover needs one to "
+            + "identify rows");
+      }
+      keys.put(table, columns);
+    }
+    return keys;
+  }
+
+  /**
+   * Drops the replication slot and the publication (and stops capture first).
+   *
+   * @throws SQLException if the database refuses.
+   */
+  @Override
+  public void uninstall() throws SQLException {
+    close();
+    try (Connection c = connect(); Statement st = c.createStatement()) {
+      st.execute("DROP PUBLICATION IF EXISTS " + publication);
+      try (PreparedStatement ps = c.prepareStatement(
+          "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ? "
+              + "AND database = current_database()")) {
+        ps.setString(1, slot);
+        ps.execute();
+      }
+    }
+  }
+
+  @Override
+  public synchronized void start(Pipeline pipeline) {
+    if (thread != null) {
+      throw new IllegalStateException("capture of " + side + " is already started");
+    }
+    running = true;
+    thread = new Thread(() -> run(pipeline), "cutover-capture-" + side);
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  private record Pending(CompletableFuture<Long> durable, long lsn) {}
+
+  private void run(Pipeline pipeline) {
+    long backoff = 100;
+    while (running) {
+      try {
+        stream(pipeline);
+        backoff = 100;
+      } catch (SQLException | RuntimeException e) {
+        if (!running) {
+          return;
+        }
+        LOG.warn("logical capture of {} failed, reconnecting in {} ms: {}", side, backoff, e.toString());
+        try {
+          TimeUnit.MILLISECONDS.sleep(backoff);
+        } catch (InterruptedException interrupted) {
+          return;
+        }
+        backoff = Math.min(backoff * 2, 5_000);
+      }
+    }
+  }
+
+  /** Streams until stopped; the stream is opened, read and closed on this thread only. */
+  private void stream(Pipeline pipeline) throws SQLException {
+    Map<String, Set<String>> keys;
+    try (Connection c = connect()) {
+      keys = primaryKeys(c);
+    }
+    Properties replication = new Properties();
+    replication.putAll(properties);
+    PGProperty.REPLICATION.set(replication, "database");
+    PGProperty.ASSUME_MIN_SERVER_VERSION.set(replication, "12");
+    PGProperty.PREFER_QUERY_MODE.set(replication, "simple");
+    try (Connection c = DriverManager.getConnection(url, replication)) {
+      PGReplicationStream stream = c.unwrap(PGConnection.class).getReplicationAPI().replicationStream().logical()
+          .withSlotName(slot)
+          .withSlotOption("proto_version", "1")
+          .withSlotOption("publication_names", publication)
+          .withStatusInterval(1, TimeUnit.SECONDS)
+          .start();
+      try {
+        PgOutputDecoder decoder = new PgOutputDecoder(side, keys);
+        ArrayDeque<Pending> pending = new ArrayDeque<>();
+        CompletableFuture<Long> lastOfTransaction = null;
+        long lastHeartbeat = System.nanoTime();
+        while (running) {
+          ByteBuffer message = stream.readPending();
+          if (message == null) {
+            long now = System.nanoTime();
+            confirmDurable(stream, pending);
+            if (pending.isEmpty() && lastOfTransaction == null && now - lastHeartbeat > heartbeat.toNanos()) {
+              lastHeartbeat = now;
+              LogSequenceNumber received = stream.getLastReceiveLSN();
+              if (received.asLong() > confirmedLsn.get()) {
+                confirm(stream, received.asLong());
+              }
+            }
+            TimeUnit.MILLISECONDS.sleep(1);
+            continue;
+          }
+          switch (decoder.decode(message)) {
+            case CHANGE -> {
+              lastOfTransaction = pipeline.publish(decoder.event());
+              published.incrementAndGet();
+            }
+            case COMMIT -> {
+              if (lastOfTransaction != null) {
+                pending.add(new Pending(lastOfTransaction, decoder.commitEndLsn()));
+                lastOfTransaction = null;
+              } else {
+                pending.add(new Pending(CompletableFuture.completedFuture(0L), decoder.commitEndLsn()));
+              }
+            }
+            default -> { }
+          }
+          confirmDurable(stream, pending);
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      } finally {
+        stream.close();
+      }
+    }
+  }
+
+  /** Confirms every transaction whose last change is durable in the journal, in order. */
+  private void confirmDurable(PGReplicationStream stream, ArrayDeque<Pending> pending) throws SQLException {
+    long lsn = 0;
+    while (!pending.isEmpty() && pending.peek().durable().isDone()) {
+      Pending done = pending.poll();
+      if (done.durable().isCompletedExceptionally()) {
+        throw new SQLException("the pipeline did not journal a change of the transaction ending at LSN "
+            + LogSequenceNumber.valueOf(done.lsn()) + "; it will be re-delivered");
+      }
+      lsn = done.lsn();
+    }
+    if (lsn != 0) {
+      confirm(stream, lsn);
+    }
+  }
+
+  private void confirm(PGReplicationStream stream, long lsn) throws SQLException {
+    LogSequenceNumber position = LogSequenceNumber.valueOf(lsn);
+    stream.setFlushedLSN(position);
+    stream.setAppliedLSN(position);
+    stream.forceUpdateStatus();
+    confirmedLsn.set(lsn);
+  }
+
+  /**
+   * The last LSN confirmed to the server (everything before it is durable in the journal).
+   *
+   * @return the LSN, 0 before the first confirmation.
+   */
+  public long confirmedLsn() {
+    return confirmedLsn.get();
+  }
+
+  @Override
+  public long published() {
+    return published.get();
+  }
+
+  @Override
+  public synchronized void close() {
+    running = false;
+    if (thread != null) {
+      try {
+        thread.join(10_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+      thread = null;
+    }
+  }
+
+  /** Builds a {@link PostgresLogicalCapture}. Not thread-safe. */
+  public static final class Builder {
+    private final Side side;
+    private final String url;
+    private final Properties properties;
+    private final List<String> tables = new ArrayList<>();
+    private String slot;
+    private String publication;
+    private boolean replicaIdentityFull;
+    private Duration heartbeat = Duration.ofSeconds(10);
+
+    private Builder(Side side, String url, Properties properties) {
+      this.side = Objects.requireNonNull(side, "side");
+      this.url = Objects.requireNonNull(url, "jdbcUrl");
+      this.properties = Objects.requireNonNull(properties, "properties");
+    }
+
+    /**
+     * Adds tables to capture.
+     *
+     * @param names table names.
+     * @return this builder.
+     */
+    public Builder tables(String... names) {
+      for (String name : names) {
+        tables.add(Dialect.POSTGRESQL.name(name).toLowerCase(Locale.ROOT));
+      }
+      return this;
+    }
+
+    /**
+     * Sets the replication slot's name (default {@code cutover_<side>}).
+     *
+     * @param value the name.
+     * @return this builder.
+     */
+    public Builder slot(String value) {
+      this.slot = Dialect.POSTGRESQL.name(value);
+      return this;
+    }
+
+    /**
+     * Sets the publication's name (default {@code cutover_<side>}).
+     *
+     * @param value the name.
+     * @return this builder.
+     */
+    public Builder publication(String value) {
+      this.publication = Dialect.POSTGRESQL.name(value);
+      return this;
+    }
+
+    /**
+     * Sets {@code REPLICA IDENTITY FULL} on the tables at install, so updates and deletes carry whole before
+     * images (needed for per-column conflict detection).
+     *
+     * @param value true to set it.
+     * @return this builder.
+     */
+    public Builder replicaIdentityFull(boolean value) {
+      this.replicaIdentityFull = value;
+      return this;
+    }
+
+    /**
+     * Sets how often, when idle, the received position is confirmed so the slot holds no WAL (default 10 s).
+     *
+     * @param value the interval.
+     * @return this builder.
+     */
+    public Builder heartbeat(Duration value) {
+      this.heartbeat = value;
+      return this;
+    }
+
+    /**
+     * Validates and builds.
+     *
+     * @return the capture.
+     */
+    public PostgresLogicalCapture build() {
+      if (tables.isEmpty()) {
+        throw new IllegalArgumentException("logical capture of " + side + " names no tables");
+      }
+      return new PostgresLogicalCapture(this);
+    }
+  }
+}

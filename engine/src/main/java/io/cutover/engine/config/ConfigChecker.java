@@ -1,0 +1,188 @@
+package io.cutover.engine.config;
+
+import io.cutover.engine.config.MigrationConfig.SideConfig;
+import io.cutover.engine.config.MigrationConfig.TableConfig;
+import java.sql.Connection;
+import java.sql.DatabaseMetaData;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Types;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+
+/**
+ * Checks a configuration against the databases before anything is written: every side reachable, every mapped
+ * table present with a primary key on both sides, every mapped column present, every column of a type Cutover
+ * can carry. Read-only: it opens connections and reads metadata, nothing else.
+ */
+public final class ConfigChecker {
+  private static final Set<Integer> SUPPORTED = Set.of(Types.BIT, Types.BOOLEAN, Types.TINYINT, Types.SMALLINT,
+      Types.INTEGER, Types.BIGINT, Types.REAL, Types.FLOAT, Types.DOUBLE, Types.NUMERIC, Types.DECIMAL, Types.CHAR,
+      Types.VARCHAR, Types.LONGVARCHAR, Types.NCHAR, Types.NVARCHAR, Types.LONGNVARCHAR, Types.BINARY,
+      Types.VARBINARY, Types.LONGVARBINARY, Types.DATE, Types.TIMESTAMP, Types.TIMESTAMP_WITH_TIMEZONE);
+  private static final Set<String> SUPPORTED_OTHER = Set.of("uuid", "json", "jsonb");
+
+  private ConfigChecker() {}
+
+  /** A column as the database describes it. */
+  private record ColumnInfo(String name, int jdbcType, String typeName) {}
+
+  /** A table as the database describes it. */
+  private record TableInfo(Map<String, ColumnInfo> columns, List<String> primaryKey) {}
+
+  /**
+   * Checks the configuration and throws on the first problem, listing every problem found.
+   *
+   * @param config the configuration.
+   * @throws ConfigException naming the file, the key and the reason of the first problem; its message lists
+   *     all of them, one per line.
+   */
+  public static void verify(MigrationConfig config) {
+    List<ConfigException> problems = check(config);
+    if (!problems.isEmpty()) {
+      StringBuilder reasons = new StringBuilder();
+      for (ConfigException problem : problems) {
+        reasons.append(System.lineSeparator()).append("  ").append(problem.getMessage());
+      }
+      ConfigException first = problems.get(0);
+      throw new ConfigException(config.file(), first.key(), first.getMessage().substring(
+          first.getMessage().indexOf(first.key()) + first.key().length() + 2)
+          + (problems.size() > 1 ? " (and " + (problems.size() - 1) + " more:" + reasons + ")" : ""));
+    }
+  }
+
+  /**
+   * Every problem of the configuration against its databases.
+   *
+   * @param config the configuration.
+   * @return the problems, in file order; empty when it is sound.
+   */
+  public static List<ConfigException> check(MigrationConfig config) {
+    List<ConfigException> problems = new ArrayList<>();
+    Map<String, SideConfig> sides = new LinkedHashMap<>();
+    sides.put("sides.monolith", config.monolith());
+    config.services().forEach((name, side) -> sides.put("sides.services." + name, side));
+    Map<String, Connection> connections = new HashMap<>();
+    try {
+      for (Map.Entry<String, SideConfig> side : sides.entrySet()) {
+        try {
+          Properties properties = new Properties();
+          if (!side.getValue().user().isEmpty()) {
+            properties.setProperty("user", side.getValue().user());
+          }
+          if (!side.getValue().password().isEmpty()) {
+            properties.setProperty("password", side.getValue().password());
+          }
+          if (side.getValue().url().startsWith("jdbc:postgresql:")) {
+            properties.setProperty("connectTimeout", "5");
+          }
+          Connection c = DriverManager.getConnection(side.getValue().url(), properties);
+          c.setReadOnly(true);
+          connections.put(side.getKey(), c);
+        } catch (SQLException e) {
+          problems.add(new ConfigException(config.file(), side.getKey() + ".url", "cannot connect to "
+              + side.getValue().url() + ": " + e.getMessage()));
+        }
+      }
+      for (int i = 0; i < config.tables().size(); i++) {
+        TableConfig table = config.tables().get(i);
+        String key = "tables[" + i + "]";
+        Connection source = connections.get("sides.monolith");
+        Connection target = connections.get("sides.services." + table.service());
+        TableInfo from = source == null ? null : describe(source, table.source(), key + ".source", config, problems);
+        TableInfo to = target == null ? null : describe(target, table.target(), key + ".target", config, problems);
+        if (from == null || to == null) {
+          continue;
+        }
+        Map<String, String> columns = table.columns();
+        if (columns.isEmpty()) {
+          columns = new LinkedHashMap<>();
+          for (String column : from.columns().keySet()) {
+            columns.put(column, column);
+          }
+        }
+        for (Map.Entry<String, String> column : columns.entrySet()) {
+          ColumnInfo sourceColumn = from.columns().get(column.getKey());
+          if (sourceColumn == null) {
+            problems.add(new ConfigException(config.file(), key + ".columns." + column.getKey(), "table "
+                + table.source() + " of the monolith has no column " + column.getKey()));
+            continue;
+          }
+          if (!to.columns().containsKey(column.getValue())) {
+            problems.add(new ConfigException(config.file(), key + ".columns." + column.getKey(), "table "
+                + table.target() + " of service " + table.service() + " has no column " + column.getValue()));
+          }
+          if (!supported(sourceColumn)) {
+            problems.add(new ConfigException(config.file(), key + ".columns." + column.getKey(), "column "
+                + table.source() + "." + column.getKey() + " has type " + sourceColumn.typeName()
+                + ", which Cutover cannot map yet"));
+          }
+        }
+        for (String keyColumn : from.primaryKey()) {
+          if (!columns.containsKey(keyColumn)) {
+            problems.add(new ConfigException(config.file(), key + ".columns", "the mapping leaves out primary-key "
+                + "column " + keyColumn + " of " + table.source()));
+          }
+        }
+      }
+    } finally {
+      for (Connection c : connections.values()) {
+        try {
+          c.close();
+        } catch (SQLException ignored) {
+          // read-only connections; nothing to lose
+        }
+      }
+    }
+    return problems;
+  }
+
+  private static boolean supported(ColumnInfo column) {
+    return SUPPORTED.contains(column.jdbcType())
+        || SUPPORTED_OTHER.contains(column.typeName().toLowerCase(Locale.ROOT))
+        || column.typeName().equalsIgnoreCase("uuid");
+  }
+
+  private static TableInfo describe(Connection c, String table, String key, MigrationConfig config,
+      List<ConfigException> problems) {
+    try {
+      DatabaseMetaData meta = c.getMetaData();
+      for (String candidate : List.of(table, table.toUpperCase(Locale.ROOT))) {
+        Map<String, ColumnInfo> columns = new LinkedHashMap<>();
+        try (ResultSet rs = meta.getColumns(null, null, candidate, null)) {
+          while (rs.next()) {
+            String name = rs.getString("COLUMN_NAME").toLowerCase(Locale.ROOT);
+            columns.put(name, new ColumnInfo(name, rs.getInt("DATA_TYPE"), rs.getString("TYPE_NAME")));
+          }
+        }
+        if (columns.isEmpty()) {
+          continue;
+        }
+        List<String> primaryKey = new ArrayList<>();
+        try (ResultSet rs = meta.getPrimaryKeys(null, null, candidate)) {
+          while (rs.next()) {
+            primaryKey.add(rs.getString("COLUMN_NAME").toLowerCase(Locale.ROOT));
+          }
+        }
+        if (primaryKey.isEmpty()) {
+          problems.add(new ConfigException(config.file(), key, "table " + table + " has no primary key: Cutover "
+              + "needs one to identify rows"));
+          return null;
+        }
+        return new TableInfo(columns, primaryKey);
+      }
+      problems.add(new ConfigException(config.file(), key, "table " + table + " does not exist"));
+      return null;
+    } catch (SQLException e) {
+      problems.add(new ConfigException(config.file(), key, "cannot read table " + table + ": " + e.getMessage()));
+      return null;
+    }
+  }
+}

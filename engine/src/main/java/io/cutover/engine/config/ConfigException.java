@@ -1,0 +1,30 @@
+package io.cutover.engine.config;
+
+import java.nio.file.Path;
+
+/** The configuration is wrong; the message names the file, the key and the reason. */
+public final class ConfigException extends RuntimeException {
+  private static final long serialVersionUID = 1L;
+  private final String key;
+
+  /**
+   * Creates an exception.
+   *
+   * @param file the configuration file.
+   * @param key the key path, e.g. {@code sides.monolith.url}.
+   * @param reason what is wrong.
+   */
+  public ConfigException(Path file, String key, String reason) {
+    super(file + ": " + key + ": " + reason);
+    this.key = key;
+  }
+
+  /**
+   * The key path at fault.
+   *
+   * @return e.g. {@code tables[2].columns}.
+   */
+  public String key() {
+    return key;
+  }
+}

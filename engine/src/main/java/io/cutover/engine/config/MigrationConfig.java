@@ -1,0 +1,304 @@
+package io.cutover.engine.config;
+
+import io.cutover.engine.db.Dialect;
+import io.cutover.engine.event.Side;
+import io.cutover.journal.SyncPolicy;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.snakeyaml.engine.v2.api.Load;
+import org.snakeyaml.engine.v2.api.LoadSettings;
+import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
+
+/**
+ * A migration's configuration, loaded from YAML and validated without touching any database.
+ *
+ * <pre>
+ * journal:
+ *   directory: ./cutover-journal        # relative to the configuration file
+ *   sync: batch                          # none | batch | every_record
+ * sides:
+ *   monolith:
+ *     url: jdbc:postgresql://127.0.0.1:5432/shop
+ *     user: cutover
+ *     password: ${env:SHOP_PASSWORD}     # or password_file: /run/secrets/shop; never inline
+ *     capture: logical                   # logical (PostgreSQL) | trigger (H2, any JDBC database)
+ *   services:
+ *     payments:
+ *       url: jdbc:postgresql://127.0.0.1:5432/payments
+ *       user: cutover
+ *       password_file: /run/secrets/payments
+ * tables:
+ *   - source: payment                    # the monolith's table
+ *     service: payments
+ *     target: payments                   # optional, default: the source's name
+ *     columns: {id: payment_id, amount: amount}   # optional: which columns go over, renamed
+ * </pre>
+ *
+ * @param file the file it was loaded from.
+ * @param journalDirectory the journal's directory.
+ * @param sync the journal's sync policy.
+ * @param monolith the monolith.
+ * @param services the services by name, in file order.
+ * @param tables the mapped tables, in file order.
+ */
+public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync, SideConfig monolith,
+    Map<String, SideConfig> services, List<TableConfig> tables) {
+
+  /** How a side's changes are captured. */
+  public enum CaptureMethod {
+    /** PostgreSQL logical decoding (pgoutput). */
+    LOGICAL,
+    /** Change table and triggers. */
+    TRIGGER
+  }
+
+  /**
+   * One database.
+   *
+   * @param side which side it is.
+   * @param url its JDBC URL.
+   * @param user the user, or empty.
+   * @param password the resolved password, or empty; never printed.
+   * @param capture how its changes are captured.
+   */
+  public record SideConfig(Side side, String url, String user, String password, CaptureMethod capture) {
+    @Override
+    public String toString() {
+      return side + " " + url + " user=" + user + " password=" + (password.isEmpty() ? "" : "***") + " capture="
+          + capture;
+    }
+  }
+
+  /**
+   * One mapped table.
+   *
+   * @param source the monolith's table.
+   * @param service the service it moves to.
+   * @param target the service's table.
+   * @param columns source column to target column; empty means every column under its own name.
+   */
+  public record TableConfig(String source, String service, String target, Map<String, String> columns) {}
+
+  private static final Pattern ENV = Pattern.compile("\\$\\{env:([A-Za-z_][A-Za-z0-9_]*)}");
+
+  /**
+   * Loads and validates a configuration file.
+   *
+   * @param file the YAML file.
+   * @return the configuration.
+   * @throws ConfigException naming the file, the key and the reason.
+   */
+  public static MigrationConfig load(Path file) {
+    return load(file, System::getenv);
+  }
+
+  /**
+   * Loads and validates a configuration file with a given environment.
+   *
+   * @param file the YAML file.
+   * @param environment resolves {@code ${env:NAME}}.
+   * @return the configuration.
+   * @throws ConfigException naming the file, the key and the reason.
+   */
+  public static MigrationConfig load(Path file, Function<String, String> environment) {
+    String text;
+    try {
+      text = Files.readString(file, StandardCharsets.UTF_8);
+    } catch (IOException e) {
+      throw new ConfigException(file, "(file)", "cannot be read: " + e.getMessage());
+    }
+    Object document;
+    try {
+      LoadSettings settings = LoadSettings.builder().setLabel(file.toString()).setAllowDuplicateKeys(false)
+          .setMaxAliasesForCollections(20).setCodePointLimit(4 * 1024 * 1024).build();
+      document = new Load(settings).loadFromString(text);
+    } catch (YamlEngineException e) {
+      throw new ConfigException(file, "(syntax)", e.getMessage().replace('\n', ' '));
+    }
+    return new Reader(file, environment).read(document);
+  }
+
+  /** Walks the YAML tree, naming the key path in every error. */
+  private static final class Reader {
+    private final Path file;
+    private final Function<String, String> environment;
+
+    Reader(Path file, Function<String, String> environment) {
+      this.file = file;
+      this.environment = environment;
+    }
+
+    private ConfigException error(String key, String reason) {
+      return new ConfigException(file, key, reason);
+    }
+
+    MigrationConfig read(Object document) {
+      Map<String, Object> root = map(document, "(document)", Set.of("journal", "sides", "tables"));
+      Map<String, Object> journal = root.containsKey("journal") ? map(root.get("journal"), "journal",
+          Set.of("directory", "sync")) : Map.of();
+      Path base = file.toAbsolutePath().getParent();
+      Path journalDirectory = base.resolve(string(journal, "journal", "directory", "cutover-journal"));
+      SyncPolicy sync;
+      String syncText = string(journal, "journal", "sync", "batch");
+      try {
+        sync = SyncPolicy.valueOf(syncText.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw error("journal.sync", "'" + syncText + "' is not one of none, batch, every_record");
+      }
+      Map<String, Object> sides = map(required(root, "(document)", "sides"), "sides", Set.of("monolith", "services"));
+      SideConfig monolith = side(required(sides, "sides", "monolith"), "sides.monolith", Side.MONOLITH);
+      Map<String, Object> serviceMap = map(required(sides, "sides", "services"), "sides.services", null);
+      if (serviceMap.isEmpty()) {
+        throw error("sides.services", "names no service");
+      }
+      Map<String, SideConfig> services = new LinkedHashMap<>();
+      for (Map.Entry<String, Object> entry : serviceMap.entrySet()) {
+        String key = "sides.services." + entry.getKey();
+        Side side;
+        try {
+          side = Side.service(entry.getKey());
+        } catch (IllegalArgumentException e) {
+          throw error(key, e.getMessage());
+        }
+        services.put(entry.getKey(), side(entry.getValue(), key, side));
+      }
+      Object tablesNode = required(root, "(document)", "tables");
+      if (!(tablesNode instanceof List<?> list) || list.isEmpty()) {
+        throw error("tables", "must be a non-empty list of table mappings");
+      }
+      List<TableConfig> tables = new ArrayList<>();
+      for (int i = 0; i < list.size(); i++) {
+        tables.add(table(list.get(i), "tables[" + i + "]", services.keySet()));
+      }
+      return new MigrationConfig(file, journalDirectory, sync, monolith, Collections.unmodifiableMap(services),
+          List.copyOf(tables));
+    }
+
+    private SideConfig side(Object node, String key, Side side) {
+      Map<String, Object> map = map(node, key, Set.of("url", "user", "password", "password_file", "capture"));
+      String url = string(map, key, "url", null);
+      if (url == null) {
+        throw error(key + ".url", "is required");
+      }
+      if (!url.startsWith("jdbc:postgresql:") && !url.startsWith("jdbc:h2:")) {
+        throw error(key + ".url", "'" + url + "' is not a PostgreSQL or H2 JDBC URL");
+      }
+      String password = "";
+      if (map.containsKey("password") && map.containsKey("password_file")) {
+        throw error(key, "give password or password_file, not both");
+      }
+      if (map.containsKey("password")) {
+        String raw = string(map, key, "password", "");
+        Matcher m = ENV.matcher(raw);
+        if (!m.matches()) {
+          throw error(key + ".password", "must not be written inline: use ${env:NAME} or password_file");
+        }
+        password = environment.apply(m.group(1));
+        if (password == null) {
+          throw error(key + ".password", "environment variable " + m.group(1) + " is not set");
+        }
+      } else if (map.containsKey("password_file")) {
+        Path secret = file.toAbsolutePath().getParent().resolve(string(map, key, "password_file", ""));
+        try {
+          password = Files.readString(secret, StandardCharsets.UTF_8).strip();
+        } catch (IOException e) {
+          throw error(key + ".password_file", "cannot read " + secret + ": " + e.getMessage());
+        }
+      }
+      String defaultCapture = url.startsWith("jdbc:postgresql:") ? "logical" : "trigger";
+      String captureText = string(map, key, "capture", defaultCapture);
+      CaptureMethod capture;
+      try {
+        capture = CaptureMethod.valueOf(captureText.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw error(key + ".capture", "'" + captureText + "' is not one of logical, trigger");
+      }
+      if (capture == CaptureMethod.LOGICAL && !url.startsWith("jdbc:postgresql:")) {
+        throw error(key + ".capture", "logical capture needs PostgreSQL; use trigger for " + url);
+      }
+      return new SideConfig(side, url, string(map, key, "user", ""), password, capture);
+    }
+
+    private TableConfig table(Object node, String key, Set<String> services) {
+      Map<String, Object> map = map(node, key, Set.of("source", "service", "target", "columns"));
+      String source = name(string(map, key, "source", null), key + ".source");
+      String service = string(map, key, "service", null);
+      if (service == null) {
+        throw error(key + ".service", "is required");
+      }
+      if (!services.contains(service)) {
+        throw error(key + ".service", "'" + service + "' is not one of the services " + services);
+      }
+      String target = name(string(map, key, "target", source), key + ".target");
+      Map<String, String> columns = new LinkedHashMap<>();
+      if (map.containsKey("columns")) {
+        Map<String, Object> columnMap = map(map.get("columns"), key + ".columns", null);
+        for (Map.Entry<String, Object> column : columnMap.entrySet()) {
+          String columnKey = key + ".columns." + column.getKey();
+          columns.put(name(column.getKey(), columnKey), name(String.valueOf(column.getValue()), columnKey));
+        }
+      }
+      return new TableConfig(source.toLowerCase(Locale.ROOT), service, target.toLowerCase(Locale.ROOT),
+          Collections.unmodifiableMap(columns));
+    }
+
+    private String name(String value, String key) {
+      if (value == null) {
+        throw error(key, "is required");
+      }
+      try {
+        return Dialect.POSTGRESQL.name(value).toLowerCase(Locale.ROOT);
+      } catch (IllegalArgumentException e) {
+        throw error(key, e.getMessage());
+      }
+    }
+
+    @SuppressWarnings("unchecked")
+    private Map<String, Object> map(Object node, String key, Set<String> allowed) {
+      if (!(node instanceof Map<?, ?> raw)) {
+        throw error(key, "must be a mapping of keys to values");
+      }
+      Map<String, Object> map = new LinkedHashMap<>();
+      for (Map.Entry<?, ?> entry : raw.entrySet()) {
+        String name = String.valueOf(entry.getKey());
+        if (allowed != null && !allowed.contains(name)) {
+          throw error(key.equals("(document)") ? name : key + "." + name, "unknown key (expected one of "
+              + new java.util.TreeSet<>(allowed) + ")");
+        }
+        map.put(name, entry.getValue());
+      }
+      return map;
+    }
+
+    private Object required(Map<String, Object> map, String key, String name) {
+      Object value = map.get(name);
+      if (value == null) {
+        throw error(key.equals("(document)") ? name : key + "." + name, "is required");
+      }
+      return value;
+    }
+
+    private String string(Map<String, Object> map, String key, String name, String defaultValue) {
+      Object value = map.get(name);
+      if (value == null) {
+        return defaultValue;
+      }
+      if (value instanceof Map || value instanceof List) {
+        throw error(key + "." + name, "must be a single value");
+      }
+      return String.valueOf(value);
+    }
+  }
+}

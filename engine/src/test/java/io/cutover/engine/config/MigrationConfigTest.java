@@ -1,0 +1,171 @@
+package io.cutover.engine.config;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.cutover.engine.config.MigrationConfig.CaptureMethod;
+import io.cutover.journal.SyncPolicy;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class MigrationConfigTest {
+  @TempDir Path dir;
+  private String monolithUrl;
+  private String serviceUrl;
+
+  @BeforeEach
+  void databases() throws SQLException {
+    monolithUrl = "jdbc:h2:mem:cfg-mono-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
+    serviceUrl = "jdbc:h2:mem:cfg-svc-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
+    exec(monolithUrl, "", "CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR(50), email VARCHAR(80), "
+        + "wake TIME, tags INT ARRAY)", "CREATE TABLE audit (msg VARCHAR(10))");
+    exec(serviceUrl, "s3cret", "CREATE TABLE accounts (user_id BIGINT PRIMARY KEY, display_name VARCHAR(50))");
+  }
+
+  /** The first connection creates the in-memory database with user sa and this password. */
+  private static void exec(String url, String password, String... sql) throws SQLException {
+    try (Connection c = DriverManager.getConnection(url, "sa", password); Statement st = c.createStatement()) {
+      for (String s : sql) {
+        st.execute(s);
+      }
+    }
+  }
+
+  private Path write(String yaml) throws Exception {
+    Path file = dir.resolve("cutover.yaml");
+    Files.writeString(file, yaml.replace("@MONOLITH_URL@", monolithUrl).replace("@SERVICE_URL@", serviceUrl));
+    return file;
+  }
+
+  private static final String VALID = String.join("\n",
+      "journal:",
+      "  directory: journal",
+      "  sync: every_record",
+      "sides:",
+      "  monolith:",
+      "    url: @MONOLITH_URL@",
+      "    user: sa",
+      "    password: ${env:MONO_PASSWORD}",
+      "  services:",
+      "    accounts:",
+      "      url: @SERVICE_URL@",
+      "      user: sa",
+      "      password_file: secret.txt",
+      "tables:",
+      "  - source: users",
+      "    service: accounts",
+      "    target: accounts",
+      "    columns: {id: user_id, name: display_name}",
+      "");
+
+  private MigrationConfig loadValid() throws Exception {
+    Files.writeString(dir.resolve("secret.txt"), "s3cret\n");
+    return MigrationConfig.load(write(VALID), Map.of("MONO_PASSWORD", "")::get);
+  }
+
+  @Test
+  void shouldLoadACompleteConfigurationAndFindItSound() throws Exception {
+    MigrationConfig config = loadValid();
+    assertEquals(dir.resolve("journal").toAbsolutePath(), config.journalDirectory());
+    assertEquals(SyncPolicy.EVERY_RECORD, config.sync());
+    assertEquals(CaptureMethod.TRIGGER, config.monolith().capture());
+    assertEquals("s3cret", config.services().get("accounts").password());
+    assertFalse(config.services().get("accounts").toString().contains("s3cret"), "passwords are never printed");
+    assertEquals(Map.of("id", "user_id", "name", "display_name"), config.tables().get(0).columns());
+    assertEquals(List.of(), ConfigChecker.check(config));
+    ConfigChecker.verify(config);
+  }
+
+  private ConfigException loadError(String yaml) throws Exception {
+    Files.writeString(dir.resolve("secret.txt"), "x");
+    Path file = write(yaml);
+    ConfigException e = assertThrows(ConfigException.class,
+        () -> MigrationConfig.load(file, Map.of("MONO_PASSWORD", "pw")::get));
+    assertTrue(e.getMessage().startsWith(file.toString() + ": "), "names the file: " + e.getMessage());
+    return e;
+  }
+
+  @Test
+  void shouldNameTheKeyAndTheReasonForEveryStaticMistake() throws Exception {
+    assertEquals("sides.monolith.password",
+        loadError(VALID.replace("${env:MONO_PASSWORD}", "hunter2")).key());
+    assertTrue(loadError(VALID.replace("${env:MONO_PASSWORD}", "hunter2")).getMessage()
+        .contains("must not be written inline"));
+    assertTrue(loadError(VALID.replace("MONO_PASSWORD", "UNSET_VAR")).getMessage()
+        .contains("environment variable UNSET_VAR is not set"));
+    assertEquals("tables[0].service", loadError(VALID.replace("service: accounts", "service: billing")).key());
+    assertEquals("sides.monolith.capture", loadError(VALID.replace("    password: ${env:MONO_PASSWORD}", "    password: ${env:MONO_PASSWORD}\n    capture: logical"))
+        .key());
+    assertEquals("sides.monolith.capture", loadError(VALID.replace("    password: ${env:MONO_PASSWORD}", "    password: ${env:MONO_PASSWORD}\n    capture: cdc"))
+        .key());
+    assertEquals("sides.monolith.colour", loadError(VALID.replace("    password: ${env:MONO_PASSWORD}", "    password: ${env:MONO_PASSWORD}\n    colour: red"))
+        .key());
+    assertEquals("journal.sync", loadError(VALID.replace("every_record", "sometimes")).key());
+    assertEquals("tables[0].target", loadError(VALID.replace("target: accounts", "target: 'bad name'")).key());
+    assertEquals("sides.monolith.url", loadError(VALID.replace("url: @MONOLITH_URL@", "url: mysql://x")).key());
+    assertEquals("tables", loadError(VALID.substring(0, VALID.indexOf("tables:")) + "tables: []\n").key());
+    assertEquals("sides", loadError("tables: []\n").key());
+    assertEquals("(syntax)", loadError(VALID + "sides: {}\n").key(), "duplicate keys are refused");
+    assertEquals("(syntax)", loadError("sides: [unclosed\n").key());
+    assertEquals("sides.services.accounts", loadError(VALID.replace("      password_file: secret.txt",
+        "      password_file: secret.txt\n      password: ${env:MONO_PASSWORD}")).key());
+    assertEquals("sides.services.accounts.password_file", loadError(VALID.replace("secret.txt", "missing.txt")).key());
+    assertEquals("(file)", assertThrows(ConfigException.class,
+        () -> MigrationConfig.load(dir.resolve("absent.yaml"))).key());
+  }
+
+  @Test
+  void shouldReportEveryDatabaseProblemBeforeWritingAnything() throws Exception {
+    Files.writeString(dir.resolve("secret.txt"), "s3cret");
+    String yaml = VALID.replace("    columns: {id: user_id, name: display_name}",
+        "    columns: {id: user_id, name: display_name, email: mail, wake: wake, nope: x}\n"
+            + "  - source: audit\n    service: accounts\n"
+            + "  - source: ghosts\n    service: accounts\n"
+            + "  - source: users\n    service: accounts\n    target: accounts\n    columns: {name: display_name}");
+    MigrationConfig config = MigrationConfig.load(write(yaml), Map.of("MONO_PASSWORD", "")::get);
+    List<String> problems = ConfigChecker.check(config).stream().map(ConfigException::getMessage).toList();
+    String all = String.join("\n", problems);
+    assertTrue(all.contains("tables[0].columns.email: table accounts of service accounts has no column mail"), all);
+    assertTrue(all.contains("tables[0].columns.wake: column users.wake has type TIME, which Cutover cannot map"),
+        all);
+    assertTrue(all.contains("tables[0].columns.nope: table users of the monolith has no column nope"), all);
+    assertTrue(all.contains("tables[1].source: table audit has no primary key"), all);
+    assertTrue(all.contains("tables[2].source: table ghosts does not exist"), all);
+    assertTrue(all.contains("tables[2].target: table ghosts does not exist"), all);
+    assertTrue(all.contains("tables[3].columns: the mapping leaves out primary-key column id of users"), all);
+    ConfigException first = assertThrows(ConfigException.class, () -> ConfigChecker.verify(config));
+    assertTrue(first.getMessage().contains("more:"), first.getMessage());
+    try (Connection c = DriverManager.getConnection(monolithUrl, "sa", ""); Statement st = c.createStatement();
+         ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM information_schema.tables WHERE table_name LIKE "
+             + "'CUTOVER%'")) {
+      rs.next();
+      assertEquals(0, rs.getInt(1), "checking wrote nothing");
+    }
+  }
+
+  @Test
+  void shouldReportAnUnreachableDatabase() throws Exception {
+    Files.writeString(dir.resolve("secret.txt"), "s3cret");
+    MigrationConfig config = MigrationConfig.load(write(VALID.replace("url: @SERVICE_URL@",
+        "url: jdbc:postgresql://127.0.0.1:1/payments")), Map.of("MONO_PASSWORD", "")::get);
+    List<ConfigException> problems = ConfigChecker.check(config);
+    assertEquals("sides.services.accounts.url", problems.get(0).key());
+    assertTrue(problems.get(0).getMessage().contains("cannot connect to jdbc:postgresql://127.0.0.1:1/payments"),
+        problems.get(0).getMessage());
+    assertEquals(CaptureMethod.LOGICAL, config.services().get("accounts").capture(),
+        "PostgreSQL sides default to logical decoding");
+  }
+}

@@ -1,0 +1,91 @@
+package io.cutover.engine.migration;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.cutover.engine.config.ConfigException;
+import io.cutover.engine.config.MigrationConfig;
+import io.cutover.engine.testing.Postgres;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+@Timeout(120)
+class MigrationTest {
+  @TempDir Path dir;
+
+  private static List<String> rows(Connection c, String sql) throws SQLException {
+    List<String> rows = new ArrayList<>();
+    try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+      while (rs.next()) {
+        rows.add(rs.getString(1) + "|" + rs.getString(2));
+      }
+    }
+    return rows;
+  }
+
+  @Test
+  void shouldRunAMigrationFromItsConfigurationFile() throws Exception {
+    String monolithUrl = "jdbc:h2:mem:mig-mono-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
+    DataSource payments = Postgres.newDatabase("mig_payments");
+    String paymentsUrl;
+    try (Connection c = payments.getConnection(); Statement st = c.createStatement()) {
+      paymentsUrl = c.getMetaData().getURL();
+      st.execute("CREATE TABLE payments (payment_id BIGINT PRIMARY KEY, amount NUMERIC(10,2))");
+    }
+    try (Connection mono = DriverManager.getConnection(monolithUrl, "sa", "")) {
+      try (Statement st = mono.createStatement()) {
+        st.execute("CREATE TABLE payment (id BIGINT PRIMARY KEY, amount DECIMAL(10,2), card VARCHAR(20))");
+      }
+      Path file = dir.resolve("cutover.yaml");
+      Files.writeString(file, String.join("\n",
+          "journal: {directory: journal}",
+          "sides:",
+          "  monolith: {url: '" + monolithUrl + "', user: sa}",
+          "  services:",
+          "    payments: {url: '" + paymentsUrl + "', user: postgres}",
+          "tables:",
+          "  - {source: payment, service: payments, target: payments, columns: {id: payment_id, amount: amount}}",
+          ""));
+      MigrationConfig config = MigrationConfig.load(file, Map.<String, String>of()::get);
+      try (Migration migration = Migration.start(config)) {
+        try (Statement st = mono.createStatement()) {
+          st.execute("INSERT INTO payment VALUES (1, 9.99, 'visa')");
+          st.execute("INSERT INTO payment VALUES (2, 5.00, 'amex')");
+          st.execute("UPDATE payment SET amount = 10.49 WHERE id = 1");
+          st.execute("DELETE FROM payment WHERE id = 2");
+        }
+        try (Connection svc = payments.getConnection()) {
+          long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+          List<String> expected = List.of("1|10.49");
+          while (!rows(svc, "SELECT payment_id, amount FROM payments ORDER BY 1").equals(expected)
+              && System.nanoTime() < deadline) {
+            Thread.sleep(20);
+          }
+          assertEquals(expected, rows(svc, "SELECT payment_id, amount FROM payments ORDER BY 1"));
+        }
+        assertEquals(4, migration.capture().published());
+        assertEquals(config, migration.config());
+        assertTrue(migration.pipeline().journal().lastIndex() > 0);
+      }
+      Files.writeString(file, Files.readString(file).replace("amount: amount", "amount: total"));
+      MigrationConfig wrong = MigrationConfig.load(file, Map.<String, String>of()::get);
+      ConfigException e = assertThrows(ConfigException.class, () -> Migration.start(wrong));
+      assertEquals("tables[0].columns.amount", e.key());
+    }
+  }
+}

@@ -44,10 +44,9 @@ import org.slf4j.LoggerFactory;
  * <p>Delivery is at least once; {@link #uninstall()} drops the slot and the publication (a forgotten slot makes
  * PostgreSQL keep WAL forever).
  */
-public final class PostgresLogicalCapture implements ChangeCapture {
+public final class PostgresLogicalCapture extends ThreadedCapture {
   private static final Logger LOG = LoggerFactory.getLogger(PostgresLogicalCapture.class);
 
-  private final Side side;
   private final String url;
   private final Properties properties;
   private final List<String> tables;
@@ -55,13 +54,10 @@ public final class PostgresLogicalCapture implements ChangeCapture {
   private final String publication;
   private final boolean replicaIdentityFull;
   private final Duration heartbeat;
-  private final AtomicLong published = new AtomicLong();
   private final AtomicLong confirmedLsn = new AtomicLong();
-  private volatile boolean running;
-  private Thread thread;
 
   private PostgresLogicalCapture(Builder builder) {
-    this.side = builder.side;
+    super(builder.side);
     this.url = builder.url;
     this.properties = builder.properties;
     this.tables = List.copyOf(builder.tables);
@@ -189,20 +185,10 @@ public final class PostgresLogicalCapture implements ChangeCapture {
     }
   }
 
-  @Override
-  public synchronized void start(Pipeline pipeline) {
-    if (thread != null) {
-      throw new IllegalStateException("capture of " + side + " is already started");
-    }
-    running = true;
-    thread = new Thread(() -> run(pipeline), "cutover-capture-" + side);
-    thread.setDaemon(true);
-    thread.start();
-  }
-
   private record Pending(CompletableFuture<Long> durable, long lsn) {}
 
-  private void run(Pipeline pipeline) {
+  @Override
+  protected void run(Pipeline pipeline) {
     long backoff = 100;
     while (running) {
       try {
@@ -264,7 +250,7 @@ public final class PostgresLogicalCapture implements ChangeCapture {
           switch (decoder.decode(message)) {
             case CHANGE -> {
               lastOfTransaction = pipeline.publish(decoder.event());
-              published.incrementAndGet();
+              countPublished(1);
             }
             case COMMIT -> {
               if (lastOfTransaction != null) {
@@ -317,24 +303,6 @@ public final class PostgresLogicalCapture implements ChangeCapture {
    */
   public long confirmedLsn() {
     return confirmedLsn.get();
-  }
-
-  @Override
-  public long published() {
-    return published.get();
-  }
-
-  @Override
-  public synchronized void close() {
-    running = false;
-    if (thread != null) {
-      try {
-        thread.join(10_000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      thread = null;
-    }
   }
 
   /** Builds a {@link PostgresLogicalCapture}. Not thread-safe. */

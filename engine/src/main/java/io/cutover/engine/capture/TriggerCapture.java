@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.slf4j.Logger;
@@ -34,21 +33,16 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Delivery is at least once: a crash between publishing and recording the position re-publishes those rows.
  */
-public final class TriggerCapture implements ChangeCapture {
+public final class TriggerCapture extends ThreadedCapture {
   private static final Logger LOG = LoggerFactory.getLogger(TriggerCapture.class);
 
-  private final Side side;
   private final DataSource dataSource;
   private final List<String> tables;
   private final Duration pollInterval;
   private final Duration gapTimeout;
   private final int batchSize;
-  private final AtomicLong published = new AtomicLong();
-  private volatile boolean running;
-  private Thread thread;
-
   private TriggerCapture(Builder builder) {
-    this.side = builder.side;
+    super(builder.side);
     this.dataSource = builder.dataSource;
     this.tables = List.copyOf(builder.tables);
     this.pollInterval = builder.pollInterval;
@@ -145,17 +139,7 @@ public final class TriggerCapture implements ChangeCapture {
   }
 
   @Override
-  public synchronized void start(Pipeline pipeline) {
-    if (thread != null) {
-      throw new IllegalStateException("capture of " + side + " is already started");
-    }
-    running = true;
-    thread = new Thread(() -> run(pipeline), "cutover-capture-" + side);
-    thread.setDaemon(true);
-    thread.start();
-  }
-
-  private void run(Pipeline pipeline) {
+  protected void run(Pipeline pipeline) {
     ChangeTableReader reader = null;
     UnsafeBuffer view = new UnsafeBuffer(new byte[0]);
     long[] lastRing = {-1L};
@@ -175,7 +159,7 @@ public final class TriggerCapture implements ChangeCapture {
             lastRing[0] = pipeline.publishEncoded(view, 0, event.length);
           });
           if (count > 0) {
-            published.addAndGet(count);
+            countPublished(count);
             while (running && !pipeline.awaitDurable(lastRing[0], Duration.ofSeconds(1))) {
               LOG.debug("capture of {} waiting for the journal", side);
             }
@@ -234,25 +218,6 @@ public final class TriggerCapture implements ChangeCapture {
       TimeUnit.MILLISECONDS.sleep(millis);
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
-    }
-  }
-
-  @Override
-  public long published() {
-    return published.get();
-  }
-
-  @Override
-  public synchronized void close() {
-    running = false;
-    if (thread != null) {
-      thread.interrupt();
-      try {
-        thread.join(10_000);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
-      thread = null;
     }
   }
 

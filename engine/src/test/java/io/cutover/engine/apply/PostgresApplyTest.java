@@ -7,14 +7,11 @@ import io.cutover.engine.event.Side;
 import io.cutover.engine.pipeline.Pipeline;
 import io.cutover.engine.pipeline.PipelineConfig;
 import io.cutover.engine.testing.Postgres;
+import static io.cutover.engine.testing.TestSupport.exec;
+import static io.cutover.engine.testing.TestSupport.rows;
 import io.cutover.journal.JournalConfig;
 import java.nio.file.Path;
-import java.sql.Connection;
-import java.sql.ResultSet;
-import java.sql.SQLException;
-import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.UUID;
@@ -28,29 +25,6 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(120)
 class PostgresApplyTest {
   @TempDir Path dir;
-
-  static void exec(DataSource ds, String... sql) throws SQLException {
-    try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
-      for (String s : sql) {
-        st.execute(s);
-      }
-    }
-  }
-
-  static List<String> rows(DataSource ds, String sql) throws SQLException {
-    List<String> rows = new ArrayList<>();
-    try (Connection c = ds.getConnection(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
-      int n = rs.getMetaData().getColumnCount();
-      while (rs.next()) {
-        StringBuilder row = new StringBuilder();
-        for (int i = 1; i <= n; i++) {
-          row.append(i > 1 ? "|" : "").append(rs.getString(i));
-        }
-        rows.add(row.toString());
-      }
-    }
-    return rows;
-  }
 
   @Test
   void shouldUpsertAndDeleteIntoRealPostgresqlExactlyOnce() throws Exception {

@@ -16,6 +16,7 @@ import io.cutover.engine.pipeline.ChangeRecord;
 import io.cutover.engine.pipeline.Pipeline;
 import io.cutover.engine.pipeline.PipelineConfig;
 import io.cutover.engine.testing.Postgres;
+import static io.cutover.engine.testing.TestSupport.exec;
 import io.cutover.journal.JournalConfig;
 import java.nio.file.Path;
 import java.sql.Connection;
@@ -123,14 +124,6 @@ class CaptureContractTest {
 
   static Stream<Arguments> targets() {
     return Stream.of(Arguments.of(new H2Target()), Arguments.of(new PostgresTarget()));
-  }
-
-  static void exec(DataSource ds, String... sql) throws SQLException {
-    try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
-      for (String s : sql) {
-        st.execute(s);
-      }
-    }
   }
 
   static final class Collector implements ChangeHandler {

@@ -7,12 +7,11 @@ import static org.quicktheories.generators.SourceDSL.longs;
 
 import io.cutover.engine.event.Side;
 import io.cutover.engine.testing.Postgres;
+import io.cutover.engine.testing.TestSupport;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.sql.Connection;
 import java.sql.PreparedStatement;
@@ -21,13 +20,10 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.Properties;
 import java.util.Random;
 import java.util.concurrent.TimeUnit;
-import java.util.stream.Stream;
 import javax.sql.DataSource;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -51,7 +47,7 @@ class SyncCrashPropertiesTest {
     DataSource monolith = Postgres.newDatabase("crash_mono");
     DataSource service = Postgres.newDatabase("crash_svc");
     String slot = "crash_" + Long.toHexString(seed & 0xffffffL) + "_" + operations;
-    Path journal = tempDir();
+    Path journal = TestSupport.tempDir("cutover-sync-crash");
     Process worker = null;
     try {
       for (DataSource ds : List.of(monolith, service)) {
@@ -103,7 +99,7 @@ class SyncCrashPropertiesTest {
           Thread.currentThread().interrupt();
         }
       }
-      delete(journal);
+      TestSupport.delete(journal);
     }
   }
 
@@ -147,12 +143,8 @@ class SyncCrashPropertiesTest {
   }
 
   private static Process start(String monolithUrl, String serviceUrl, Path journal, String slot) throws IOException {
-    List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.addAll(Arrays.asList(System.getProperty("cutover.test.jvmFlags", "").trim().split("\\s+")));
-    command.addAll(List.of("-Xmx256m", "-cp", System.getProperty("java.class.path"), SyncWorker.class.getName(),
-        monolithUrl, serviceUrl, journal.toString(), slot));
-    command.removeIf(String::isEmpty);
+    List<String> command = TestSupport.javaCommand(SyncWorker.class, monolithUrl, serviceUrl, journal.toString(),
+        slot);
     Process process = new ProcessBuilder(command).redirectError(journal.resolveSibling(journal.getFileName()
         + ".err").toFile()).start();
     BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
@@ -179,21 +171,5 @@ class SyncCrashPropertiesTest {
       }
     }
     return rows;
-  }
-
-  private static Path tempDir() {
-    try {
-      return Files.createTempDirectory("cutover-sync-crash");
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  private static void delete(Path dir) {
-    try (Stream<Path> paths = Files.walk(dir)) {
-      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 }

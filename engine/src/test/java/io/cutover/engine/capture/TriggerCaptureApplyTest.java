@@ -15,7 +15,6 @@ import io.cutover.journal.JournalConfig;
 import java.math.BigDecimal;
 import java.nio.file.Path;
 import java.sql.Connection;
-import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
@@ -25,6 +24,8 @@ import java.util.Map;
 import java.util.UUID;
 import java.util.function.BooleanSupplier;
 import org.h2.jdbcx.JdbcDataSource;
+import static io.cutover.engine.testing.TestSupport.exec;
+import static io.cutover.engine.testing.TestSupport.rows;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -60,29 +61,6 @@ class TriggerCaptureApplyTest {
     for (int i = open.size() - 1; i >= 0; i--) {
       open.get(i).close();
     }
-  }
-
-  private static void exec(JdbcDataSource ds, String... sql) throws SQLException {
-    try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
-      for (String s : sql) {
-        st.execute(s);
-      }
-    }
-  }
-
-  private static List<String> rows(JdbcDataSource ds, String sql) throws SQLException {
-    List<String> rows = new ArrayList<>();
-    try (Connection c = ds.getConnection(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
-      int n = rs.getMetaData().getColumnCount();
-      while (rs.next()) {
-        StringBuilder row = new StringBuilder();
-        for (int i = 1; i <= n; i++) {
-          row.append(i > 1 ? "|" : "").append(rs.getString(i));
-        }
-        rows.add(row.toString());
-      }
-    }
-    return rows;
   }
 
   private static void await(String what, BooleanSupplier condition) throws InterruptedException {

@@ -12,17 +12,14 @@ import io.cutover.engine.pipeline.LedgerSink.Entry;
 import io.cutover.journal.Journal;
 import io.cutover.journal.JournalConfig;
 import io.cutover.journal.JournalReader;
+import io.cutover.engine.testing.TestSupport;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
-import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -31,7 +28,6 @@ import java.util.Set;
 import java.util.TreeSet;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -50,7 +46,7 @@ class PipelineCrashPropertiesTest {
   }
 
   private static void killAndRecover(int count, int keys, int killPercent, long seed) {
-    Path dir = tempDir();
+    Path dir = TestSupport.tempDir("cutover-crash");
     try {
       Set<Long> acked = runWorkerAndKill(dir, count, keys, seed, (long) count * killPercent / 100);
       try (LedgerSink apply = new LedgerSink("ledger", dir.resolve("apply.ledger"));
@@ -68,7 +64,7 @@ class PipelineCrashPropertiesTest {
     } catch (IOException | InterruptedException e) {
       throw new AssertionError(e);
     } finally {
-      delete(dir);
+      TestSupport.delete(dir);
     }
   }
 
@@ -89,12 +85,8 @@ class PipelineCrashPropertiesTest {
 
   private static Set<Long> runWorkerAndKill(Path dir, int count, int keys, long seed, long killAfterAcks)
       throws IOException, InterruptedException {
-    List<String> command = new ArrayList<>();
-    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-    command.addAll(Arrays.asList(System.getProperty("cutover.test.jvmFlags", "").trim().split("\\s+")));
-    command.addAll(List.of("-Xmx256m", "-cp", System.getProperty("java.class.path"), CrashWorker.class.getName(),
-        dir.toString(), Integer.toString(count), Integer.toString(keys), Long.toString(seed)));
-    command.removeIf(String::isEmpty);
+    List<String> command = TestSupport.javaCommand(CrashWorker.class, dir.toString(), Integer.toString(count),
+        Integer.toString(keys), Long.toString(seed));
     Process process = new ProcessBuilder(command)
         .redirectError(dir.resolve("worker.err").toFile())
         .start();
@@ -134,22 +126,6 @@ class PipelineCrashPropertiesTest {
       }
     }
     return numbers;
-  }
-
-  private static Path tempDir() {
-    try {
-      return Files.createTempDirectory("cutover-crash");
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  private static void delete(Path dir) {
-    try (Stream<Path> paths = Files.walk(dir)) {
-      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 
   static String describe(Set<Long> numbers) {

@@ -6,18 +6,14 @@ import static org.quicktheories.QuickTheory.qt;
 import static org.quicktheories.generators.SourceDSL.integers;
 import static org.quicktheories.generators.SourceDSL.lists;
 
+import io.cutover.engine.testing.TestSupport;
 import io.cutover.journal.JournalConfig;
-import java.io.IOException;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
@@ -30,7 +26,7 @@ class PipelineKeyOrderPropertiesTest {
     qt().withExamples(25).withShrinkCycles(20)
         .forAll(integers().between(1, 4), lists().of(integers().between(0, 11)).ofSizeBetween(1, 400))
         .checkAssert((producers, keysInOrder) -> {
-          Path dir = tempDir();
+          Path dir = TestSupport.tempDir("cutover-order");
           RecordingHandler sink = new RecordingHandler("sink");
           RecordingHandler check = new RecordingHandler("check");
           try (Pipeline pipeline = Pipeline.builder(
@@ -57,7 +53,7 @@ class PipelineKeyOrderPropertiesTest {
           } catch (InterruptedException e) {
             throw new AssertionError(e);
           } finally {
-            delete(dir);
+            TestSupport.delete(dir);
           }
           Map<Long, List<Long>> expected = new HashMap<>();
           for (int n = 0; n < keysInOrder.size(); n++) {
@@ -72,21 +68,5 @@ class PipelineKeyOrderPropertiesTest {
             assertEquals(expected, actual, handler.name());
           }
         });
-  }
-
-  private static Path tempDir() {
-    try {
-      return Files.createTempDirectory("cutover-order");
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
-  }
-
-  private static void delete(Path dir) {
-    try (Stream<Path> paths = Files.walk(dir)) {
-      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-    } catch (IOException e) {
-      throw new UncheckedIOException(e);
-    }
   }
 }

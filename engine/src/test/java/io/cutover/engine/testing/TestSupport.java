@@ -1,0 +1,103 @@
+package io.cutover.engine.testing;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.stream.Stream;
+import javax.sql.DataSource;
+
+/** Helpers the engine's tests share: SQL, temporary directories, forked JVMs. */
+public final class TestSupport {
+  private TestSupport() {}
+
+  /**
+   * Runs statements, each in its own transaction.
+   *
+   * @param ds the database.
+   * @param sql the statements.
+   * @throws SQLException if one fails.
+   */
+  public static void exec(DataSource ds, String... sql) throws SQLException {
+    try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+      for (String s : sql) {
+        st.execute(s);
+      }
+    }
+  }
+
+  /**
+   * Every row of a query, its columns joined with {@code |} (SQL NULL as {@code null}).
+   *
+   * @param ds the database.
+   * @param sql the query.
+   * @return the rows.
+   * @throws SQLException if the query fails.
+   */
+  public static List<String> rows(DataSource ds, String sql) throws SQLException {
+    List<String> rows = new ArrayList<>();
+    try (Connection c = ds.getConnection(); Statement st = c.createStatement(); ResultSet rs = st.executeQuery(sql)) {
+      int n = rs.getMetaData().getColumnCount();
+      while (rs.next()) {
+        StringBuilder row = new StringBuilder();
+        for (int i = 1; i <= n; i++) {
+          row.append(i > 1 ? "|" : "").append(rs.getString(i));
+        }
+        rows.add(row.toString());
+      }
+    }
+    return rows;
+  }
+
+  /**
+   * A new temporary directory.
+   *
+   * @param prefix its name's prefix.
+   * @return the directory.
+   */
+  public static Path tempDir(String prefix) {
+    try {
+      return Files.createTempDirectory(prefix);
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * Deletes a directory and everything in it.
+   *
+   * @param dir the directory.
+   */
+  public static void delete(Path dir) {
+    try (Stream<Path> paths = Files.walk(dir)) {
+      paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
+    }
+  }
+
+  /**
+   * The command that runs a main class in a new JVM with the test's classpath and Cutover's JVM flags.
+   *
+   * @param mainClass the class.
+   * @param args its arguments.
+   * @return the command line.
+   */
+  public static List<String> javaCommand(Class<?> mainClass, String... args) {
+    List<String> command = new ArrayList<>();
+    command.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
+    command.addAll(Arrays.asList(System.getProperty("cutover.test.jvmFlags", "").trim().split("\\s+")));
+    command.addAll(List.of("-Xmx256m", "-cp", System.getProperty("java.class.path"), mainClass.getName()));
+    command.addAll(List.of(args));
+    command.removeIf(String::isEmpty);
+    return command;
+  }
+}

@@ -107,12 +107,13 @@ public final class TriggerCapture extends ThreadedCapture {
 
   private static void checkTable(Connection connection, String table) throws SQLException {
     String physical = table.toUpperCase(Locale.ROOT);
-    try (ResultSet rs = connection.getMetaData().getTables(null, null, physical, null)) {
+    String schema = connection.getSchema();
+    try (ResultSet rs = connection.getMetaData().getTables(null, schema, physical, null)) {
       if (!rs.next()) {
         throw new IllegalArgumentException("table '" + table + "' does not exist in the captured database");
       }
     }
-    try (ResultSet rs = connection.getMetaData().getPrimaryKeys(null, null, physical)) {
+    try (ResultSet rs = connection.getMetaData().getPrimaryKeys(null, schema, physical)) {
       if (!rs.next()) {
         throw new IllegalArgumentException("table '" + table + "' has no primary key: Cutover needs one to "
             + "identify rows");

@@ -54,7 +54,7 @@ public final class ConfigChecker {
       ConfigException first = problems.get(0);
       throw new ConfigException(config.file(), first.key(), first.getMessage().substring(
           first.getMessage().indexOf(first.key()) + first.key().length() + 2)
-          + (problems.size() > 1 ? " (and " + (problems.size() - 1) + " more:" + reasons + ")" : ""));
+          + (problems.size() > 1 ? " (" + problems.size() + " problems in all:" + reasons + ")" : ""));
     }
   }
 
@@ -154,9 +154,10 @@ public final class ConfigChecker {
       List<ConfigException> problems) {
     try {
       DatabaseMetaData meta = c.getMetaData();
+      String schema = c.getSchema();
       for (String candidate : List.of(table, table.toUpperCase(Locale.ROOT))) {
         Map<String, ColumnInfo> columns = new LinkedHashMap<>();
-        try (ResultSet rs = meta.getColumns(null, null, candidate, null)) {
+        try (ResultSet rs = meta.getColumns(null, schema, candidate, null)) {
           while (rs.next()) {
             String name = rs.getString("COLUMN_NAME").toLowerCase(Locale.ROOT);
             columns.put(name, new ColumnInfo(name, rs.getInt("DATA_TYPE"), rs.getString("TYPE_NAME")));
@@ -166,7 +167,7 @@ public final class ConfigChecker {
           continue;
         }
         List<String> primaryKey = new ArrayList<>();
-        try (ResultSet rs = meta.getPrimaryKeys(null, null, candidate)) {
+        try (ResultSet rs = meta.getPrimaryKeys(null, schema, candidate)) {
           while (rs.next()) {
             primaryKey.add(rs.getString("COLUMN_NAME").toLowerCase(Locale.ROOT));
           }

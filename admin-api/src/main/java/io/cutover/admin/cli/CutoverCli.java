@@ -1,0 +1,219 @@
+package io.cutover.admin.cli;
+
+import com.google.protobuf.util.JsonFormat;
+import io.cutover.engine.config.ConfigChecker;
+import io.cutover.engine.config.ConfigException;
+import io.cutover.engine.config.MigrationConfig;
+import io.cutover.engine.event.ChangeEvent;
+import io.cutover.engine.event.ChangeEventProtos;
+import io.cutover.engine.event.EventCodec;
+import io.cutover.engine.migration.Migration;
+import io.cutover.engine.pipeline.PipelineStats;
+import io.cutover.journal.Journal;
+import io.cutover.journal.JournalConfig;
+import io.cutover.journal.JournalException;
+import io.cutover.journal.JournalReader;
+import io.cutover.journal.SyncPolicy;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * The {@code cutover} command line. Exit codes: 0 success, 1 runtime failure, 2 usage or configuration error.
+ */
+@Command(name = "cutover", mixinStandardHelpOptions = true, version = "cutover 0.1.0",
+    description = "Moves data from a monolith database to service databases with zero downtime and zero loss.",
+    subcommands = {CutoverCli.Check.class, CutoverCli.Run.class, CutoverCli.Replay.class})
+public final class CutoverCli implements Callable<Integer> {
+  /** Exit code: success. */
+  public static final int OK = 0;
+  /** Exit code: runtime failure. */
+  public static final int FAILURE = 1;
+  /** Exit code: usage or configuration error. */
+  public static final int USAGE = 2;
+
+  @Spec
+  CommandLine.Model.CommandSpec spec;
+
+  /**
+   * Runs the command line and exits with its code.
+   *
+   * @param args the arguments.
+   */
+  public static void main(String[] args) {
+    System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+  }
+
+  /**
+   * Runs the command line.
+   *
+   * @param args the arguments.
+   * @param out where results go.
+   * @param err where errors go.
+   * @return the exit code.
+   */
+  public static int run(String[] args, PrintWriter out, PrintWriter err) {
+    return commandLine(out, err).execute(args);
+  }
+
+  static CommandLine commandLine(PrintWriter out, PrintWriter err) {
+    CommandLine commandLine = new CommandLine(new CutoverCli());
+    commandLine.setOut(out);
+    commandLine.setErr(err);
+    commandLine.setExecutionExceptionHandler((e, cmd, parsed) -> {
+      if (e instanceof ConfigException) {
+        err.println(e.getMessage());
+        return USAGE;
+      }
+      err.println("cutover " + cmd.getCommandName() + " failed: " + e.getMessage());
+      return FAILURE;
+    });
+    return commandLine;
+  }
+
+  @Override
+  public Integer call() {
+    spec.commandLine().usage(spec.commandLine().getOut());
+    return USAGE;
+  }
+
+  /** {@code cutover check --config FILE}. */
+  @Command(name = "check", mixinStandardHelpOptions = true,
+      description = "Validates a configuration file against the databases, read-only.")
+  static final class Check implements Callable<Integer> {
+    @Option(names = "--config", required = true, description = "the migration's YAML configuration")
+    Path config;
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+      MigrationConfig loaded = MigrationConfig.load(config);
+      ConfigChecker.verify(loaded);
+      spec.commandLine().getOut().printf("%s: OK: %d table(s) from the monolith to %d service(s)%n", config,
+          loaded.tables().size(), loaded.services().size());
+      return OK;
+    }
+  }
+
+  /** {@code cutover run --config FILE}. */
+  @Command(name = "run", mixinStandardHelpOptions = true,
+      description = "Syncs the monolith into the services until stopped (SIGTERM or Ctrl-C drains and exits).")
+  static final class Run implements Callable<Integer> {
+    @Option(names = "--config", required = true, description = "the migration's YAML configuration")
+    Path config;
+
+    @Option(names = "--status-every", defaultValue = "10", description = "seconds between status lines")
+    int statusSeconds;
+
+    /** Counted down to stop (the shutdown hook does it on SIGTERM). */
+    final CountDownLatch stop = new CountDownLatch(1);
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+      PrintWriter out = spec.commandLine().getOut();
+      Migration migration = Migration.start(MigrationConfig.load(config));
+      CountDownLatch stopped = new CountDownLatch(1);
+      Thread hook = new Thread(() -> {
+        stop.countDown();
+        try {
+          stopped.await(60, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+          Thread.currentThread().interrupt();
+        }
+      }, "cutover-shutdown");
+      Runtime.getRuntime().addShutdownHook(hook);
+      // SIGTERM and Ctrl-C stop the loop below, which drains and returns 0; the hook covers anything else.
+      for (String name : new String[] {"TERM", "INT"}) {
+        try {
+          sun.misc.Signal.handle(new sun.misc.Signal(name), signal -> stop.countDown());
+        } catch (IllegalArgumentException unsupported) {
+          // no such signal on this platform: the shutdown hook still drains
+        }
+      }
+      out.printf("cutover: syncing %d table(s); journal %s; stop with SIGTERM or Ctrl-C%n",
+          migration.config().tables().size(), migration.config().journalDirectory());
+      try {
+        while (!stop.await(statusSeconds, TimeUnit.SECONDS)) {
+          PipelineStats stats = migration.pipeline().stats();
+          out.printf("cutover: captured %d, journaled %d, in flight %d%n", migration.capture().published(),
+              stats.durable(), stats.inFlight());
+        }
+      } finally {
+        migration.close();
+        out.println("cutover: stopped after draining the pipeline");
+        stopped.countDown();
+        try {
+          Runtime.getRuntime().removeShutdownHook(hook);
+        } catch (IllegalStateException shuttingDown) {
+          // the hook is running: it is waiting for us
+        }
+      }
+      return OK;
+    }
+  }
+
+  /** {@code cutover replay --journal DIR [--from INDEX] [--json]}. */
+  @Command(name = "replay", mixinStandardHelpOptions = true,
+      description = "Prints the changes in a journal, oldest first (read-only).")
+  static final class Replay implements Callable<Integer> {
+    @Option(names = "--journal", required = true, description = "the journal's directory")
+    Path journal;
+
+    @Option(names = "--from", defaultValue = "-1", description = "print changes after this journal index")
+    long from;
+
+    @Option(names = "--json", description = "one JSON object per line (the cutover.v1.ChangeEvent schema)")
+    boolean json;
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+      if (!Files.isDirectory(journal)) {
+        throw new ConfigException(journal, "--journal", "no journal directory here");
+      }
+      PrintWriter out = spec.commandLine().getOut();
+      JsonFormat.Printer printer = JsonFormat.printer().omittingInsignificantWhitespace();
+      long[] count = {0};
+      try (Journal open = Journal.open(JournalConfig.builder(journal).syncPolicy(SyncPolicy.NONE).pretouch(false)
+          .build()); JournalReader reader = open.readAfter(from)) {
+        while (reader.next((index, buffer, offset, length) -> {
+          ChangeEvent event = EventCodec.decode(buffer, offset, length);
+          if (json) {
+            try {
+              out.println("{\"journalIndex\":" + index + ",\"event\":"
+                  + printer.print(ChangeEventProtos.toProto(event)) + "}");
+            } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+              throw new IllegalStateException(e);
+            }
+          } else {
+            out.printf("%d\t%s\t%s\t%s\tkey=%s\thlc=%d%n", index, event.side(), event.table(), event.operation(),
+                event.key().columns(), event.hlc());
+          }
+          count[0]++;
+        })) {
+          // prints as it reads
+        }
+      } catch (JournalException e) {
+        throw new IllegalStateException(e.getMessage(), e);
+      }
+      if (!json) {
+        out.printf("%d change(s)%n", count[0]);
+      }
+      return OK;
+    }
+  }
+}

@@ -1,0 +1,146 @@
+package io.cutover.admin.cli;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.cutover.engine.event.ChangeEvent;
+import io.cutover.engine.event.Operation;
+import io.cutover.engine.event.Row;
+import io.cutover.engine.event.Side;
+import io.cutover.engine.event.Value;
+import io.cutover.engine.pipeline.Pipeline;
+import io.cutover.engine.pipeline.PipelineConfig;
+import io.cutover.journal.JournalConfig;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.DriverManager;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import picocli.CommandLine;
+
+@Timeout(120)
+class CutoverCliTest {
+  @TempDir Path dir;
+
+  record Result(int code, String out, String err) {}
+
+  static Result cli(String... args) {
+    StringWriter out = new StringWriter();
+    StringWriter err = new StringWriter();
+    int code = CutoverCli.run(args, new PrintWriter(out, true), new PrintWriter(err, true));
+    return new Result(code, out.toString(), err.toString());
+  }
+
+  private Path config(String monolithUrl, String serviceUrl, String serviceColumn) throws Exception {
+    Path file = dir.resolve("cutover.yaml");
+    Files.writeString(file, String.join("\n",
+        "journal: {directory: journal}",
+        "sides:",
+        "  monolith: {url: '" + monolithUrl + "', user: sa}",
+        "  services:",
+        "    accounts: {url: '" + serviceUrl + "', user: sa}",
+        "tables:",
+        "  - {source: users, service: accounts, target: accounts, columns: {id: id, name: " + serviceColumn + "}}",
+        ""));
+    return file;
+  }
+
+  private static void exec(String url, String sql) throws Exception {
+    try (Connection c = DriverManager.getConnection(url, "sa", ""); Statement st = c.createStatement()) {
+      st.execute(sql);
+    }
+  }
+
+  @Test
+  void shouldCheckAConfigurationAndExitTwoNamingTheKeyWhenItIsWrong() throws Exception {
+    String mono = "jdbc:h2:mem:cli-m-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
+    String svc = "jdbc:h2:mem:cli-s-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
+    exec(mono, "CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR(20))");
+    exec(svc, "CREATE TABLE accounts (id BIGINT PRIMARY KEY, name VARCHAR(20))");
+    Result ok = cli("check", "--config", config(mono, svc, "name").toString());
+    assertEquals(0, ok.code(), ok.err());
+    assertTrue(ok.out().contains("OK: 1 table(s) from the monolith to 1 service(s)"), ok.out());
+    Result wrong = cli("check", "--config", config(mono, svc, "nickname").toString());
+    assertEquals(2, wrong.code());
+    assertTrue(wrong.err().contains("tables[0].columns.name: table accounts of service accounts has no column "
+        + "nickname"), wrong.err());
+  }
+
+  @Test
+  void shouldPrintUsageForNoVerbAnUnknownVerbAndHelp() {
+    Result none = cli();
+    assertEquals(2, none.code());
+    assertTrue(none.out().contains("check") && none.out().contains("replay"), none.out());
+    assertEquals(2, cli("frobnicate").code());
+    assertEquals(2, cli("check").code(), "missing --config");
+    Result help = cli("replay", "--help");
+    assertEquals(0, help.code());
+    assertTrue(help.out().contains("--journal"), help.out());
+    assertEquals(2, cli("replay", "--journal", dir.resolve("none").toString()).code());
+  }
+
+  @Test
+  void shouldReplayAJournalAsTextAndAsJson() throws Exception {
+    Path journal = dir.resolve("journal");
+    try (Pipeline pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.of(journal)).ringSize(64).build())
+        .start()) {
+      for (int i = 1; i <= 3; i++) {
+        pipeline.publish(ChangeEvent.builder(Side.MONOLITH, "orders", Operation.INSERT)
+            .key(Row.of("id", Value.of(i))).after(Row.of("id", Value.of(i), "note", Value.of("n" + i))).build())
+            .get(10, TimeUnit.SECONDS);
+      }
+    }
+    Result text = cli("replay", "--journal", journal.toString());
+    assertEquals(0, text.code(), text.err());
+    assertTrue(text.out().contains("monolith\torders\tINSERT\tkey={id=1}"), text.out());
+    assertTrue(text.out().contains("3 change(s)"), text.out());
+    Result json = cli("replay", "--journal", journal.toString(), "--json");
+    String[] lines = json.out().strip().split("\n");
+    assertEquals(3, lines.length);
+    assertTrue(lines[2].contains("\"table\":\"orders\"") && lines[2].contains("\"stringValue\":\"n3\""), lines[2]);
+    long secondIndex = Long.parseLong(lines[1].substring(lines[1].indexOf(':') + 1, lines[1].indexOf(',')));
+    Result after = cli("replay", "--journal", journal.toString(), "--from", Long.toString(secondIndex));
+    assertTrue(after.out().contains("1 change(s)"), after.out());
+  }
+
+  @Test
+  void shouldRunUntilStoppedAndDrainOnStop() throws Exception {
+    String mono = "jdbc:h2:mem:cli-rm-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
+    String svc = "jdbc:h2:mem:cli-rs-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
+    exec(mono, "CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR(20))");
+    exec(svc, "CREATE TABLE accounts (id BIGINT PRIMARY KEY, name VARCHAR(20))");
+    StringWriter out = new StringWriter();
+    CommandLine commandLine = CutoverCli.commandLine(new PrintWriter(out, true), new PrintWriter(new StringWriter()));
+    CutoverCli.Run run = (CutoverCli.Run) commandLine.getSubcommands().get("run").getCommand();
+    Path file = config(mono, svc, "name");
+    CompletableFuture<Integer> code = CompletableFuture.supplyAsync(() ->
+        commandLine.execute("run", "--config", file.toString(), "--status-every", "1"));
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (!out.toString().contains("syncing") && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    exec(mono, "INSERT INTO users VALUES (7, 'ada')");
+    String synced = "";
+    while (!synced.equals("ada") && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+      try (Connection c = DriverManager.getConnection(svc, "sa", ""); Statement st = c.createStatement();
+           ResultSet rs = st.executeQuery("SELECT name FROM accounts WHERE id = 7")) {
+        synced = rs.next() ? rs.getString(1) : "";
+      }
+    }
+    assertEquals("ada", synced);
+    run.stop.countDown();
+    assertEquals(0, code.get(30, TimeUnit.SECONDS));
+    assertTrue(out.toString().contains("stopped after draining the pipeline"), out.toString());
+  }
+}

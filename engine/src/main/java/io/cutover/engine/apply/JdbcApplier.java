@@ -118,6 +118,13 @@ public final class JdbcApplier implements ChangeHandler, AutoCloseable {
       pending.add(new Statement1(dialect().deleteByKey(mapping.targetTable(), keyColumns), keyValues));
       return;
     }
+    if (!mapping.accepts(event.after())) {
+      // Filtered out: a row that leaves the filter (or might have been in it) is removed from the target.
+      if (event.operation() == Operation.UPDATE && (event.before() == null || mapping.accepts(event.before()))) {
+        pending.add(new Statement1(dialect().deleteByKey(mapping.targetTable(), keyColumns), keyValues));
+      }
+      return;
+    }
     List<String> columns = new ArrayList<>();
     List<Value> values = new ArrayList<>();
     Row after = event.after();

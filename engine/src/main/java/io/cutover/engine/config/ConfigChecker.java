@@ -125,6 +125,12 @@ public final class ConfigChecker {
                 + ", which Cutover cannot map yet"));
           }
         }
+        for (String filterColumn : table.filter().keySet()) {
+          if (!from.columns().containsKey(filterColumn)) {
+            problems.add(new ConfigException(config.file(), key + ".filter." + filterColumn, "table "
+                + table.source() + " of the monolith has no column " + filterColumn));
+          }
+        }
         for (String keyColumn : from.primaryKey()) {
           if (!columns.containsKey(keyColumn)) {
             problems.add(new ConfigException(config.file(), key + ".columns", "the mapping leaves out primary-key "

@@ -44,6 +44,7 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
  *     service: payments
  *     target: payments                   # optional, default: the source's name
  *     columns: {id: payment_id, amount: amount}   # optional: which columns go over, renamed
+ *     filter: {region: [eu, uk]}         # optional: which rows go over (a horizontal split)
  * </pre>
  *
  * @param file the file it was loaded from.
@@ -88,8 +89,10 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
    * @param service the service it moves to.
    * @param target the service's table.
    * @param columns source column to target column; empty means every column under its own name.
+   * @param filter source column to the values a row must hold; empty means every row.
    */
-  public record TableConfig(String source, String service, String target, Map<String, String> columns) {}
+  public record TableConfig(String source, String service, String target, Map<String, String> columns,
+      Map<String, java.util.Set<String>> filter) {}
 
   private static final Pattern ENV = Pattern.compile("\\$\\{env:([A-Za-z_][A-Za-z0-9_]*)}");
 
@@ -232,7 +235,7 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
     }
 
     private TableConfig table(Object node, String key, Set<String> services) {
-      Map<String, Object> map = map(node, key, Set.of("source", "service", "target", "columns"));
+      Map<String, Object> map = map(node, key, Set.of("source", "service", "target", "columns", "filter"));
       String source = name(string(map, key, "source", null), key + ".source");
       String service = string(map, key, "service", null);
       if (service == null) {
@@ -250,8 +253,25 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
           columns.put(name(column.getKey(), columnKey), name(String.valueOf(column.getValue()), columnKey));
         }
       }
+      Map<String, java.util.Set<String>> filter = new LinkedHashMap<>();
+      if (map.containsKey("filter")) {
+        for (Map.Entry<String, Object> condition : map(map.get("filter"), key + ".filter", null).entrySet()) {
+          String conditionKey = key + ".filter." + condition.getKey();
+          Object values = condition.getValue();
+          java.util.Set<String> accepted = new java.util.LinkedHashSet<>();
+          if (values instanceof List<?> list) {
+            list.forEach(v -> accepted.add(String.valueOf(v)));
+          } else if (values != null && !(values instanceof Map)) {
+            accepted.add(String.valueOf(values));
+          }
+          if (accepted.isEmpty()) {
+            throw error(conditionKey, "must list at least one value");
+          }
+          filter.put(name(condition.getKey(), conditionKey), java.util.Collections.unmodifiableSet(accepted));
+        }
+      }
       return new TableConfig(source.toLowerCase(Locale.ROOT), service, target.toLowerCase(Locale.ROOT),
-          Collections.unmodifiableMap(columns));
+          Collections.unmodifiableMap(columns), Collections.unmodifiableMap(filter));
     }
 
     private String name(String value, String key) {

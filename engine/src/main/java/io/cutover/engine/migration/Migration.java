@@ -59,6 +59,9 @@ public final class Migration implements AutoCloseable {
       if (!table.columns().isEmpty()) {
         mapping = mapping.withColumns(table.columns());
       }
+      if (!table.filter().isEmpty()) {
+        mapping = mapping.withFilter(table.filter());
+      }
       mappings.computeIfAbsent(table.service(), s -> new ArrayList<>()).add(mapping);
     }
     List<JdbcApplier> appliers = new ArrayList<>();

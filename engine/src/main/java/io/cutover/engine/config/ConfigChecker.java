@@ -52,8 +52,7 @@ public final class ConfigChecker {
         reasons.append(System.lineSeparator()).append("  ").append(problem.getMessage());
       }
       ConfigException first = problems.get(0);
-      throw new ConfigException(config.file(), first.key(), first.getMessage().substring(
-          first.getMessage().indexOf(first.key()) + first.key().length() + 2)
+      throw new ConfigException(config.file(), first.key(), first.reason()
           + (problems.size() > 1 ? " (" + problems.size() + " problems in all:" + reasons + ")" : ""));
     }
   }

@@ -6,6 +6,7 @@ import java.nio.file.Path;
 public final class ConfigException extends RuntimeException {
   private static final long serialVersionUID = 1L;
   private final String key;
+  private final String reason;
 
   /**
    * Creates an exception.
@@ -17,6 +18,7 @@ public final class ConfigException extends RuntimeException {
   public ConfigException(Path file, String key, String reason) {
     super(file + ": " + key + ": " + reason);
     this.key = key;
+    this.reason = reason;
   }
 
   /**
@@ -26,5 +28,14 @@ public final class ConfigException extends RuntimeException {
    */
   public String key() {
     return key;
+  }
+
+  /**
+   * What is wrong, without the file and the key.
+   *
+   * @return the reason.
+   */
+  public String reason() {
+    return reason;
   }
 }

@@ -276,7 +276,8 @@ public final class Value {
     return switch (type) {
       case NULL -> "NULL";
       case BOOL -> Boolean.toString(bits != 0);
-      case INT, DATE, TIMESTAMP, LOCAL_TIMESTAMP -> type == ValueType.INT ? Long.toString(bits) : type + ":" + bits;
+      case INT -> Long.toString(bits);
+      case DATE, TIMESTAMP, LOCAL_TIMESTAMP -> type + ":" + bits;
       case DOUBLE -> Double.toString(Double.longBitsToDouble(bits));
       case BYTES -> "bytes[" + ((byte[]) ref).length + "]";
       case STRING, JSON -> "'" + ref + "'";

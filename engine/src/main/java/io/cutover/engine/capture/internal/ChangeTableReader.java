@@ -117,12 +117,4 @@ public final class ChangeTableReader {
     return contiguous;
   }
 
-  /**
-   * Sequence numbers still awaited.
-   *
-   * @return a count.
-   */
-  public int openGaps() {
-    return gaps.size();
-  }
 }

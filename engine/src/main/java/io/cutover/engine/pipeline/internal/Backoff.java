@@ -44,8 +44,4 @@ final class Backoff {
       nextNanos = minNanos;
     }
   }
-
-  long failures() {
-    return failures;
-  }
 }

@@ -199,9 +199,7 @@ public final class JdbcApplier implements ChangeHandler, AutoCloseable {
       Connection c = target.getConnection();
       try {
         dialect = Dialect.of(c);
-        if (dialect == Dialect.H2) {
-          ApplySessions.mark(c);
-        }
+        ApplySessions.mark(c, name);
         try (Statement st = c.createStatement()) {
           st.execute("CREATE TABLE IF NOT EXISTS " + POSITION_TABLE
               + " (applier VARCHAR(64) PRIMARY KEY, journal_index BIGINT NOT NULL)");

@@ -212,8 +212,10 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
   /** Streams until stopped; the stream is opened, read and closed on this thread only. */
   private void stream(Pipeline pipeline) throws SQLException {
     Map<String, Set<String>> keys;
+    boolean originFilter;
     try (Connection c = connect()) {
       keys = primaryKeys(c);
+      originFilter = c.getMetaData().getDatabaseMajorVersion() >= 16;
     }
     Properties replication = new Properties();
     replication.putAll(properties);
@@ -221,12 +223,16 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
     PGProperty.ASSUME_MIN_SERVER_VERSION.set(replication, "12");
     PGProperty.PREFER_QUERY_MODE.set(replication, "simple");
     try (Connection c = DriverManager.getConnection(url, replication)) {
-      PGReplicationStream stream = c.unwrap(PGConnection.class).getReplicationAPI().replicationStream().logical()
+      var builder = c.unwrap(PGConnection.class).getReplicationAPI().replicationStream().logical()
           .withSlotName(slot)
           .withSlotOption("proto_version", "1")
           .withSlotOption("publication_names", publication)
-          .withStatusInterval(1, TimeUnit.SECONDS)
-          .start();
+          .withStatusInterval(1, TimeUnit.SECONDS);
+      if (originFilter) {
+        // Cutover's own apply sessions replay under a replication origin: never decode them (no echo).
+        builder = builder.withSlotOption("origin", "none");
+      }
+      PGReplicationStream stream = builder.start();
       try {
         PgOutputDecoder decoder = new PgOutputDecoder(side, keys);
         ArrayDeque<Pending> pending = new ArrayDeque<>();

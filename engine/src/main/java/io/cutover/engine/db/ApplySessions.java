@@ -1,46 +1,117 @@
 package io.cutover.engine.db;
 
 import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.util.Collections;
-import java.util.Map;
-import java.util.WeakHashMap;
+import java.sql.Statement;
+import java.util.Locale;
 
 /**
- * Marks the database sessions Cutover's own apply uses, so the capture triggers on the same database skip the
- * rows it writes and a change never echoes back (loop prevention for trigger capture on the embedded database).
- * The mark is on the session, as SymmetricDS marks its loader's session.
+ * Marks the database sessions Cutover's own apply uses, so that capture on the same database does not take the
+ * rows it writes for new changes and a change never echoes back and forth (loop prevention).
+ *
+ * <ul>
+ *   <li>H2: a session variable ({@code @CUTOVER_APPLY}) that the capture trigger reads from its session, in
+ *       this JVM or in the JVM hosting an {@code AUTO_SERVER} database, as SymmetricDS marks its loader's
+ *       session;</li>
+ *   <li>PostgreSQL: a replication origin per applier ({@code cutover_<name>}); logical capture asks pgoutput
+ *       for {@code origin 'none'}, so transactions replayed under any origin are never decoded. Setting an
+ *       origin up needs superuser, or {@code GRANT EXECUTE} on {@code pg_replication_origin_create} and
+ *       {@code pg_replication_origin_session_setup}.</li>
+ * </ul>
  */
 public final class ApplySessions {
-  private static final Map<Object, Boolean> SESSIONS = Collections.synchronizedMap(new WeakHashMap<>());
+  /** The H2 session variable that marks an apply session. */
+  public static final String H2_VARIABLE = "CUTOVER_APPLY";
+  /** The prefix of Cutover's replication origins on PostgreSQL. */
+  public static final String ORIGIN_PREFIX = "cutover_";
 
   private ApplySessions() {}
 
   /**
    * Marks a connection's session as Cutover's apply session.
    *
-   * @param connection an open connection to an H2 database in this JVM.
-   * @throws SQLException if the session cannot be identified.
+   * @param connection an open connection.
+   * @param applier the applier's name (on PostgreSQL, its replication origin is {@code cutover_<name>}).
+   * @throws SQLException if the database refuses.
    */
-  public static void mark(Connection connection) throws SQLException {
-    SESSIONS.put(session(connection), Boolean.TRUE);
+  public static void mark(Connection connection, String applier) throws SQLException {
+    Dialect dialect = Dialect.of(connection);
+    if (dialect == Dialect.H2) {
+      try (Statement st = connection.createStatement()) {
+        st.execute("SET @" + H2_VARIABLE + " = TRUE");
+      }
+      return;
+    }
+    String origin = origin(applier);
+    boolean autoCommit = connection.getAutoCommit();
+    connection.setAutoCommit(true);
+    try {
+      try (PreparedStatement ps = connection.prepareStatement(
+          "SELECT pg_replication_origin_create(?) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = ?)")) {
+        ps.setString(1, origin);
+        ps.setString(2, origin);
+        ps.execute();
+      }
+      try (PreparedStatement ps = connection.prepareStatement("SELECT pg_replication_origin_session_setup(?)")) {
+        ps.setString(1, origin);
+        ps.execute();
+      }
+    } catch (SQLException e) {
+      throw new SQLException("cannot mark the apply session with replication origin '" + origin + "' (needs "
+          + "superuser or EXECUTE on pg_replication_origin_create and pg_replication_origin_session_setup): "
+          + e.getMessage(), e.getSQLState(), e);
+    } finally {
+      connection.setAutoCommit(autoCommit);
+    }
   }
 
   /**
-   * Whether a connection's session is marked.
+   * The replication origin an applier's sessions use on PostgreSQL.
    *
-   * @param connection a connection.
-   * @return true for an apply session.
-   * @throws SQLException if the session cannot be identified.
+   * @param applier the applier's name.
+   * @return the origin's name.
    */
-  public static boolean isApplySession(Connection connection) throws SQLException {
-    return !SESSIONS.isEmpty() && SESSIONS.containsKey(session(connection));
+  public static String origin(String applier) {
+    String name = ORIGIN_PREFIX + applier.toLowerCase(Locale.ROOT).replaceAll("[^a-z0-9_]", "_");
+    return name.length() > 63 ? name.substring(0, 63) : name;
   }
 
-  private static Object session(Connection connection) throws SQLException {
-    if (connection instanceof org.h2.jdbc.JdbcConnection h2) {
-      return h2.getSession();
+  /**
+   * Whether an H2 session is marked (called by the capture trigger, inside the database).
+   *
+   * @param connection the trigger's connection.
+   * @return true for an apply session.
+   */
+  public static boolean isApplySession(Connection connection) {
+    if (connection instanceof org.h2.jdbc.JdbcConnection h2
+        && h2.getSession() instanceof org.h2.engine.SessionLocal session) {
+      org.h2.value.Value value = session.getVariable(H2_VARIABLE);
+      return value != null && value != org.h2.value.ValueNull.INSTANCE && value.getBoolean();
     }
-    return connection.unwrap(Connection.class);
+    return false;
+  }
+
+  /**
+   * Drops an applier's replication origin (PostgreSQL; nothing on H2). For cleanup after a migration.
+   *
+   * @param connection a connection to the database.
+   * @param applier the applier's name.
+   * @throws SQLException if the database refuses.
+   */
+  public static void dropOrigin(Connection connection, String applier) throws SQLException {
+    if (Dialect.of(connection) != Dialect.POSTGRESQL) {
+      return;
+    }
+    try (PreparedStatement ps = connection.prepareStatement("SELECT pg_replication_origin_drop(roname) FROM "
+        + "pg_replication_origin WHERE roname = ?")) {
+      ps.setString(1, origin(applier));
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          // one row per dropped origin
+        }
+      }
+    }
   }
 }

@@ -85,4 +85,35 @@ public enum Dialect {
     return "DELETE FROM " + name(table) + " WHERE "
         + keyColumns.stream().map(c -> name(c) + " = ?").collect(Collectors.joining(" AND "));
   }
+
+  /**
+   * An insert that does nothing when a row with the key exists. On H2 the statement takes the key values again
+   * after the row's values ({@code INSERT ... SELECT ... WHERE NOT EXISTS}); on PostgreSQL only the row's values
+   * ({@code ON CONFLICT DO NOTHING}).
+   *
+   * @param table the target table.
+   * @param columns the row's columns, in parameter order.
+   * @param keyColumns the primary-key columns.
+   * @return the statement.
+   */
+  public String insertIfAbsent(String table, List<String> columns, List<String> keyColumns) {
+    String cols = columns.stream().map(this::name).collect(Collectors.joining(", "));
+    String params = columns.stream().map(c -> "?").collect(Collectors.joining(", "));
+    return switch (this) {
+      case H2 -> "INSERT INTO " + name(table) + " (" + cols + ") SELECT " + params + " WHERE NOT EXISTS (SELECT 1 FROM "
+          + name(table) + " WHERE " + keyColumns.stream().map(c -> name(c) + " = ?").collect(Collectors.joining(" AND "))
+          + ")";
+      case POSTGRESQL -> "INSERT INTO " + name(table) + " (" + cols + ") VALUES (" + params + ") ON CONFLICT ("
+          + keyColumns.stream().map(this::name).collect(Collectors.joining(", ")) + ") DO NOTHING";
+    };
+  }
+
+  /**
+   * Whether {@link #insertIfAbsent} takes the key values again after the row's.
+   *
+   * @return true on H2.
+   */
+  public boolean insertIfAbsentRepeatsKey() {
+    return this == H2;
+  }
 }

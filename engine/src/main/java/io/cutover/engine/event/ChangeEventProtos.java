@@ -23,9 +23,7 @@ public final class ChangeEventProtos {
    */
   public static io.cutover.proto.v1.ChangeEvent toProto(ChangeEvent event) {
     io.cutover.proto.v1.ChangeEvent.Builder out = io.cutover.proto.v1.ChangeEvent.newBuilder()
-        .setSide(event.side().isMonolith()
-            ? io.cutover.proto.v1.Side.newBuilder().setMonolith(true).build()
-            : io.cutover.proto.v1.Side.newBuilder().setService(event.side().service()).build())
+        .setSide(toProto(event.side()))
         .setTable(event.table())
         .setOperation(switch (event.operation()) {
           case INSERT -> io.cutover.proto.v1.Operation.INSERT;
@@ -97,7 +95,13 @@ public final class ChangeEventProtos {
         message.getOrigin());
   }
 
-  private static io.cutover.proto.v1.Row toProto(Row row) {
+  /**
+   * A row as its protobuf message.
+   *
+   * @param row the row.
+   * @return the message.
+   */
+  public static io.cutover.proto.v1.Row toProto(Row row) {
     io.cutover.proto.v1.Row.Builder out = io.cutover.proto.v1.Row.newBuilder();
     for (Map.Entry<String, Value> column : row.columns().entrySet()) {
       out.addColumns(Column.newBuilder().setName(column.getKey()).setValue(toProto(column.getValue())));
@@ -105,7 +109,14 @@ public final class ChangeEventProtos {
     return out.build();
   }
 
-  private static Row fromProto(io.cutover.proto.v1.Row row) {
+  /**
+   * A row from its protobuf message.
+   *
+   * @param row the message.
+   * @return the row.
+   * @throws IllegalArgumentException naming the column whose value is malformed.
+   */
+  public static Row fromProto(io.cutover.proto.v1.Row row) {
     Row.Builder out = Row.builder();
     for (Column column : row.getColumnsList()) {
       if (!column.hasValue()) {
@@ -114,6 +125,28 @@ public final class ChangeEventProtos {
       out.put(column.getName(), fromProto(column.getName(), column.getValue()));
     }
     return out.build();
+  }
+
+  /**
+   * A side as its protobuf message.
+   *
+   * @param side the side.
+   * @return the message.
+   */
+  public static io.cutover.proto.v1.Side toProto(Side side) {
+    return side.isMonolith() ? io.cutover.proto.v1.Side.newBuilder().setMonolith(true).build()
+        : io.cutover.proto.v1.Side.newBuilder().setService(side.service()).build();
+  }
+
+  /**
+   * A side from its protobuf message.
+   *
+   * @param side the message.
+   * @return the side.
+   */
+  public static Side fromProto(io.cutover.proto.v1.Side side) {
+    return side.getKindCase() == io.cutover.proto.v1.Side.KindCase.SERVICE ? Side.service(side.getService())
+        : Side.MONOLITH;
   }
 
   private static io.cutover.proto.v1.Value toProto(Value value) {

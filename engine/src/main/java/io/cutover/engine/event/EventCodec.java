@@ -198,6 +198,17 @@ public final class EventCodec {
   }
 
   /**
+   * The source commit time of an encoded event.
+   *
+   * @param buffer the buffer.
+   * @param offset where the event starts.
+   * @return microseconds since the epoch, or 0 when unknown.
+   */
+  public static long commitTimeMicros(DirectBuffer buffer, int offset) {
+    return buffer.getLong(offset + COMMIT_TIME);
+  }
+
+  /**
    * The source position value of an encoded event.
    *
    * @param buffer holding the event.

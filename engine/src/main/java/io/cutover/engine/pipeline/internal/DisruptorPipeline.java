@@ -245,7 +245,15 @@ public final class DisruptorPipeline implements Pipeline {
 
   private long claimAndPublish(DirectBuffer buffer, int offset, int length, CompletableFuture<Long> ack) {
     long hlc = EventCodec.hlc(buffer, offset);
-    long stamped = hlc == 0 ? clock.now() : clock.update(hlc);
+    long stamped;
+    if (hlc != 0) {
+      stamped = clock.update(hlc);
+    } else {
+      // The source's commit time feeds the clock: a source whose clock runs ahead pushes it forward, so changes
+      // made after it (anywhere) still order after it (hybrid logical clock).
+      long commitMicros = EventCodec.commitTimeMicros(buffer, offset);
+      stamped = commitMicros > 0 ? clock.update(HybridLogicalClock.timestamp(commitMicros / 1_000L, 0)) : clock.now();
+    }
     long sequence = ring.next();
     try {
       EventSlot slot = ring.get(sequence);

@@ -1,0 +1,543 @@
+package io.cutover.engine.sync;
+
+import io.cutover.engine.apply.TableMapping;
+import io.cutover.engine.event.ChangeEvent;
+import io.cutover.engine.event.Operation;
+import io.cutover.engine.event.Row;
+import io.cutover.engine.event.Side;
+import io.cutover.engine.event.Value;
+import io.cutover.engine.pipeline.ChangeHandler;
+import io.cutover.engine.pipeline.ChangeRecord;
+import io.cutover.engine.sync.internal.Reconciler;
+import io.cutover.engine.sync.internal.RowState;
+import io.cutover.engine.sync.internal.SideWriter;
+import io.cutover.engine.sync.internal.StateStore;
+import io.cutover.engine.sync.internal.Write;
+import io.cutover.journal.Journal;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.EnumMap;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Objects;
+import java.util.ServiceLoader;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicLongArray;
+import javax.sql.DataSource;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.Recorder;
+
+/**
+ * Bi-directional sync between the monolith and one service, as a pipeline handler. Both sides' captures publish
+ * into one pipeline; this handler sees their changes in journal order, maps service changes back to the
+ * monolith's names, reconciles each against what both sides last agreed on, and writes the outcome to the other
+ * side (and, when a conflict resolved against the incoming change, back to its own side).
+ *
+ * <p><b>Exactly once.</b> Per batch: the decisions are made against the state store, each side's writes are
+ * committed in one transaction on a session marked as Cutover's (no echo), then the new state is committed with
+ * the batch's last journal index. After a crash the batch is decided again from the same state, identically, and
+ * the writes are conditional, so what already landed, or what an application changed since, is not overwritten.
+ * So no counter delta is applied twice.
+ *
+ * <p><b>Parking.</b> A row whose conflict's rule is manual is parked: nothing of it is synced until an operator
+ * resolves it ({@link #resolution}); other rows and tables go on.
+ *
+ * <p>The handler runs on one pipeline thread; {@link #conflicts}, {@link #parked} and {@link #stats} may be
+ * called from any thread.
+ */
+public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
+  /** The table name of operator decisions travelling through the journal. */
+  public static final String RESOLUTION_TABLE = "cutover_resolution";
+
+  private final String name;
+  private final Side service;
+  private final Path stateFile;
+  private final boolean syncState;
+  private final int maxConflicts;
+  private final Map<String, Table> byMonolithTable = new HashMap<>();
+  private final Map<String, Table> byServiceTable = new HashMap<>();
+  private final Reconciler reconciler;
+  private final SideWriter monolithWriter;
+  private final SideWriter serviceWriter;
+  private final List<ChangeEvent> pending = new ArrayList<>();
+  private final List<Long> pendingIndexes = new ArrayList<>();
+  private long pendingIndex = Journal.NO_INDEX;
+  private StateStore store;
+
+  private final AtomicLong toService = new AtomicLong();
+  private final AtomicLong toMonolith = new AtomicLong();
+  private final AtomicLongArray byKind = new AtomicLongArray(Conflict.Kind.values().length);
+  private final AtomicLongArray byOutcome = new AtomicLongArray(Conflict.Outcome.values().length);
+  private final AtomicLong skipped = new AtomicLong();
+  private final AtomicLong parkedNow = new AtomicLong();
+  private final AtomicLong lastDetection = new AtomicLong();
+  private final Recorder toServiceLatency = new Recorder(3);
+  private final Recorder toMonolithLatency = new Recorder(3);
+  private final Histogram toServiceTotal = new Histogram(3);
+  private final Histogram toMonolithTotal = new Histogram(3);
+
+  /** One synced table. */
+  private record Table(TableMapping mapping, ConflictPolicy policy, boolean fromService,
+      Map<String, String> serviceToMonolith) {}
+
+  private BidirectionalSync(Builder builder) {
+    this.service = builder.service;
+    this.name = "sync-" + builder.service.service();
+    this.stateFile = builder.stateDirectory.resolve(name + ".mv.db");
+    this.syncState = builder.syncState;
+    this.maxConflicts = builder.maxConflicts;
+    Map<String, TableMapping> mappings = new HashMap<>();
+    for (Table table : builder.tables) {
+      byMonolithTable.put(table.mapping().sourceTable(), table);
+      if (table.fromService()) {
+        byServiceTable.put(table.mapping().targetTable(), table);
+      }
+      mappings.put(table.mapping().sourceTable(), table.mapping());
+    }
+    this.reconciler = new Reconciler(service, builder.resolvers);
+    this.monolithWriter = new SideWriter(name, Side.MONOLITH, builder.monolith, mappings);
+    this.serviceWriter = new SideWriter(name, service, builder.serviceDatabase, mappings);
+  }
+
+  /**
+   * Starts a sync between the monolith and one service.
+   *
+   * @param service the service's name.
+   * @param monolith the monolith's database.
+   * @param serviceDatabase the service's database.
+   * @param stateDirectory where the state store lives ({@code sync-<service>.mv.db}).
+   * @return a builder.
+   */
+  public static Builder builder(String service, DataSource monolith, DataSource serviceDatabase,
+      Path stateDirectory) {
+    return new Builder(Side.service(service), monolith, serviceDatabase, stateDirectory);
+  }
+
+  /**
+   * The change that carries an operator's decision on a parked conflict through the journal: publish it to the
+   * pipeline. Both sides get the chosen side's latest version of the row.
+   *
+   * @param conflictId the parked conflict.
+   * @param winner the side whose version both sides keep.
+   * @return the change to publish.
+   */
+  public static ChangeEvent resolution(long conflictId, Side winner) {
+    return ChangeEvent.builder(Side.MONOLITH, RESOLUTION_TABLE, Operation.UPDATE)
+        .key(Row.of("conflict", Value.of(conflictId), "choice", Value.of(winner.isMonolith() ? "monolith"
+            : winner.service())))
+        .after(Row.of("conflict", Value.of(conflictId)))
+        .build();
+  }
+
+  /**
+   * The change that carries an operator's decision on a parked conflict: both sides get these values (the
+   * monolith's column names; columns not given keep the monolith's latest version).
+   *
+   * @param conflictId the parked conflict.
+   * @param values the row's values.
+   * @return the change to publish.
+   */
+  public static ChangeEvent resolution(long conflictId, Row values) {
+    return ChangeEvent.builder(Side.MONOLITH, RESOLUTION_TABLE, Operation.UPDATE)
+        .key(Row.of("conflict", Value.of(conflictId), "choice", Value.of("values")))
+        .after(values.size() == 0 ? Row.of("conflict", Value.of(conflictId)) : values)
+        .build();
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public long durablePosition() throws IOException {
+    return store().position();
+  }
+
+  private StateStore store() throws IOException {
+    if (store == null) {
+      store = new StateStore(stateFile, maxConflicts);
+      parkedNow.set(store.parkedConflicts().size());
+    }
+    return store;
+  }
+
+  @Override
+  public void onChange(ChangeRecord change) {
+    pendingIndex = change.journalIndex();
+    ChangeEvent event = change.decode();
+    if (!event.origin().isEmpty()) {
+      return;
+    }
+    if (event.table().equals(RESOLUTION_TABLE)) {
+      add(event, change.journalIndex());
+      return;
+    }
+    if (event.side().isMonolith()) {
+      Table table = byMonolithTable.get(event.table());
+      if (table != null) {
+        ChangeEvent filtered = filter(table.mapping(), event);
+        if (filtered != null) {
+          add(filtered, change.journalIndex());
+        }
+      }
+    } else if (event.side().equals(service)) {
+      Table table = byServiceTable.get(event.table());
+      if (table != null) {
+        add(toMonolithNames(table, event), change.journalIndex());
+      }
+    }
+  }
+
+  private void add(ChangeEvent event, long journalIndex) {
+    pending.add(event);
+    pendingIndexes.add(journalIndex);
+  }
+
+  /** A monolith change of a row outside the mapping's filter: removed from the service if it was in. */
+  private static ChangeEvent filter(TableMapping mapping, ChangeEvent event) {
+    if (event.operation() == Operation.DELETE || mapping.accepts(event.after())) {
+      return event;
+    }
+    if (event.operation() == Operation.UPDATE && (event.before() == null || mapping.accepts(event.before()))) {
+      return ChangeEvent.builder(event.side(), event.table(), Operation.DELETE).key(event.key())
+          .position(event.position()).transactionId(event.transactionId())
+          .commitTimeMicros(event.commitTimeMicros()).hlc(event.hlc()).build();
+    }
+    return null;
+  }
+
+  private static ChangeEvent toMonolithNames(Table table, ChangeEvent event) {
+    ChangeEvent.Builder out = ChangeEvent.builder(event.side(), table.mapping().sourceTable(), event.operation())
+        .key(rename(table, event.key()))
+        .position(event.position()).transactionId(event.transactionId())
+        .commitTimeMicros(event.commitTimeMicros()).hlc(event.hlc());
+    if (event.before() != null) {
+      out.before(rename(table, event.before()));
+    }
+    if (event.after() != null) {
+      out.after(rename(table, event.after()));
+    }
+    List<String> changed = new ArrayList<>();
+    for (String column : event.changedColumns()) {
+      String monolith = table.serviceToMonolith().isEmpty() ? column : table.serviceToMonolith().get(column);
+      if (monolith != null) {
+        changed.add(monolith);
+      }
+    }
+    return out.changedColumns(changed).build();
+  }
+
+  private static Row rename(Table table, Row row) {
+    if (table.serviceToMonolith().isEmpty()) {
+      return row;
+    }
+    Row.Builder out = Row.builder();
+    for (Map.Entry<String, Value> column : row.columns().entrySet()) {
+      String monolith = table.serviceToMonolith().get(column.getKey());
+      if (monolith != null) {
+        out.put(monolith, column.getValue());
+      }
+    }
+    return out.build();
+  }
+
+  @Override
+  public void onBatchEnd() throws Exception {
+    if (pendingIndex == Journal.NO_INDEX) {
+      return;
+    }
+    StateStore state = store();
+    long now = System.currentTimeMillis() * 1_000L;
+    List<SideWriter.Indexed> toMonolithWrites = new ArrayList<>();
+    List<SideWriter.Indexed> toServiceWrites = new ArrayList<>();
+    List<Conflict> conflicts = new ArrayList<>();
+    long parkedDelta = 0;
+    try {
+      for (int i = 0; i < pending.size(); i++) {
+        ChangeEvent event = pending.get(i);
+        long index = pendingIndexes.get(i);
+        List<Write> writes;
+        if (event.table().equals(RESOLUTION_TABLE)) {
+          writes = resolve(state, event, now, conflicts);
+          if (!writes.isEmpty()) {
+            parkedDelta--;
+          }
+        } else {
+          Table table = byMonolithTable.get(event.table());
+          byte[] key = StateStore.rowKey(event.table(), event.key());
+          RowState before = state.get(key);
+          Reconciler.Outcome outcome = reconciler.reconcile(event, table.policy(), before, now);
+          state.put(key, outcome.next());
+          writes = outcome.writes();
+          if (outcome.conflict() != null) {
+            state.record(outcome.conflict());
+            conflicts.add(outcome.conflict());
+            if (outcome.conflict().outcome() == Conflict.Outcome.PARKED) {
+              parkedDelta++;
+            }
+          }
+        }
+        for (Write write : writes) {
+          (write.side().isMonolith() ? toMonolithWrites : toServiceWrites).add(new SideWriter.Indexed(index, write));
+        }
+      }
+      int skippedWrites = serviceWriter.write(toServiceWrites, pendingIndex)
+          + monolithWriter.write(toMonolithWrites, pendingIndex);
+      state.commit(pendingIndex, syncState);
+      long applied = System.currentTimeMillis() * 1_000L;
+      for (ChangeEvent event : pending) {
+        if (event.table().equals(RESOLUTION_TABLE)) {
+          continue;
+        }
+        boolean fromMonolith = event.side().isMonolith();
+        (fromMonolith ? toService : toMonolith).incrementAndGet();
+        if (event.commitTimeMicros() > 0) {
+          (fromMonolith ? toServiceLatency : toMonolithLatency)
+              .recordValue(Math.max(0, applied - event.commitTimeMicros()));
+        }
+      }
+      for (Conflict conflict : conflicts) {
+        if (conflict.outcome() != Conflict.Outcome.RESOLVED_BY_OPERATOR) {
+          byKind.incrementAndGet(conflict.kind().ordinal());
+          if (conflict.incomingCommitMicros() > 0) {
+            lastDetection.set(Math.max(0, conflict.detectedMicros() - conflict.incomingCommitMicros()));
+          }
+        }
+        byOutcome.incrementAndGet(conflict.outcome().ordinal());
+      }
+      parkedNow.addAndGet(parkedDelta);
+      skipped.addAndGet(skippedWrites);
+      pending.clear();
+      pendingIndexes.clear();
+      pendingIndex = Journal.NO_INDEX;
+    } catch (Exception e) {
+      state.rollback();
+      throw e;
+    }
+  }
+
+  /** An operator's decision: both sides get the chosen version, the row is released. */
+  private List<Write> resolve(StateStore state, ChangeEvent event, long now, List<Conflict> conflicts) {
+    long id = event.key().get("conflict").asLong();
+    byte[] key = state.parkedRow(id);
+    Conflict conflict = state.conflict(id);
+    if (key == null || conflict == null) {
+      return List.of();
+    }
+    RowState row = state.get(key);
+    String choice = event.key().get("choice").asString();
+    Row chosen;
+    if (choice.equals("values")) {
+      Map<String, Value> values = new LinkedHashMap<>(event.after().columns());
+      values.remove("conflict");
+      chosen = values.isEmpty() ? row.parkedMonolith() : overlay(row, values, conflict.key());
+    } else if (choice.equals("monolith")) {
+      chosen = row.parkedMonolith();
+    } else {
+      chosen = row.parkedService();
+    }
+    RowState next = chosen == null ? RowState.deleted(event.hlc()) : RowState.existing(chosen, event.hlc());
+    state.put(key, next);
+    state.unpark(id);
+    List<String> decisions = new ArrayList<>(conflict.decisions());
+    decisions.add("operator chose " + choice);
+    Conflict resolved = new Conflict(conflict.id(), conflict.table(), conflict.key(), conflict.kind(),
+        conflict.heldSide(), conflict.held(), conflict.heldHlc(), conflict.incomingSide(), conflict.incoming(),
+        conflict.incomingHlc(), conflict.columns(), decisions, chosen, Conflict.Outcome.RESOLVED_BY_OPERATOR,
+        conflict.detectedMicros(), conflict.incomingCommitMicros());
+    state.record(resolved);
+    conflicts.add(resolved);
+    List<Write> writes = new ArrayList<>(2);
+    for (Side side : List.of(Side.MONOLITH, service)) {
+      writes.add(chosen == null
+          ? new Write(side, conflict.table(), Write.Type.FORCE_DELETE, conflict.key(), null, null)
+          : new Write(side, conflict.table(), Write.Type.UPSERT, conflict.key(), chosen, null));
+    }
+    return writes;
+  }
+
+  private static Row overlay(RowState row, Map<String, Value> values, Row key) {
+    Row base = row.parkedMonolith() != null ? row.parkedMonolith() : row.parkedService();
+    return RowState.overlay(RowState.overlay(base, key.columns()), values);
+  }
+
+  /**
+   * The most recent conflicts, newest first (the audit log; parked ones are never dropped from it).
+   *
+   * @param limit the most to return.
+   * @return the conflicts.
+   * @throws IOException if the state store cannot be opened.
+   */
+  public List<Conflict> conflicts(int limit) throws IOException {
+    return store().recentConflicts(limit);
+  }
+
+  /**
+   * The parked conflicts, oldest first.
+   *
+   * @return the conflicts.
+   * @throws IOException if the state store cannot be opened.
+   */
+  public List<Conflict> parked() throws IOException {
+    return store().parkedConflicts();
+  }
+
+  /**
+   * The service this sync serves.
+   *
+   * @return its side.
+   */
+  public Side service() {
+    return service;
+  }
+
+  /**
+   * Counters since start.
+   *
+   * @return the counters.
+   */
+  public synchronized SyncStats stats() {
+    toServiceTotal.add(toServiceLatency.getIntervalHistogram());
+    toMonolithTotal.add(toMonolithLatency.getIntervalHistogram());
+    Map<Conflict.Kind, Long> kinds = new EnumMap<>(Conflict.Kind.class);
+    for (Conflict.Kind kind : Conflict.Kind.values()) {
+      kinds.put(kind, byKind.get(kind.ordinal()));
+    }
+    Map<Conflict.Outcome, Long> outcomes = new EnumMap<>(Conflict.Outcome.class);
+    for (Conflict.Outcome outcome : Conflict.Outcome.values()) {
+      outcomes.put(outcome, byOutcome.get(outcome.ordinal()));
+    }
+    return new SyncStats(toService.get(), toMonolith.get(), kinds, outcomes, parkedNow.get(), skipped.get(),
+        toServiceTotal.getValueAtPercentile(95), toMonolithTotal.getValueAtPercentile(95), lastDetection.get());
+  }
+
+  /** Closes the connections and the state store. */
+  @Override
+  public void close() {
+    monolithWriter.close();
+    serviceWriter.close();
+    if (store != null) {
+      store.close();
+      store = null;
+    }
+  }
+
+  /** Builds a {@link BidirectionalSync}. Not thread-safe. */
+  public static final class Builder {
+    private final Side service;
+    private final DataSource monolith;
+    private final DataSource serviceDatabase;
+    private final Path stateDirectory;
+    private final List<Table> tables = new ArrayList<>();
+    private final Map<String, ConflictResolver> resolvers = new HashMap<>();
+    private boolean syncState = true;
+    private int maxConflicts = 100_000;
+
+    private Builder(Side service, DataSource monolith, DataSource serviceDatabase, Path stateDirectory) {
+      this.service = service;
+      this.monolith = Objects.requireNonNull(monolith, "monolith");
+      this.serviceDatabase = Objects.requireNonNull(serviceDatabase, "service database");
+      this.stateDirectory = Objects.requireNonNull(stateDirectory, "state directory");
+      for (ConflictResolver resolver : ServiceLoader.load(ConflictResolver.class)) {
+        resolvers.put(resolver.name(), resolver);
+      }
+    }
+
+    /**
+     * Syncs a table both ways.
+     *
+     * @param mapping the monolith's table to the service's.
+     * @param policy how its conflicts are decided.
+     * @return this builder.
+     */
+    public Builder table(TableMapping mapping, ConflictPolicy policy) {
+      return table(mapping, policy, true);
+    }
+
+    /**
+     * Syncs a table, both ways or only monolith -> service.
+     *
+     * @param mapping the monolith's table to the service's.
+     * @param policy how its conflicts are decided.
+     * @param bidirectional false to ignore the service's changes of this table.
+     * @return this builder.
+     */
+    public Builder table(TableMapping mapping, ConflictPolicy policy, boolean bidirectional) {
+      Map<String, String> back = new HashMap<>();
+      mapping.columns().forEach((monolithColumn, serviceColumn) -> back.put(serviceColumn, monolithColumn));
+      tables.add(new Table(mapping, Objects.requireNonNull(policy, "policy"), bidirectional, back));
+      return this;
+    }
+
+    /**
+     * Adds a custom resolver (besides those found on the classpath).
+     *
+     * @param resolver the resolver.
+     * @return this builder.
+     */
+    public Builder resolver(ConflictResolver resolver) {
+      resolvers.put(resolver.name(), resolver);
+      return this;
+    }
+
+    /**
+     * Whether each batch's state is forced to disk (default true; false survives process crashes only).
+     *
+     * @param value the setting.
+     * @return this builder.
+     */
+    public Builder syncState(boolean value) {
+      this.syncState = value;
+      return this;
+    }
+
+    /**
+     * How many conflicts the audit log keeps (default 100,000; parked ones are never dropped).
+     *
+     * @param value the count.
+     * @return this builder.
+     */
+    public Builder maxConflicts(int value) {
+      this.maxConflicts = value;
+      return this;
+    }
+
+    /**
+     * Validates and builds.
+     *
+     * @return the handler.
+     * @throws IllegalArgumentException naming what is wrong.
+     */
+    public BidirectionalSync build() {
+      if (tables.isEmpty()) {
+        throw new IllegalArgumentException("sync with service '" + service.service() + "' maps no tables");
+      }
+      if (maxConflicts < 1) {
+        throw new IllegalArgumentException("maxConflicts must be at least 1");
+      }
+      for (Table table : tables) {
+        List<Rule> rules = new ArrayList<>(table.policy().columns().values());
+        rules.add(table.policy().row());
+        for (Rule rule : rules) {
+          if (rule.kind() == Rule.Kind.CUSTOM && !resolvers.containsKey(rule.resolver())) {
+            throw new IllegalArgumentException("table " + table.mapping().sourceTable() + ": no conflict resolver "
+                + "named '" + rule.resolver() + "' (found " + resolvers.keySet() + ")");
+          }
+          if (rule.kind() == Rule.Kind.PRIORITY && !rule.side().isMonolith() && !rule.side().equals(service)) {
+            throw new IllegalArgumentException("table " + table.mapping().sourceTable() + ": priority side "
+                + rule.side() + " is neither the monolith nor " + service.service());
+          }
+        }
+        if (table.mapping().sourceTable().toLowerCase(Locale.ROOT).equals(RESOLUTION_TABLE)) {
+          throw new IllegalArgumentException("table name " + RESOLUTION_TABLE + " is reserved");
+        }
+      }
+      return new BidirectionalSync(this);
+    }
+  }
+}

@@ -1,0 +1,145 @@
+package io.cutover.engine.sync.internal;
+
+import io.cutover.engine.event.Row;
+import io.cutover.engine.event.Value;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * What sync knows of one row (see {@code cutover.v1.RowState}): the converged row, when each column was last
+ * written, and, while parked, each side's latest version. Mutable; confined to the sync thread.
+ */
+public final class RowState {
+  /** The converged row (monolith column names); null when deleted. */
+  Row row;
+  /** Timestamp of the last write per column. */
+  final Map<String, Long> hlc = new LinkedHashMap<>();
+  /** Timestamp of the last insert or delete. */
+  long rowHlc;
+  /** Non-zero while parked: the conflict id. */
+  long parked;
+  /** While parked: the monolith's latest version (null = deleted). */
+  Row parkedMonolith;
+  /** While parked: the service's latest version (null = deleted). */
+  Row parkedService;
+
+  /**
+   * A row that exists with every column written at one time.
+   *
+   * @param row the row.
+   * @param hlc the timestamp.
+   * @return the state.
+   */
+  public static RowState existing(Row row, long hlc) {
+    RowState state = new RowState();
+    state.row = row;
+    state.rowHlc = hlc;
+    for (String column : row.names()) {
+      state.hlc.put(column, hlc);
+    }
+    return state;
+  }
+
+  /**
+   * A deleted row.
+   *
+   * @param hlc when it was deleted.
+   * @return the state.
+   */
+  public static RowState deleted(long hlc) {
+    RowState state = new RowState();
+    state.rowHlc = hlc;
+    return state;
+  }
+
+  /**
+   * Whether the row is deleted.
+   *
+   * @return true when deleted.
+   */
+  public boolean isDeleted() {
+    return row == null;
+  }
+
+  /**
+   * The converged row.
+   *
+   * @return the row, or null when deleted.
+   */
+  public Row row() {
+    return row;
+  }
+
+  /**
+   * The conflict the row is parked under.
+   *
+   * @return the id, or 0.
+   */
+  public long parked() {
+    return parked;
+  }
+
+  /**
+   * While parked, the monolith's latest version.
+   *
+   * @return the row, or null if deleted there.
+   */
+  public Row parkedMonolith() {
+    return parkedMonolith;
+  }
+
+  /**
+   * While parked, the service's latest version.
+   *
+   * @return the row, or null if deleted there.
+   */
+  public Row parkedService() {
+    return parkedService;
+  }
+
+  /**
+   * The latest write to any column or to the row.
+   *
+   * @return a timestamp.
+   */
+  long latestHlc() {
+    long latest = rowHlc;
+    for (long h : hlc.values()) {
+      latest = Math.max(latest, h);
+    }
+    return latest;
+  }
+
+  long hlc(String column) {
+    return hlc.getOrDefault(column, rowHlc);
+  }
+
+  RowState copy() {
+    RowState copy = new RowState();
+    copy.row = row;
+    copy.hlc.putAll(hlc);
+    copy.rowHlc = rowHlc;
+    copy.parked = parked;
+    copy.parkedMonolith = parkedMonolith;
+    copy.parkedService = parkedService;
+    return copy;
+  }
+
+  /**
+   * A row with some columns replaced.
+   *
+   * @param base the row (may be null: start empty).
+   * @param changes the columns to set.
+   * @return the merged row.
+   */
+  public static Row overlay(Row base, Map<String, Value> changes) {
+    Map<String, Value> merged = new LinkedHashMap<>();
+    if (base != null) {
+      merged.putAll(base.columns());
+    }
+    merged.putAll(changes);
+    Row.Builder out = Row.builder();
+    merged.forEach(out::put);
+    return out.build();
+  }
+}

@@ -1,0 +1,273 @@
+package io.cutover.engine.sync.internal;
+
+import io.cutover.engine.apply.JdbcApplier;
+import io.cutover.engine.apply.TableMapping;
+import io.cutover.engine.db.ApplySessions;
+import io.cutover.engine.db.Dialect;
+import io.cutover.engine.db.JdbcValues;
+import io.cutover.engine.event.Row;
+import io.cutover.engine.event.Side;
+import io.cutover.engine.event.Value;
+import io.cutover.engine.event.ValueType;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.SQLException;
+import java.sql.Statement;
+import io.cutover.journal.Journal;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import javax.sql.DataSource;
+
+/**
+ * Writes one side's share of a batch in one transaction, on a session marked as Cutover's (so capture does not
+ * echo it). Maps the monolith's table and column names to the side's. A column set conditionally keeps its value
+ * when the side changed it meanwhile (that change is on its way and will be reconciled); counter deltas are added
+ * to whatever the side holds. The batch's last journal index is recorded in the same transaction, so a batch
+ * replayed after a crash is not written twice.
+ */
+public final class SideWriter implements AutoCloseable {
+  private final String applier;
+  private final Side side;
+  private final DataSource dataSource;
+  private final Map<String, TableMapping> mappings;
+  private final Map<String, PreparedStatement> statements = new HashMap<>();
+  private Connection connection;
+  private Dialect dialect;
+  private long applied = Journal.NO_INDEX - 1;
+
+  /**
+   * Creates a writer.
+   *
+   * @param applier the name its sessions are marked with.
+   * @param side the side it writes.
+   * @param dataSource the side's database.
+   * @param mappings table mappings by the monolith's table name.
+   */
+  public SideWriter(String applier, Side side, DataSource dataSource, Map<String, TableMapping> mappings) {
+    this.applier = applier;
+    this.side = side;
+    this.dataSource = dataSource;
+    this.mappings = mappings;
+  }
+
+  /**
+   * Writes and commits.
+   *
+   * @param writes this side's writes, in order, each with its change's journal index.
+   * @param batchEnd the batch's last journal index, recorded with the writes in the same transaction.
+   * @return how many writes found no row to change (its delete is on the way) or a row already there.
+   * @throws SQLException if the database fails; nothing of the batch is committed.
+   */
+  public int write(List<Indexed> writes, long batchEnd) throws SQLException {
+    if (writes.isEmpty()) {
+      return 0;
+    }
+    Connection c = connection();
+    int skipped = 0;
+    try {
+      if (applied == Journal.NO_INDEX - 1) {
+        applied = appliedPosition(c);
+      }
+      for (Indexed write : writes) {
+        if (write.journalIndex() <= applied) {
+          continue; // already in this database: a batch replayed after a crash
+        }
+        if (execute(write.write()) == 0 && write.write().type() != Write.Type.FORCE_DELETE) {
+          skipped++;
+        }
+      }
+      try (PreparedStatement ps = c.prepareStatement(dialect.upsert(JdbcApplier.POSITION_TABLE,
+          List.of("applier", "journal_index"), List.of("applier")))) {
+        ps.setString(1, applier);
+        ps.setLong(2, batchEnd);
+        ps.executeUpdate();
+      }
+      c.commit();
+      applied = batchEnd;
+      return skipped;
+    } catch (SQLException | RuntimeException e) {
+      close();
+      throw e;
+    }
+  }
+
+  /**
+   * A write and the journal index of the change that caused it.
+   *
+   * @param journalIndex the change's index.
+   * @param write the write.
+   */
+  public record Indexed(long journalIndex, Write write) {}
+
+  private long appliedPosition(Connection c) throws SQLException {
+    try (Statement st = c.createStatement()) {
+      st.execute("CREATE TABLE IF NOT EXISTS " + JdbcApplier.POSITION_TABLE
+          + " (applier VARCHAR(64) PRIMARY KEY, journal_index BIGINT NOT NULL)");
+    }
+    long position = Journal.NO_INDEX;
+    try (PreparedStatement ps = c.prepareStatement("SELECT journal_index FROM " + JdbcApplier.POSITION_TABLE
+        + " WHERE applier = ?")) {
+      ps.setString(1, applier);
+      try (java.sql.ResultSet rs = ps.executeQuery()) {
+        if (rs.next()) {
+          position = rs.getLong(1);
+        }
+      }
+    }
+    c.commit();
+    return position;
+  }
+
+  private int execute(Write write) throws SQLException {
+    TableMapping mapping = mappings.get(write.table());
+    String table = side.isMonolith() ? mapping.sourceTable() : mapping.targetTable();
+    List<String> keys = new ArrayList<>();
+    List<Value> params = new ArrayList<>();
+    for (Map.Entry<String, Value> column : write.key().columns().entrySet()) {
+      String name = column(mapping, column.getKey());
+      if (name == null) {
+        throw new IllegalStateException("mapping of table " + write.table() + " drops key column " + column.getKey());
+      }
+      keys.add(name);
+    }
+    StringBuilder sql = new StringBuilder();
+    switch (write.type()) {
+      case UPDATE -> {
+        sql.append("UPDATE ").append(dialect.name(table)).append(" SET ");
+        List<String> set = new ArrayList<>();
+        for (Map.Entry<String, Value> column : write.values().columns().entrySet()) {
+          String name = column(mapping, column.getKey());
+          if (name == null || keys.contains(name)) {
+            continue;
+          }
+          Value expected = write.expected() == null ? null : write.expected().get(column.getKey());
+          if (comparable(expected)) {
+            // Per column: a column the side changed meanwhile keeps its value (its change is on the way).
+            String n = dialect.name(name);
+            set.add(n + " = CASE WHEN " + n + " IS NOT DISTINCT FROM ? THEN ? ELSE " + n + " END");
+            params.add(expected);
+          } else {
+            set.add(dialect.name(name) + " = ?");
+          }
+          params.add(column.getValue());
+        }
+        if (write.deltas() != null) {
+          for (Map.Entry<String, Value> column : write.deltas().columns().entrySet()) {
+            String name = column(mapping, column.getKey());
+            if (name != null && !keys.contains(name)) {
+              set.add(dialect.name(name) + " = " + dialect.name(name) + " + ?");
+              params.add(column.getValue());
+            }
+          }
+        }
+        if (set.isEmpty()) {
+          return 1;
+        }
+        sql.append(String.join(", ", set));
+        whereKey(sql, keys, write.key(), params);
+      }
+      case DELETE, FORCE_DELETE -> {
+        sql.append("DELETE FROM ").append(dialect.name(table));
+        whereKey(sql, keys, write.key(), params);
+        if (write.type() == Write.Type.DELETE && write.expected() != null) {
+          for (Map.Entry<String, Value> column : write.expected().columns().entrySet()) {
+            String name = column(mapping, column.getKey());
+            if (name != null && !keys.contains(name) && comparable(column.getValue())) {
+              sql.append(" AND ").append(dialect.name(name)).append(" IS NOT DISTINCT FROM ?");
+              params.add(column.getValue());
+            }
+          }
+        }
+      }
+      case INSERT, UPSERT -> {
+        List<String> columns = new ArrayList<>();
+        for (Map.Entry<String, Value> column : write.values().columns().entrySet()) {
+          String name = column(mapping, column.getKey());
+          if (name != null) {
+            columns.add(name);
+            params.add(column.getValue());
+          }
+        }
+        if (write.type() == Write.Type.UPSERT) {
+          sql.append(dialect.upsert(table, columns, keys));
+        } else {
+          sql.append(dialect.insertIfAbsent(table, columns, keys));
+          if (dialect.insertIfAbsentRepeatsKey()) {
+            params.addAll(write.key().columns().values());
+          }
+        }
+      }
+      default -> throw new IllegalStateException("unknown write " + write.type());
+    }
+    PreparedStatement ps = statements.get(sql.toString());
+    if (ps == null) {
+      ps = connection.prepareStatement(sql.toString());
+      statements.put(sql.toString(), ps);
+    }
+    for (int i = 0; i < params.size(); i++) {
+      JdbcValues.bind(ps, i + 1, params.get(i));
+    }
+    return ps.executeUpdate();
+  }
+
+  private void whereKey(StringBuilder sql, List<String> keys, Row key, List<Value> params) {
+    sql.append(" WHERE ");
+    int i = 0;
+    for (Value value : key.columns().values()) {
+      if (i > 0) {
+        sql.append(" AND ");
+      }
+      sql.append(dialect.name(keys.get(i))).append(" = ?");
+      params.add(value);
+      i++;
+    }
+  }
+
+  /** PostgreSQL's json type has no equality; such columns are written without a condition. */
+  private static boolean comparable(Value value) {
+    return value != null && value.type() != ValueType.JSON;
+  }
+
+  private String column(TableMapping mapping, String column) {
+    return side.isMonolith() ? column : mapping.targetColumn(column);
+  }
+
+  private Connection connection() throws SQLException {
+    if (connection == null) {
+      Connection c = dataSource.getConnection();
+      try {
+        dialect = Dialect.of(c);
+        // Replication origins are cluster-wide, and both sides may live in one cluster: one origin per side.
+        ApplySessions.mark(c, applier + "_" + (side.isMonolith() ? "monolith" : "service"));
+        c.setAutoCommit(false);
+      } catch (SQLException | RuntimeException e) {
+        c.close();
+        throw e;
+      }
+      connection = c;
+    }
+    return connection;
+  }
+
+  /** Rolls back and closes the connection; the next write opens a new one. */
+  @Override
+  public void close() {
+    statements.clear();
+    applied = Journal.NO_INDEX - 1;
+    if (connection != null) {
+      try {
+        connection.rollback();
+      } catch (SQLException ignored) {
+        // going away anyway
+      }
+      try {
+        connection.close();
+      } catch (SQLException ignored) {
+        // as above
+      }
+      connection = null;
+    }
+  }
+}

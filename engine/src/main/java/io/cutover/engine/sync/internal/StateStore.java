@@ -1,0 +1,209 @@
+package io.cutover.engine.sync.internal;
+
+import io.cutover.engine.event.ChangeEventProtos;
+import io.cutover.engine.event.Row;
+import io.cutover.engine.sync.Conflict;
+import io.cutover.journal.Journal;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import org.h2.mvstore.MVMap;
+import org.h2.mvstore.MVStore;
+
+/**
+ * Sync's durable state in an H2 MVStore file: what is known of each row, the conflict log, the parked rows and
+ * the last journal index whose effects are in both databases. A batch's changes become durable together with
+ * its journal index in one {@link #commit} (or are discarded together by {@link #rollback}); so after a crash
+ * the batch is decided again from the same state, identically.
+ */
+public final class StateStore implements AutoCloseable {
+  private final MVStore store;
+  private final MVMap<byte[], byte[]> rows;
+  private final MVMap<Long, byte[]> conflicts;
+  private final MVMap<Long, byte[]> parked;
+  private final MVMap<String, Long> meta;
+  private final int maxConflicts;
+
+  /**
+   * Opens (or creates) a store.
+   *
+   * @param file the store's file.
+   * @param maxConflicts how many conflicts the log keeps (the oldest resolved ones go first).
+   * @throws IOException if the directory cannot be created.
+   */
+  public StateStore(Path file, int maxConflicts) throws IOException {
+    Files.createDirectories(file.toAbsolutePath().getParent());
+    this.store = new MVStore.Builder().fileName(file.toString()).autoCommitDisabled().open();
+    this.rows = store.openMap("rows");
+    this.conflicts = store.openMap("conflicts");
+    this.parked = store.openMap("parked");
+    this.meta = store.openMap("meta");
+    this.maxConflicts = maxConflicts;
+  }
+
+  /**
+   * The key a row is stored under: the table and the primary key, columns in name order.
+   *
+   * @param table the monolith's table.
+   * @param key the primary key.
+   * @return the store key.
+   */
+  public static byte[] rowKey(String table, Row key) {
+    Row.Builder sorted = Row.builder();
+    key.columns().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> sorted.put(e.getKey(),
+        e.getValue()));
+    byte[] name = (table + '\0').getBytes(StandardCharsets.UTF_8);
+    byte[] value = ChangeEventProtos.toProto(sorted.build()).toByteArray();
+    byte[] out = new byte[name.length + value.length];
+    System.arraycopy(name, 0, out, 0, name.length);
+    System.arraycopy(value, 0, out, name.length, value.length);
+    return out;
+  }
+
+  /**
+   * What is known of a row.
+   *
+   * @param rowKey from {@link #rowKey}.
+   * @return the state, or null.
+   */
+  public RowState get(byte[] rowKey) {
+    byte[] bytes = rows.get(rowKey);
+    return bytes == null ? null : StateCodec.decodeState(bytes);
+  }
+
+  /**
+   * Records what is known of a row (uncommitted until {@link #commit}).
+   *
+   * @param rowKey from {@link #rowKey}.
+   * @param state the state.
+   */
+  public void put(byte[] rowKey, RowState state) {
+    rows.put(rowKey, StateCodec.encode(state));
+    if (state.parked != 0) {
+      parked.put(state.parked, rowKey);
+    }
+  }
+
+  /**
+   * The row a parked conflict holds.
+   *
+   * @param conflictId the conflict.
+   * @return the row's store key, or null if that conflict is not parked here.
+   */
+  public byte[] parkedRow(long conflictId) {
+    return parked.get(conflictId);
+  }
+
+  /**
+   * Releases a parked row.
+   *
+   * @param conflictId the conflict.
+   */
+  public void unpark(long conflictId) {
+    parked.remove(conflictId);
+  }
+
+  /**
+   * Records (or updates) a conflict in the log, dropping the oldest entries beyond the limit (never a parked
+   * one).
+   *
+   * @param conflict the conflict.
+   */
+  public void record(Conflict conflict) {
+    conflicts.put(conflict.id(), StateCodec.encode(conflict));
+    Iterator<Long> oldest = conflicts.keyIterator(null);
+    while (conflicts.sizeAsLong() > maxConflicts && oldest.hasNext()) {
+      Long id = oldest.next();
+      if (!parked.containsKey(id)) {
+        conflicts.remove(id);
+      }
+    }
+  }
+
+  /**
+   * A conflict by id.
+   *
+   * @param id the id.
+   * @return the conflict, or null.
+   */
+  public Conflict conflict(long id) {
+    byte[] bytes = conflicts.get(id);
+    return bytes == null ? null : StateCodec.decodeConflict(bytes);
+  }
+
+  /**
+   * The most recent conflicts, newest first.
+   *
+   * @param limit the most to return.
+   * @return the conflicts.
+   */
+  public List<Conflict> recentConflicts(int limit) {
+    List<Conflict> out = new ArrayList<>();
+    Long id = conflicts.lastKey();
+    while (id != null && out.size() < limit) {
+      byte[] bytes = conflicts.get(id);
+      if (bytes != null) {
+        out.add(StateCodec.decodeConflict(bytes));
+      }
+      id = conflicts.lowerKey(id);
+    }
+    return out;
+  }
+
+  /**
+   * The parked conflicts, oldest first.
+   *
+   * @return the conflicts.
+   */
+  public List<Conflict> parkedConflicts() {
+    List<Conflict> out = new ArrayList<>();
+    for (Long id : new ArrayList<>(parked.keySet())) {
+      Conflict c = conflict(id);
+      if (c != null) {
+        out.add(c);
+      }
+    }
+    out.sort(Comparator.comparingLong(Conflict::id));
+    return out;
+  }
+
+  /**
+   * The last journal index whose effects are committed.
+   *
+   * @return the index, or {@link Journal#NO_INDEX}.
+   */
+  public long position() {
+    Long position = meta.get("position");
+    return position == null ? Journal.NO_INDEX : position;
+  }
+
+  /**
+   * Makes the batch durable with its journal index.
+   *
+   * @param position the last journal index of the batch.
+   * @param sync whether to force the file to disk (survives a power loss, not only a process crash).
+   */
+  public void commit(long position, boolean sync) {
+    meta.put("position", position);
+    store.commit();
+    if (sync) {
+      store.sync();
+    }
+  }
+
+  /** Discards everything since the last commit. */
+  public void rollback() {
+    store.rollback();
+  }
+
+  @Override
+  public void close() {
+    store.close();
+  }
+}

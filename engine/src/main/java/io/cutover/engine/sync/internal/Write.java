@@ -1,0 +1,50 @@
+package io.cutover.engine.sync.internal;
+
+import io.cutover.engine.event.Row;
+import io.cutover.engine.event.Side;
+
+/**
+ * One write sync makes to one side, in the monolith's table and column names (the side's writer maps them).
+ * Writes are conditional so that replaying a batch after a crash, or racing an application write the engine has
+ * not captured yet, never overwrites a newer value: the captured change arrives next and is reconciled.
+ *
+ * @param side the side written.
+ * @param table the monolith's table.
+ * @param type what to do.
+ * @param key the primary key.
+ * @param values UPDATE: the columns to set; INSERT, UPSERT: the whole row; DELETE: unused (null).
+ * @param expected UPDATE, DELETE: the values the side should hold now (null: no condition).
+ * @param deltas UPDATE: counter columns, each incremented by its value ({@code c = c + delta}) whatever the side
+ *     holds, so concurrent changes on that side are never overwritten (null or empty: none).
+ */
+public record Write(Side side, String table, Type type, Row key, Row values, Row expected, Row deltas) {
+
+  /**
+   * A write without counter deltas.
+   *
+   * @param side the side written.
+   * @param table the monolith's table.
+   * @param type what to do.
+   * @param key the primary key.
+   * @param values the values.
+   * @param expected the expected values.
+   */
+  public Write(Side side, String table, Type type, Row key, Row values, Row expected) {
+    this(side, table, type, key, values, expected, null);
+  }
+
+  /** What a write does. */
+  public enum Type {
+    /** Adds the counter deltas, and sets the other columns where the row still holds the expected values. A
+     *  missing row is left missing: its delete is on the way and is reconciled when it arrives. */
+    UPDATE,
+    /** Inserts the row unless one with its key exists. */
+    INSERT,
+    /** Deletes the row if it still holds the expected values. */
+    DELETE,
+    /** Inserts or overwrites unconditionally (an operator's decision). */
+    UPSERT,
+    /** Deletes unconditionally (an operator's decision). */
+    FORCE_DELETE
+  }
+}

@@ -1,0 +1,102 @@
+package io.cutover.engine.sync;
+
+import static io.cutover.engine.testing.TestSupport.rows;
+
+import io.cutover.engine.capture.TriggerCapture;
+import io.cutover.engine.event.Side;
+import io.cutover.engine.pipeline.Pipeline;
+import io.cutover.engine.pipeline.PipelineConfig;
+import io.cutover.journal.JournalConfig;
+import java.nio.file.Path;
+import java.sql.SQLException;
+import java.time.Duration;
+import java.util.UUID;
+import java.util.function.Consumer;
+import org.h2.jdbcx.JdbcDataSource;
+
+/** A monolith and a service on embedded H2, trigger capture on both, one pipeline, bi-directional sync. */
+final class H2SyncFixture implements AutoCloseable {
+  final JdbcDataSource monolith = h2("monolith");
+  final JdbcDataSource service = h2("service");
+  private final Path dir;
+  private final String serviceName;
+  private final String[] monolithTables;
+  private final String[] serviceTables;
+  private final Consumer<BidirectionalSync.Builder> tables;
+  TriggerCapture monolithCapture;
+  TriggerCapture serviceCapture;
+  Pipeline pipeline;
+  BidirectionalSync sync;
+
+  H2SyncFixture(Path dir, String serviceName, String[] monolithTables, String[] serviceTables,
+      Consumer<BidirectionalSync.Builder> tables) {
+    this.dir = dir;
+    this.serviceName = serviceName;
+    this.monolithTables = monolithTables;
+    this.serviceTables = serviceTables;
+    this.tables = tables;
+  }
+
+  static JdbcDataSource h2(String name) {
+    JdbcDataSource ds = new JdbcDataSource();
+    ds.setURL("jdbc:h2:mem:" + name + "-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1");
+    return ds;
+  }
+
+  /** Installs capture on both sides (tables must exist) and starts everything. */
+  void start() throws SQLException {
+    BidirectionalSync.Builder builder = BidirectionalSync.builder(serviceName, monolith, service,
+        dir.resolve("state")).syncState(false);
+    tables.accept(builder);
+    sync = builder.build();
+    pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.of(dir.resolve("journal")))
+        .ringSize(1024).retryBackoff(Duration.ofMillis(5), Duration.ofMillis(50)).build()).apply(sync).start();
+    monolithCapture = TriggerCapture.builder(Side.MONOLITH, monolith).tables(monolithTables)
+        .pollInterval(Duration.ofMillis(2)).build();
+    serviceCapture = TriggerCapture.builder(Side.service(serviceName), service).tables(serviceTables)
+        .pollInterval(Duration.ofMillis(2)).build();
+    monolithCapture.install();
+    serviceCapture.install();
+    monolithCapture.start(pipeline);
+    serviceCapture.start(pipeline);
+  }
+
+  /** Waits until both change tables are drained and the pipeline has handled everything, twice over. */
+  void awaitQuiet() throws Exception {
+    awaitQuiet(monolith, service);
+  }
+
+  /** Waits until the given sides' change tables are drained and the pipeline has handled everything. */
+  void awaitQuiet(JdbcDataSource... sides) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    int quietRounds = 0;
+    while (quietRounds < 3) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("sync did not settle: " + pipeline.stats());
+      }
+      boolean drained = true;
+      for (JdbcDataSource side : sides) {
+        drained &= rows(side, "SELECT COUNT(*) FROM cutover_changes").equals(java.util.List.of("0"));
+      }
+      drained = drained && pipeline.awaitIdle(Duration.ofSeconds(5));
+      quietRounds = drained ? quietRounds + 1 : 0;
+      Thread.sleep(20);
+    }
+  }
+
+  /** Stops capture, drains and closes the pipeline and the sync. */
+  void stop() {
+    if (monolithCapture != null) {
+      monolithCapture.close();
+      serviceCapture.close();
+      pipeline.close();
+      sync.close();
+      monolithCapture = null;
+    }
+  }
+
+  @Override
+  public void close() {
+    stop();
+  }
+}

@@ -1,0 +1,168 @@
+package io.cutover.engine.sync;
+
+import static io.cutover.engine.testing.TestSupport.exec;
+import static io.cutover.engine.testing.TestSupport.rows;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.cutover.engine.apply.TableMapping;
+import io.cutover.engine.capture.PostgresLogicalCapture;
+import io.cutover.engine.event.Side;
+import io.cutover.engine.pipeline.Pipeline;
+import io.cutover.engine.pipeline.PipelineConfig;
+import io.cutover.engine.testing.Postgres;
+import io.cutover.journal.JournalConfig;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import javax.sql.DataSource;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * Bi-directional sync between two real PostgreSQL databases, logical decoding on both sides, the users'
+ * scenarios: authentication tables while users log in (monolith) and change passwords (service), inventory kept
+ * exact under concurrent sales on both sides, and a rollback that finds the canary's writes in the monolith.
+ */
+@Timeout(180)
+class PostgresBidirectionalSyncTest {
+  @TempDir Path dir;
+
+  private static String url(DataSource ds) throws Exception {
+    try (Connection c = ds.getConnection()) {
+      return c.getMetaData().getURL();
+    }
+  }
+
+  private static void awaitSame(DataSource a, DataSource b, String sqlA, String sqlB) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+    int stable = 0;
+    List<String> last = null;
+    while (stable < 3) {
+      List<String> left = rows(a, sqlA);
+      List<String> right = rows(b, sqlB);
+      stable = left.equals(right) && left.equals(last) ? stable + 1 : 0;
+      last = left;
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("sides did not converge:\n  monolith " + left + "\n  service  " + right);
+      }
+      Thread.sleep(200);
+    }
+  }
+
+  @Test
+  void shouldKeepAuthenticationAndInventoryInSyncBothWaysWithoutEchoAndLoseNoSale() throws Exception {
+    DataSource monolith = Postgres.newDatabase("bishop");
+    DataSource service = Postgres.newDatabase("biwarehouse");
+    exec(monolith, "CREATE TABLE users (id BIGINT PRIMARY KEY, email TEXT NOT NULL, password_hash TEXT, "
+            + "last_login TIMESTAMPTZ, login_count INT NOT NULL DEFAULT 0)",
+        "CREATE TABLE stock (sku TEXT PRIMARY KEY, on_hand INT NOT NULL, location TEXT)");
+    exec(service, "CREATE TABLE credentials (user_id BIGINT PRIMARY KEY, email TEXT NOT NULL, password_hash TEXT, "
+            + "last_login TIMESTAMPTZ, login_count INT NOT NULL DEFAULT 0)",
+        "CREATE TABLE stock (sku TEXT PRIMARY KEY, on_hand INT NOT NULL, location TEXT)");
+    exec(monolith, "INSERT INTO users SELECT g, 'u' || g || '@shop.test', 'h0', NULL, 0 FROM generate_series(1, 50) g",
+        "INSERT INTO stock VALUES ('bolt', 5000, 'A1'), ('nut', 5000, 'A2')");
+    exec(service, "INSERT INTO credentials SELECT g, 'u' || g || '@shop.test', 'h0', NULL, 0 "
+            + "FROM generate_series(1, 50) g",
+        "INSERT INTO stock VALUES ('bolt', 5000, 'A1'), ('nut', 5000, 'A2')");
+    Properties user = new Properties();
+    user.setProperty("user", "postgres");
+    PostgresLogicalCapture monolithCapture = PostgresLogicalCapture.builder(Side.MONOLITH, url(monolith), user)
+        .tables("users", "stock").slot("cutover_bi_monolith").replicaIdentityFull(true).build();
+    PostgresLogicalCapture serviceCapture = PostgresLogicalCapture.builder(Side.service("warehouse"), url(service),
+        user).tables("credentials", "stock").slot("cutover_bi_service").replicaIdentityFull(true).build();
+    monolithCapture.install();
+    serviceCapture.install();
+    BidirectionalSync sync = BidirectionalSync.builder("warehouse", monolith, service, dir.resolve("state"))
+        .table(TableMapping.renamed("users", "credentials").withColumns(Map.of("id", "user_id", "email", "email",
+            "password_hash", "password_hash", "last_login", "last_login", "login_count", "login_count")),
+            ConflictPolicy.LAST_WRITER_WINS.column("login_count", Rule.COUNTER))
+        .table(TableMapping.identity("stock"), ConflictPolicy.LAST_WRITER_WINS.column("on_hand", Rule.COUNTER))
+        .build();
+    try (Pipeline pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.of(dir.resolve("journal")))
+        .ringSize(1024).build()).apply(sync).start()) {
+      monolithCapture.start(pipeline);
+      serviceCapture.start(pipeline);
+      int rounds = 60;
+      ExecutorService writers = Executors.newFixedThreadPool(4);
+      List<Future<?>> done = new ArrayList<>();
+      // Monolith: users log in (last_login, login_count) and the shop sells bolts.
+      done.add(writers.submit(() -> run(monolith, rounds, (c, i) -> {
+        try (PreparedStatement login = c.prepareStatement("UPDATE users SET last_login = now(), "
+            + "login_count = login_count + 1 WHERE id = ?");
+             PreparedStatement sell = c.prepareStatement("UPDATE stock SET on_hand = on_hand - 1 WHERE sku = 'bolt'")) {
+          login.setLong(1, 1 + i % 50);
+          login.executeUpdate();
+          sell.executeUpdate();
+        }
+      })));
+      // Service: users change passwords; the warehouse sells bolts and restocks nuts.
+      done.add(writers.submit(() -> run(service, rounds, (c, i) -> {
+        try (PreparedStatement password = c.prepareStatement("UPDATE credentials SET password_hash = ? "
+            + "WHERE user_id = ?");
+             PreparedStatement sell = c.prepareStatement("UPDATE stock SET on_hand = on_hand - 2 WHERE sku = 'bolt'");
+             PreparedStatement restock = c.prepareStatement("UPDATE stock SET on_hand = on_hand + 5 "
+                 + "WHERE sku = 'nut'")) {
+          password.setString(1, "h" + i);
+          password.setLong(2, 1 + i % 50);
+          password.executeUpdate();
+          sell.executeUpdate();
+          restock.executeUpdate();
+        }
+      })));
+      for (Future<?> f : done) {
+        f.get();
+      }
+      writers.shutdown();
+      awaitSame(monolith, service, "SELECT id, email, password_hash, last_login, login_count FROM users ORDER BY id",
+          "SELECT user_id, email, password_hash, last_login, login_count FROM credentials ORDER BY user_id");
+      awaitSame(monolith, service, "SELECT * FROM stock ORDER BY sku", "SELECT * FROM stock ORDER BY sku");
+      assertEquals(List.of("bolt|" + (5000 - rounds - 2 * rounds) + "|A1", "nut|" + (5000 + 5 * rounds) + "|A2"),
+          rows(monolith, "SELECT * FROM stock ORDER BY sku"));
+      // Every login counted, every password change kept (each user changed password on the service only).
+      assertEquals(List.of(String.valueOf(rounds)), rows(monolith, "SELECT SUM(login_count) FROM users"));
+      assertEquals(List.of("h59"), rows(monolith, "SELECT password_hash FROM users WHERE id = 10"));
+      // No echo: each side's changes were captured once (rounds x statements), nothing more.
+      Thread.sleep(1_000);
+      assertEquals(2L * rounds, monolithCapture.published());
+      assertEquals(3L * rounds, serviceCapture.published());
+
+      // Rollback of the canary: the service wrote new rows; they are all in the monolith too.
+      exec(service, "INSERT INTO credentials VALUES (1001, 'canary@shop.test', 'hc', now(), 1)",
+          "INSERT INTO stock VALUES ('washer', 7, 'C3')");
+      awaitSame(monolith, service, "SELECT sku, on_hand FROM stock ORDER BY sku", "SELECT sku, on_hand FROM stock "
+          + "ORDER BY sku");
+      assertEquals(List.of("canary@shop.test"), rows(monolith, "SELECT email FROM users WHERE id = 1001"));
+      SyncStats stats = sync.stats();
+      assertTrue(stats.toService() >= 2L * rounds && stats.toMonolith() >= 3L * rounds, stats.toString());
+    } finally {
+      monolithCapture.close();
+      serviceCapture.close();
+      sync.close();
+      monolithCapture.uninstall();
+      serviceCapture.uninstall();
+    }
+  }
+
+  private interface Step {
+    void run(Connection c, int i) throws Exception;
+  }
+
+  private static Void run(DataSource ds, int rounds, Step step) throws Exception {
+    try (Connection c = ds.getConnection()) {
+      for (int i = 0; i < rounds; i++) {
+        step.run(c, i);
+      }
+    }
+    return null;
+  }
+}

@@ -1,0 +1,238 @@
+package io.cutover.engine.sync;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.cutover.engine.clock.HybridLogicalClock;
+import io.cutover.engine.event.ChangeEvent;
+import io.cutover.engine.event.Operation;
+import io.cutover.engine.event.Row;
+import io.cutover.engine.event.Side;
+import io.cutover.engine.event.Value;
+import io.cutover.engine.sync.internal.Reconciler;
+import io.cutover.engine.sync.internal.RowState;
+import io.cutover.engine.sync.internal.StateCodec;
+import io.cutover.engine.sync.internal.Write;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.atomic.AtomicLong;
+import org.junit.jupiter.api.Test;
+
+/** The decision logic of bi-directional sync, one rule at a time. */
+class ReconcilerTest {
+  private static final Side SERVICE = Side.service("warehouse");
+  private static final Row KEY = Row.of("id", Value.of(1L));
+  private final Reconciler reconciler = new Reconciler(SERVICE, Map.of("longest", new LongestWins()));
+
+  private static Row row(long stock, String name) {
+    return Row.of("id", Value.of(1L), "stock", Value.of(stock), "name", Value.of(name));
+  }
+
+  private static ChangeEvent update(Side side, Row before, Row after, long hlc) {
+    return ChangeEvent.builder(side, "item", Operation.UPDATE).key(KEY).before(before).after(after).hlc(hlc)
+        .commitTimeMicros(hlc).build();
+  }
+
+  private static ChangeEvent insert(Side side, Row after, long hlc) {
+    return ChangeEvent.builder(side, "item", Operation.INSERT).key(KEY).after(after).hlc(hlc).build();
+  }
+
+  private static ChangeEvent delete(Side side, Row before, long hlc) {
+    return ChangeEvent.builder(side, "item", Operation.DELETE).key(KEY).before(before).hlc(hlc).build();
+  }
+
+  /** Agreed on row(10, "bolt") at t=100; the service then moved on to {@code serviceRow} at t=200. */
+  private RowState serviceMovedOn(Row serviceRow, ConflictPolicy policy) {
+    RowState agreed = RowState.existing(row(10, "bolt"), 100);
+    return reconciler.reconcile(update(SERVICE, row(10, "bolt"), serviceRow, 200), policy, agreed, 0).next();
+  }
+
+  @Test
+  void shouldApplyAChangeMadeOnTheAgreedVersionToTheOtherSideConditionally() {
+    RowState agreed = RowState.existing(row(10, "bolt"), 100);
+    Reconciler.Outcome out = reconciler.reconcile(update(Side.MONOLITH, row(10, "bolt"), row(7, "bolt"), 200),
+        ConflictPolicy.LAST_WRITER_WINS, agreed, 0);
+    assertNull(out.conflict());
+    assertEquals(List.of(new Write(SERVICE, "item", Write.Type.UPDATE, KEY, Row.of("stock", Value.of(7L)),
+        Row.of("stock", Value.of(10L)))), out.writes());
+    assertEquals(row(7, "bolt"), out.next().row());
+  }
+
+  @Test
+  void shouldMergeChangesToDifferentColumnsWithoutAConflict() {
+    RowState state = serviceMovedOn(row(10, "bolt M6"), ConflictPolicy.LAST_WRITER_WINS);
+    Reconciler.Outcome out = reconciler.reconcile(update(Side.MONOLITH, row(10, "bolt"), row(4, "bolt"), 150),
+        ConflictPolicy.LAST_WRITER_WINS, state, 0);
+    assertNull(out.conflict());
+    assertEquals(row(4, "bolt M6"), out.next().row());
+  }
+
+  @Test
+  void shouldLetTheLaterWriterWinOnHybridLogicalClockTimestampsEvenWhenASourceClockRunsAhead() {
+    // The monolith's host runs 10 s ahead. It writes first; the service writes 1 s later in real time, after
+    // the engine has seen the monolith's change. Wall-clock LWW would keep the monolith's; HLC keeps the later.
+    AtomicLong wall = new AtomicLong(1_000_000L);
+    HybridLogicalClock clock = new HybridLogicalClock(wall::get);
+    long monolithCommitMillis = wall.get() + 10_000;
+    long monolithHlc = clock.update(HybridLogicalClock.timestamp(monolithCommitMillis, 0));
+    wall.addAndGet(1_000);
+    long serviceHlc = clock.update(HybridLogicalClock.timestamp(wall.get(), 0));
+    assertTrue(serviceHlc > monolithHlc);
+
+    RowState agreed = RowState.existing(row(10, "bolt"), 1);
+    RowState afterMonolith = reconciler.reconcile(update(Side.MONOLITH, row(10, "bolt"), row(10, "nut"),
+        monolithHlc), ConflictPolicy.LAST_WRITER_WINS, agreed, 0).next();
+    Reconciler.Outcome out = reconciler.reconcile(update(SERVICE, row(10, "bolt"), row(10, "screw"), serviceHlc),
+        ConflictPolicy.LAST_WRITER_WINS, afterMonolith, 0);
+    assertEquals(Conflict.Kind.UPDATE_UPDATE, out.conflict().kind());
+    assertEquals(List.of("name"), out.conflict().columns());
+    assertEquals(Value.of("screw"), out.next().row().get("name"));
+    assertEquals(List.of(new Write(Side.MONOLITH, "item", Write.Type.UPDATE, KEY, Row.of("name", Value.of("screw")),
+        Row.of("name", Value.of("nut")))), out.writes());
+  }
+
+  @Test
+  void shouldKeepTheHeldValueWhenItIsTheLaterWriteAndWriteItBackToTheLosingSide() {
+    RowState state = serviceMovedOn(row(10, "screw"), ConflictPolicy.LAST_WRITER_WINS);
+    Reconciler.Outcome out = reconciler.reconcile(update(Side.MONOLITH, row(10, "bolt"), row(10, "nut"), 150),
+        ConflictPolicy.LAST_WRITER_WINS, state, 0);
+    assertEquals(Value.of("screw"), out.next().row().get("name"));
+    assertEquals(1, out.writes().size());
+    assertEquals(Side.MONOLITH, out.writes().get(0).side());
+    assertTrue(out.conflict().decisions().get(0).contains("warehouse"), out.conflict().decisions().toString());
+  }
+
+  @Test
+  void shouldLetThePrioritySideWinWhicheverCameLater() {
+    ConflictPolicy monolithWins = ConflictPolicy.of(Rule.priority(Side.MONOLITH));
+    RowState state = serviceMovedOn(row(10, "screw"), monolithWins);
+    Reconciler.Outcome out = reconciler.reconcile(update(Side.MONOLITH, row(10, "bolt"), row(10, "nut"), 150),
+        monolithWins, state, 0);
+    assertEquals(Value.of("nut"), out.next().row().get("name"));
+    assertEquals(SERVICE, out.writes().get(0).side());
+  }
+
+  @Test
+  void shouldApplyBothSidesDecrementsToACounterColumn() {
+    ConflictPolicy counter = ConflictPolicy.LAST_WRITER_WINS.column("stock", Rule.COUNTER);
+    RowState state = serviceMovedOn(row(8, "bolt"), counter);            // service sold 2
+    Reconciler.Outcome out = reconciler.reconcile(update(Side.MONOLITH, row(10, "bolt"), row(7, "bolt"), 300),
+        counter, state, 0);                                                // monolith sold 3, concurrently
+    assertEquals(Value.of(5L), out.next().row().get("stock"));
+    // The service gets the monolith's -3 added to whatever it holds (its own -2 included); the monolith keeps
+    // its own value and got the service's -2 the same way: both reach 5, and a sale made meanwhile is not lost.
+    assertEquals(List.of(new Write(SERVICE, "item", Write.Type.UPDATE, KEY, Row.EMPTY, Row.EMPTY,
+        Row.of("stock", Value.of(-3L)))), out.writes());
+    assertTrue(out.conflict().decisions().get(0).startsWith("stock: counter -> 5"));
+  }
+
+  @Test
+  void shouldTakeTheLargerOrSmallerValueUnderMaxAndMin() {
+    ConflictPolicy max = ConflictPolicy.LAST_WRITER_WINS.column("stock", Rule.MAX);
+    RowState state = serviceMovedOn(row(30, "bolt"), max);
+    assertEquals(Value.of(30L), reconciler.reconcile(update(Side.MONOLITH, row(10, "bolt"), row(20, "bolt"), 300),
+        max, state, 0).next().row().get("stock"));
+    ConflictPolicy min = ConflictPolicy.LAST_WRITER_WINS.column("stock", Rule.MIN);
+    state = serviceMovedOn(row(30, "bolt"), min);
+    assertEquals(Value.of(20L), reconciler.reconcile(update(Side.MONOLITH, row(10, "bolt"), row(20, "bolt"), 300),
+        min, state, 0).next().row().get("stock"));
+  }
+
+  @Test
+  void shouldAskACustomResolver() {
+    ConflictPolicy custom = ConflictPolicy.LAST_WRITER_WINS.column("name", Rule.custom("longest"));
+    RowState state = serviceMovedOn(row(10, "hexagon bolt"), custom);
+    assertEquals(Value.of("hexagon bolt"), reconciler.reconcile(update(Side.MONOLITH, row(10, "bolt"),
+        row(10, "nut"), 300), custom, state, 0).next().row().get("name"));
+    ConflictPolicy unknown = ConflictPolicy.of(Rule.custom("nobody"));
+    RowState again = serviceMovedOn(row(10, "x"), unknown);
+    IllegalStateException e = assertThrows(IllegalStateException.class, () -> reconciler.reconcile(
+        update(Side.MONOLITH, row(10, "bolt"), row(10, "nut"), 300), unknown, again, 0));
+    assertTrue(e.getMessage().contains("nobody"), e.getMessage());
+  }
+
+  @Test
+  void shouldParkAManualConflictAndFollowEachSideUntilResolved() {
+    ConflictPolicy manual = ConflictPolicy.of(Rule.MANUAL);
+    RowState state = serviceMovedOn(row(10, "screw"), manual);
+    Reconciler.Outcome out = reconciler.reconcile(update(Side.MONOLITH, row(10, "bolt"), row(10, "nut"), 300),
+        manual, state, 0);
+    assertEquals(Conflict.Outcome.PARKED, out.conflict().outcome());
+    assertTrue(out.writes().isEmpty());
+    assertEquals(300, out.next().parked());
+    Reconciler.Outcome later = reconciler.reconcile(update(SERVICE, row(10, "screw"), row(11, "screw"), 400),
+        manual, out.next(), 0);
+    assertTrue(later.writes().isEmpty());
+    assertEquals(row(11, "screw"), later.next().parkedService());
+    assertEquals(row(10, "nut"), later.next().parkedMonolith());
+    RowState decoded = StateCodec.decodeState(StateCodec.encode(later.next()));
+    assertEquals(row(11, "screw"), decoded.parkedService());
+    assertEquals(300, decoded.parked());
+  }
+
+  @Test
+  void shouldDecideAnUpdateAgainstADeleteByTheRowRule() {
+    RowState deleted = reconciler.reconcile(delete(SERVICE, row(10, "bolt"), 200), ConflictPolicy.LAST_WRITER_WINS,
+        RowState.existing(row(10, "bolt"), 100), 0).next();
+    assertTrue(deleted.isDeleted());
+    Reconciler.Outcome later = reconciler.reconcile(update(Side.MONOLITH, row(10, "bolt"), row(9, "bolt"), 300),
+        ConflictPolicy.LAST_WRITER_WINS, deleted, 0);
+    assertEquals(Conflict.Kind.UPDATE_DELETE, later.conflict().kind());
+    assertEquals(row(9, "bolt"), later.next().row(), "the later update resurrects the row");
+    assertEquals(Write.Type.INSERT, later.writes().get(0).type());
+    Reconciler.Outcome earlier = reconciler.reconcile(update(Side.MONOLITH, row(10, "bolt"), row(9, "bolt"), 150),
+        ConflictPolicy.LAST_WRITER_WINS, deleted, 0);
+    assertTrue(earlier.next().isDeleted(), "the later delete wins");
+    assertEquals(new Write(Side.MONOLITH, "item", Write.Type.DELETE, KEY, null, row(9, "bolt")),
+        earlier.writes().get(0));
+    ConflictPolicy custom = ConflictPolicy.of(Rule.custom("longest"));
+    assertEquals(row(9, "bolt"), reconciler.reconcile(update(Side.MONOLITH, row(10, "bolt"), row(9, "bolt"), 150),
+        custom, deleted, 0).next().row());
+  }
+
+  @Test
+  void shouldDecideADeleteAgainstAnUpdateByTheRowRule() {
+    RowState state = serviceMovedOn(row(12, "bolt"), ConflictPolicy.LAST_WRITER_WINS);
+    Reconciler.Outcome out = reconciler.reconcile(delete(Side.MONOLITH, row(10, "bolt"), 150),
+        ConflictPolicy.LAST_WRITER_WINS, state, 0);
+    assertEquals(Conflict.Kind.DELETE_UPDATE, out.conflict().kind());
+    assertEquals(row(12, "bolt"), out.next().row(), "the service's later update keeps the row");
+    assertEquals(new Write(Side.MONOLITH, "item", Write.Type.INSERT, KEY, row(12, "bolt"), null), out.writes().get(0));
+    Reconciler.Outcome priority = reconciler.reconcile(delete(Side.MONOLITH, row(10, "bolt"), 150),
+        ConflictPolicy.of(Rule.priority(Side.MONOLITH)), state, 0);
+    assertTrue(priority.next().isDeleted());
+    Reconciler.Outcome manual = reconciler.reconcile(delete(Side.MONOLITH, row(10, "bolt"), 150),
+        ConflictPolicy.of(Rule.MANUAL), state, 0);
+    assertEquals(Conflict.Outcome.PARKED, manual.conflict().outcome());
+    assertNull(manual.next().parkedMonolith());
+    assertEquals(row(12, "bolt"), manual.next().parkedService());
+  }
+
+  @Test
+  void shouldResolveAnInsertOnBothSidesOfOneKeyAndIgnoreADoubleDelete() {
+    RowState state = reconciler.reconcile(insert(SERVICE, row(5, "bolt"), 100), ConflictPolicy.LAST_WRITER_WINS,
+        null, 0).next();
+    Reconciler.Outcome same = reconciler.reconcile(insert(Side.MONOLITH, row(5, "bolt"), 200),
+        ConflictPolicy.LAST_WRITER_WINS, state, 0);
+    assertNull(same.conflict(), "identical inserts do not conflict");
+    Reconciler.Outcome out = reconciler.reconcile(insert(Side.MONOLITH, row(6, "nut"), 200),
+        ConflictPolicy.LAST_WRITER_WINS, state, 0);
+    assertEquals(Conflict.Kind.INSERT_INSERT, out.conflict().kind());
+    assertEquals(row(6, "nut"), out.next().row());
+    RowState gone = RowState.deleted(300);
+    assertTrue(reconciler.reconcile(delete(SERVICE, row(6, "nut"), 400), ConflictPolicy.LAST_WRITER_WINS, gone, 0)
+        .writes().isEmpty());
+  }
+
+  @Test
+  void shouldRejectRulesThatCannotDecideRowsAndParseConfiguredRules() {
+    assertThrows(IllegalArgumentException.class, () -> ConflictPolicy.of(Rule.COUNTER));
+    assertEquals(Rule.priority(SERVICE), Rule.parse("service_wins", SERVICE));
+    assertEquals(Rule.custom("Longest"), Rule.parse("custom:Longest", SERVICE));
+    assertEquals("counter", Rule.parse("COUNTER", SERVICE).toString());
+    IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Rule.parse("newest", SERVICE));
+    assertTrue(e.getMessage().contains("last_writer_wins"), e.getMessage());
+  }
+}

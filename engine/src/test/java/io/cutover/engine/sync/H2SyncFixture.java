@@ -88,10 +88,16 @@ final class H2SyncFixture implements AutoCloseable {
   void stop() {
     if (monolithCapture != null) {
       monolithCapture.close();
+      monolithCapture = null;
+    }
+    if (serviceCapture != null) {
       serviceCapture.close();
+      serviceCapture = null;
+    }
+    if (pipeline != null) {
       pipeline.close();
       sync.close();
-      monolithCapture = null;
+      pipeline = null;
     }
   }
 

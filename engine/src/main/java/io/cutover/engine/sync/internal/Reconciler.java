@@ -4,6 +4,7 @@ import io.cutover.engine.event.ChangeEvent;
 import io.cutover.engine.event.Operation;
 import io.cutover.engine.event.Row;
 import io.cutover.engine.event.Side;
+import io.cutover.engine.event.SourcePosition;
 import io.cutover.engine.event.Value;
 import io.cutover.engine.event.ValueType;
 import io.cutover.engine.sync.ColumnConflict;
@@ -66,6 +67,28 @@ public final class Reconciler {
    * @return the outcome.
    */
   public Outcome reconcile(ChangeEvent e, ConflictPolicy policy, RowState state, long nowMicros) {
+    long position = e.position().value();
+    if (state != null && position > 0) {
+      long last = e.side().isMonolith() ? state.monolithPosition : state.servicePosition;
+      // Trigger sequences number every change; an LSN is its transaction's commit, shared by its changes.
+      boolean unique = e.position().kind() == SourcePosition.Kind.TRIGGER_SEQUENCE;
+      if (unique ? position <= last : position < last) {
+        return new Outcome(state, List.of(), null);
+      }
+    }
+    Outcome out = decide(e, policy, state, nowMicros);
+    RowState next = out.next() == state ? state.copy() : out.next();
+    next.monolithPosition = state == null ? 0 : state.monolithPosition;
+    next.servicePosition = state == null ? 0 : state.servicePosition;
+    if (e.side().isMonolith()) {
+      next.monolithPosition = Math.max(next.monolithPosition, position);
+    } else {
+      next.servicePosition = Math.max(next.servicePosition, position);
+    }
+    return new Outcome(next, out.writes(), out.conflict());
+  }
+
+  private Outcome decide(ChangeEvent e, ConflictPolicy policy, RowState state, long nowMicros) {
     Side from = e.side();
     if (state != null && state.parked != 0) {
       RowState next = state.copy();

@@ -16,6 +16,10 @@ public final class RowState {
   final Map<String, Long> hlc = new LinkedHashMap<>();
   /** Timestamp of the last insert or delete. */
   long rowHlc;
+  /** Source position of the last change applied from the monolith, for this row (drops re-delivered changes). */
+  long monolithPosition;
+  /** The same for the service. */
+  long servicePosition;
   /** Non-zero while parked: the conflict id. */
   long parked;
   /** While parked: the monolith's latest version (null = deleted). */
@@ -122,6 +126,8 @@ public final class RowState {
     copy.parked = parked;
     copy.parkedMonolith = parkedMonolith;
     copy.parkedService = parkedService;
+    copy.monolithPosition = monolithPosition;
+    copy.servicePosition = servicePosition;
     return copy;
   }
 

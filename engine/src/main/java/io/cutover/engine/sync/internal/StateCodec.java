@@ -21,7 +21,8 @@ public final class StateCodec {
    */
   public static byte[] encode(RowState state) {
     io.cutover.proto.v1.RowState.Builder out = io.cutover.proto.v1.RowState.newBuilder()
-        .setDeleted(state.row == null).setRowHlc(state.rowHlc).setParked(state.parked);
+        .setDeleted(state.row == null).setRowHlc(state.rowHlc).setParked(state.parked)
+        .setMonolithPosition(state.monolithPosition).setServicePosition(state.servicePosition);
     if (state.row != null) {
       out.setRow(ChangeEventProtos.toProto(state.row));
       for (String column : state.row.names()) {
@@ -57,6 +58,8 @@ public final class StateCodec {
     RowState state = new RowState();
     state.rowHlc = in.getRowHlc();
     state.parked = in.getParked();
+    state.monolithPosition = in.getMonolithPosition();
+    state.servicePosition = in.getServicePosition();
     if (!in.getDeleted()) {
       state.row = ChangeEventProtos.fromProto(in.getRow());
       List<String> names = state.row.names();

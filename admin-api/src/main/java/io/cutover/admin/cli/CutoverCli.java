@@ -147,8 +147,11 @@ public final class CutoverCli implements Callable<Integer> {
       try {
         while (!stop.await(statusSeconds, TimeUnit.SECONDS)) {
           PipelineStats stats = migration.pipeline().stats();
-          out.printf("cutover: captured %d, journaled %d, in flight %d%n", migration.capture().published(),
-              stats.durable(), stats.inFlight());
+          long captured = migration.captures().stream().mapToLong(c -> c.published()).sum();
+          long conflicts = migration.syncs().values().stream().mapToLong(s -> s.stats().conflicts()).sum();
+          long parked = migration.syncs().values().stream().mapToLong(s -> s.stats().parked()).sum();
+          out.printf("cutover: captured %d, journaled %d, in flight %d, conflicts %d (parked %d)%n", captured,
+              stats.durable(), stats.inFlight(), conflicts, parked);
         }
       } finally {
         migration.close();

@@ -2,6 +2,8 @@ package io.cutover.engine.config;
 
 import io.cutover.engine.db.Dialect;
 import io.cutover.engine.event.Side;
+import io.cutover.engine.sync.ConflictPolicy;
+import io.cutover.engine.sync.Rule;
 import io.cutover.journal.SyncPolicy;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -34,6 +36,7 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
  *     user: cutover
  *     password: ${env:SHOP_PASSWORD}     # or password_file: /run/secrets/shop; never inline
  *     capture: logical                   # logical (PostgreSQL) | trigger (H2, any JDBC database)
+ *     slot: cutover_monolith             # optional (logical): replication slot; unique per PostgreSQL cluster
  *   services:
  *     payments:
  *       url: jdbc:postgresql://127.0.0.1:5432/payments
@@ -45,6 +48,13 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
  *     target: payments                   # optional, default: the source's name
  *     columns: {id: payment_id, amount: amount}   # optional: which columns go over, renamed
  *     filter: {region: [eu, uk]}         # optional: which rows go over (a horizontal split)
+ *     direction: both                    # both (default) | to_service
+ *     conflicts:                         # optional; default last_writer_wins for everything
+ *       rule: last_writer_wins           # the row's rule: last_writer_wins | monolith_wins | service_wins
+ *                                        #   | manual | custom:NAME
+ *       columns: {amount: monolith_wins, retries: counter}   # per column, also max | min | counter
+ * state:
+ *   directory: ./cutover-state           # sync's state store (relative to the configuration file)
  * </pre>
  *
  * @param file the file it was loaded from.
@@ -53,9 +63,10 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
  * @param monolith the monolith.
  * @param services the services by name, in file order.
  * @param tables the mapped tables, in file order.
+ * @param stateDirectory where sync keeps its state store.
  */
 public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync, SideConfig monolith,
-    Map<String, SideConfig> services, List<TableConfig> tables) {
+    Map<String, SideConfig> services, List<TableConfig> tables, Path stateDirectory) {
 
   /** How a side's changes are captured. */
   public enum CaptureMethod {
@@ -73,12 +84,14 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
    * @param user the user, or empty.
    * @param password the resolved password, or empty; never printed.
    * @param capture how its changes are captured.
+   * @param slot the replication slot (logical capture), or empty for the default {@code cutover_<side>}.
    */
-  public record SideConfig(Side side, String url, String user, String password, CaptureMethod capture) {
+  public record SideConfig(Side side, String url, String user, String password, CaptureMethod capture,
+      String slot) {
     @Override
     public String toString() {
       return side + " " + url + " user=" + user + " password=" + (password.isEmpty() ? "" : "***") + " capture="
-          + capture;
+          + capture + (slot.isEmpty() ? "" : " slot=" + slot);
     }
   }
 
@@ -90,9 +103,11 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
    * @param target the service's table.
    * @param columns source column to target column; empty means every column under its own name.
    * @param filter source column to the values a row must hold; empty means every row.
+   * @param bidirectional whether the service's changes go back to the monolith.
+   * @param conflicts how conflicts are decided.
    */
   public record TableConfig(String source, String service, String target, Map<String, String> columns,
-      Map<String, java.util.Set<String>> filter) {}
+      Map<String, java.util.Set<String>> filter, boolean bidirectional, ConflictPolicy conflicts) {}
 
   private static final Pattern ENV = Pattern.compile("\\$\\{env:([A-Za-z_][A-Za-z0-9_]*)}");
 
@@ -148,7 +163,7 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
     }
 
     MigrationConfig read(Object document) {
-      Map<String, Object> root = map(document, "(document)", Set.of("journal", "sides", "tables"));
+      Map<String, Object> root = map(document, "(document)", Set.of("journal", "sides", "tables", "state"));
       Map<String, Object> journal = root.containsKey("journal") ? map(root.get("journal"), "journal",
           Set.of("directory", "sync")) : Map.of();
       Path base = file.toAbsolutePath().getParent();
@@ -185,12 +200,15 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
       for (int i = 0; i < list.size(); i++) {
         tables.add(table(list.get(i), "tables[" + i + "]", services.keySet()));
       }
+      Map<String, Object> state = root.containsKey("state") ? map(root.get("state"), "state", Set.of("directory"))
+          : Map.of();
+      Path stateDirectory = base.resolve(string(state, "state", "directory", "cutover-state"));
       return new MigrationConfig(file, journalDirectory, sync, monolith, Collections.unmodifiableMap(services),
-          List.copyOf(tables));
+          List.copyOf(tables), stateDirectory);
     }
 
     private SideConfig side(Object node, String key, Side side) {
-      Map<String, Object> map = map(node, key, Set.of("url", "user", "password", "password_file", "capture"));
+      Map<String, Object> map = map(node, key, Set.of("url", "user", "password", "password_file", "capture", "slot"));
       String url = string(map, key, "url", null);
       if (url == null) {
         throw error(key + ".url", "is required");
@@ -231,11 +249,19 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
       if (capture == CaptureMethod.LOGICAL && !url.startsWith("jdbc:postgresql:")) {
         throw error(key + ".capture", "logical capture needs PostgreSQL; use trigger for " + url);
       }
-      return new SideConfig(side, url, string(map, key, "user", ""), password, capture);
+      String slot = string(map, key, "slot", "");
+      if (!slot.isEmpty() && !slot.matches("[a-z0-9_]{1,63}")) {
+        throw error(key + ".slot", "'" + slot + "' is not a replication slot name (a-z, 0-9, _; at most 63)");
+      }
+      if (!slot.isEmpty() && capture != CaptureMethod.LOGICAL) {
+        throw error(key + ".slot", "a slot is for logical capture only");
+      }
+      return new SideConfig(side, url, string(map, key, "user", ""), password, capture, slot);
     }
 
     private TableConfig table(Object node, String key, Set<String> services) {
-      Map<String, Object> map = map(node, key, Set.of("source", "service", "target", "columns", "filter"));
+      Map<String, Object> map = map(node, key, Set.of("source", "service", "target", "columns", "filter",
+          "direction", "conflicts"));
       String source = name(string(map, key, "source", null), key + ".source");
       String service = string(map, key, "service", null);
       if (service == null) {
@@ -270,8 +296,35 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
           filter.put(name(condition.getKey(), conditionKey), java.util.Collections.unmodifiableSet(accepted));
         }
       }
+      String direction = string(map, key, "direction", "both");
+      if (!direction.equals("both") && !direction.equals("to_service")) {
+        throw error(key + ".direction", "'" + direction + "' is not one of both, to_service");
+      }
+      ConflictPolicy conflicts = ConflictPolicy.LAST_WRITER_WINS;
+      if (map.containsKey("conflicts")) {
+        Side serviceSide = Side.service(service);
+        Map<String, Object> c = map(map.get("conflicts"), key + ".conflicts", Set.of("rule", "columns"));
+        try {
+          conflicts = ConflictPolicy.of(Rule.parse(string(c, key + ".conflicts", "rule", "last_writer_wins"),
+              serviceSide));
+        } catch (IllegalArgumentException e) {
+          throw error(key + ".conflicts.rule", e.getMessage());
+        }
+        if (c.containsKey("columns")) {
+          for (Map.Entry<String, Object> column : map(c.get("columns"), key + ".conflicts.columns", null).entrySet()) {
+            String columnKey = key + ".conflicts.columns." + column.getKey();
+            try {
+              conflicts = conflicts.column(name(column.getKey(), columnKey), Rule.parse(String.valueOf(
+                  column.getValue()), serviceSide));
+            } catch (IllegalArgumentException e) {
+              throw error(columnKey, e.getMessage());
+            }
+          }
+        }
+      }
       return new TableConfig(source.toLowerCase(Locale.ROOT), service, target.toLowerCase(Locale.ROOT),
-          Collections.unmodifiableMap(columns), Collections.unmodifiableMap(filter));
+          Collections.unmodifiableMap(columns), Collections.unmodifiableMap(filter), direction.equals("both"),
+          conflicts);
     }
 
     private String name(String value, String key) {

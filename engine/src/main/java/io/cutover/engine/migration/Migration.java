@@ -1,6 +1,5 @@
 package io.cutover.engine.migration;
 
-import io.cutover.engine.apply.JdbcApplier;
 import io.cutover.engine.apply.TableMapping;
 import io.cutover.engine.capture.ChangeCapture;
 import io.cutover.engine.capture.PostgresLogicalCapture;
@@ -14,31 +13,37 @@ import io.cutover.engine.event.Side;
 import io.cutover.engine.pipeline.ChangeHandler;
 import io.cutover.engine.pipeline.Pipeline;
 import io.cutover.engine.pipeline.PipelineConfig;
+import io.cutover.engine.sync.BidirectionalSync;
+import io.cutover.engine.sync.Conflict;
 import io.cutover.journal.JournalConfig;
+import java.io.IOException;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
 
 /**
- * One-way sync from the monolith into every configured service, assembled from a {@link MigrationConfig}:
- * the configuration is checked against the databases first (nothing is written if it is wrong), then capture is
- * installed on the monolith, one applier per service is built from the table mappings, the pipeline starts
- * (replaying what an earlier run left unapplied), and capture starts. Thread-safe to close from any thread.
+ * A migration assembled from a {@link MigrationConfig}: the configuration is checked against the databases first
+ * (nothing is written if it is wrong), then capture is installed on the monolith and on every service with a
+ * table synced both ways, one {@link BidirectionalSync} per service is built from the table mappings and conflict
+ * policies, the pipeline starts (replaying what an earlier run left unapplied), and capture starts. Thread-safe
+ * to close from any thread.
  */
 public final class Migration implements AutoCloseable {
   private final MigrationConfig config;
-  private final ChangeCapture capture;
+  private final List<ChangeCapture> captures;
   private final Pipeline pipeline;
-  private final List<JdbcApplier> appliers;
+  private final Map<String, BidirectionalSync> syncs;
 
-  private Migration(MigrationConfig config, ChangeCapture capture, Pipeline pipeline, List<JdbcApplier> appliers) {
+  private Migration(MigrationConfig config, List<ChangeCapture> captures, Pipeline pipeline,
+      Map<String, BidirectionalSync> syncs) {
     this.config = config;
-    this.capture = capture;
+    this.captures = captures;
     this.pipeline = pipeline;
-    this.appliers = appliers;
+    this.syncs = syncs;
   }
 
   /**
@@ -51,9 +56,10 @@ public final class Migration implements AutoCloseable {
    */
   public static Migration start(MigrationConfig config) throws SQLException {
     ConfigChecker.verify(config);
-    ChangeCapture capture = capture(config);
-    capture.install();
-    Map<String, List<TableMapping>> mappings = new LinkedHashMap<>();
+    List<ChangeCapture> captures = new ArrayList<>();
+    captures.add(capture(config.monolith(), config.tables().stream().map(TableConfig::source).distinct()
+        .toArray(String[]::new)));
+    Map<String, BidirectionalSync.Builder> builders = new LinkedHashMap<>();
     for (TableConfig table : config.tables()) {
       TableMapping mapping = TableMapping.renamed(table.source(), table.target());
       if (!table.columns().isEmpty()) {
@@ -62,40 +68,54 @@ public final class Migration implements AutoCloseable {
       if (!table.filter().isEmpty()) {
         mapping = mapping.withFilter(table.filter());
       }
-      mappings.computeIfAbsent(table.service(), s -> new ArrayList<>()).add(mapping);
+      SideConfig service = config.services().get(table.service());
+      builders.computeIfAbsent(table.service(), name -> BidirectionalSync.builder(name,
+              DataSources.of(config.monolith().url(), config.monolith().user(), config.monolith().password()),
+              DataSources.of(service.url(), service.user(), service.password()), config.stateDirectory())
+              .syncState(config.sync() != io.cutover.journal.SyncPolicy.NONE))
+          .table(mapping, table.conflicts(), table.bidirectional());
     }
-    List<JdbcApplier> appliers = new ArrayList<>();
-    for (Map.Entry<String, List<TableMapping>> service : mappings.entrySet()) {
-      SideConfig side = config.services().get(service.getKey());
-      appliers.add(JdbcApplier.builder("to-" + service.getKey(),
-              DataSources.of(side.url(), side.user(), side.password()))
-          .source(Side.MONOLITH)
-          .map(service.getValue().toArray(new TableMapping[0]))
-          .build());
+    for (Map.Entry<String, SideConfig> service : config.services().entrySet()) {
+      String[] tables = config.tables().stream()
+          .filter(t -> t.service().equals(service.getKey()) && t.bidirectional())
+          .map(TableConfig::target).distinct().toArray(String[]::new);
+      if (tables.length > 0) {
+        captures.add(capture(service.getValue(), tables));
+      }
     }
+    for (ChangeCapture capture : captures) {
+      capture.install();
+    }
+    Map<String, BidirectionalSync> syncs = new LinkedHashMap<>();
+    builders.forEach((name, builder) -> syncs.put(name, builder.build()));
     Pipeline pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.builder(config.journalDirectory())
             .syncPolicy(config.sync()).build()).build())
-        .apply(appliers.toArray(new ChangeHandler[0]))
+        .apply(syncs.values().toArray(new ChangeHandler[0]))
         .start();
-    capture.start(pipeline);
-    return new Migration(config, capture, pipeline, appliers);
+    for (ChangeCapture capture : captures) {
+      capture.start(pipeline);
+    }
+    return new Migration(config, captures, pipeline, syncs);
   }
 
-  private static ChangeCapture capture(MigrationConfig config) {
-    SideConfig monolith = config.monolith();
-    String[] tables = config.tables().stream().map(TableConfig::source).distinct().toArray(String[]::new);
-    if (monolith.capture() == MigrationConfig.CaptureMethod.LOGICAL) {
+  private static ChangeCapture capture(SideConfig side, String[] tables) {
+    if (side.capture() == MigrationConfig.CaptureMethod.LOGICAL) {
       Properties credentials = new Properties();
-      if (!monolith.user().isEmpty()) {
-        credentials.setProperty("user", monolith.user());
+      if (!side.user().isEmpty()) {
+        credentials.setProperty("user", side.user());
       }
-      if (!monolith.password().isEmpty()) {
-        credentials.setProperty("password", monolith.password());
+      if (!side.password().isEmpty()) {
+        credentials.setProperty("password", side.password());
       }
-      return PostgresLogicalCapture.builder(Side.MONOLITH, monolith.url(), credentials).tables(tables).build();
+      PostgresLogicalCapture.Builder builder = PostgresLogicalCapture.builder(side.side(), side.url(), credentials)
+          .tables(tables).replicaIdentityFull(true);
+      if (!side.slot().isEmpty()) {
+        builder.slot(side.slot()).publication(side.slot());
+      }
+      return builder.build();
     }
-    return TriggerCapture.builder(Side.MONOLITH, DataSources.of(monolith.url(), monolith.user(),
-        monolith.password())).tables(tables).build();
+    return TriggerCapture.builder(side.side(), DataSources.of(side.url(), side.user(), side.password()))
+        .tables(tables).build();
   }
 
   /**
@@ -108,12 +128,47 @@ public final class Migration implements AutoCloseable {
   }
 
   /**
-   * The monolith's capture.
+   * The captures: the monolith's first, then the services' that sync back.
    *
-   * @return the capture.
+   * @return the captures.
    */
-  public ChangeCapture capture() {
-    return capture;
+  public List<ChangeCapture> captures() {
+    return captures;
+  }
+
+  /**
+   * The sync of each service, by name.
+   *
+   * @return the syncs.
+   */
+  public Map<String, BidirectionalSync> syncs() {
+    return syncs;
+  }
+
+  /**
+   * Resolves a parked conflict: both sides get the winner's latest version of the row. The decision travels
+   * through the journal, so it survives a crash.
+   *
+   * @param conflictId the parked conflict.
+   * @param winner the side whose version is kept.
+   * @return true if the conflict was parked in one of the services' syncs (and is now resolved).
+   * @throws IOException if a state store cannot be read.
+   * @throws InterruptedException if interrupted while waiting for the journal.
+   */
+  public boolean resolve(long conflictId, Side winner) throws IOException, InterruptedException {
+    for (BidirectionalSync sync : syncs.values()) {
+      for (Conflict parked : sync.parked()) {
+        if (parked.id() == conflictId) {
+          try {
+            pipeline.publish(BidirectionalSync.resolution(conflictId, winner)).get();
+          } catch (ExecutionException e) {
+            throw new IOException("could not journal the resolution of conflict " + conflictId, e.getCause());
+          }
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /**
@@ -125,11 +180,11 @@ public final class Migration implements AutoCloseable {
     return config;
   }
 
-  /** Stops capture, drains the pipeline into the services, and closes everything. */
+  /** Stops capture, drains the pipeline into the databases, and closes everything. */
   @Override
   public void close() {
-    capture.close();
+    captures.forEach(ChangeCapture::close);
     pipeline.close();
-    appliers.forEach(JdbcApplier::close);
+    syncs.values().forEach(BidirectionalSync::close);
   }
 }

@@ -139,6 +139,39 @@ class MigrationConfigTest {
     assertEquals("sides.services.accounts.password_file", loadError(VALID.replace("secret.txt", "missing.txt")).key());
     assertEquals("(file)", assertThrows(ConfigException.class,
         () -> MigrationConfig.load(dir.resolve("absent.yaml"))).key());
+    String table = "    filter: {name: [ada, grace], id: 7}";
+    assertEquals("tables[0].direction", loadError(VALID.replace(table, table + "\n    direction: sideways")).key());
+    ConfigException rule = loadError(VALID.replace(table, table + "\n    conflicts: {rule: newest}"));
+    assertEquals("tables[0].conflicts.rule", rule.key());
+    assertTrue(rule.getMessage().contains("last_writer_wins"), rule.getMessage());
+    assertEquals("tables[0].conflicts.rule", loadError(VALID.replace(table, table
+        + "\n    conflicts: {rule: counter}")).key(), "counter cannot decide a whole row");
+    assertEquals("tables[0].conflicts.columns.stock", loadError(VALID.replace(table, table
+        + "\n    conflicts: {columns: {stock: sum}}")).key());
+    assertEquals("sides.monolith.slot", loadError(VALID.replace("    user: sa\n    password: ${env:MONO_PASSWORD}",
+        "    user: sa\n    password: ${env:MONO_PASSWORD}\n    slot: mono")).key(), "a slot needs logical capture");
+    assertEquals("state", loadError(VALID + "state: nowhere\n").key());
+  }
+
+  @Test
+  void shouldReadDirectionConflictPoliciesAndTheStateDirectory() throws Exception {
+    Files.writeString(dir.resolve("secret.txt"), "x");
+    String table = "    filter: {name: [ada, grace], id: 7}";
+    MigrationConfig config = MigrationConfig.load(write(VALID.replace(table, table + "\n    direction: to_service"
+        + "\n    conflicts: {rule: service_wins, columns: {name: max, logins: counter, note: 'custom:Longest'}}")
+        + "state: {directory: st}\n"), Map.of("MONO_PASSWORD", "")::get);
+    MigrationConfig.TableConfig t = config.tables().get(0);
+    assertFalse(t.bidirectional());
+    assertEquals(io.cutover.engine.sync.Rule.priority(io.cutover.engine.event.Side.service("accounts")),
+        t.conflicts().row());
+    assertEquals(io.cutover.engine.sync.Rule.COUNTER, t.conflicts().rule("logins"));
+    assertEquals(io.cutover.engine.sync.Rule.MAX, t.conflicts().rule("name"));
+    assertEquals(io.cutover.engine.sync.Rule.custom("Longest"), t.conflicts().rule("note"));
+    assertEquals(dir.resolve("st").toAbsolutePath(), config.stateDirectory());
+    MigrationConfig defaults = loadValid();
+    assertTrue(defaults.tables().get(0).bidirectional());
+    assertEquals(io.cutover.engine.sync.ConflictPolicy.LAST_WRITER_WINS, defaults.tables().get(0).conflicts());
+    assertEquals(dir.resolve("cutover-state").toAbsolutePath(), defaults.stateDirectory());
   }
 
   @Test

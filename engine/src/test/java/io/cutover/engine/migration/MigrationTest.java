@@ -1,6 +1,7 @@
 package io.cutover.engine.migration;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -57,9 +58,11 @@ class MigrationTest {
           "sides:",
           "  monolith: {url: '" + monolithUrl + "', user: sa}",
           "  services:",
-          "    payments: {url: '" + paymentsUrl + "', user: postgres}",
+          "    payments: {url: '" + paymentsUrl + "', user: postgres, slot: mig_payments}",
           "tables:",
-          "  - {source: payment, service: payments, target: payments, columns: {id: payment_id, amount: amount}}",
+          "  - {source: payment, service: payments, target: payments, columns: {id: payment_id, amount: amount},",
+          "     conflicts: {rule: monolith_wins}}",
+          "state: {directory: state}",
           ""));
       MigrationConfig config = MigrationConfig.load(file, Map.<String, String>of()::get);
       try (Migration migration = Migration.start(config)) {
@@ -78,7 +81,23 @@ class MigrationTest {
           }
           assertEquals(expected, rows(svc, "SELECT payment_id, amount FROM payments ORDER BY 1"));
         }
-        assertEquals(4, migration.capture().published());
+        assertEquals(4, migration.captures().get(0).published());
+        // And back: the service's own writes reach the monolith (columns it does not have stay as they were).
+        try (Connection svc = payments.getConnection(); Statement st = svc.createStatement()) {
+          st.execute("INSERT INTO payments VALUES (3, 1.00)");
+          st.execute("UPDATE payments SET amount = 11.00 WHERE payment_id = 1");
+        }
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        List<String> both = List.of("1|11.00", "3|1.00");
+        while (!rows(mono, "SELECT id, amount FROM payment ORDER BY 1").equals(both) && System.nanoTime() < deadline) {
+          Thread.sleep(20);
+        }
+        assertEquals(both, rows(mono, "SELECT id, amount FROM payment ORDER BY 1"));
+        assertEquals(List.of("1|visa"), rows(mono, "SELECT id, card FROM payment WHERE id = 1"));
+        assertEquals(2, migration.captures().size());
+        assertTrue(migration.syncs().get("payments").parked().isEmpty());
+        assertFalse(migration.resolve(42L, io.cutover.engine.event.Side.MONOLITH), "no such parked conflict");
+        assertTrue(Files.exists(dir.resolve("state").resolve("sync-payments.mv.db")));
         assertEquals(config, migration.config());
         assertTrue(migration.pipeline().journal().lastIndex() > 0);
       }

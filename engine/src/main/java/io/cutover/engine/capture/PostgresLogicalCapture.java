@@ -253,7 +253,7 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
             TimeUnit.MILLISECONDS.sleep(1);
             continue;
           }
-          switch (decoder.decode(message)) {
+          switch (decoder.decode(message, stream.getLastReceiveLSN().asLong())) {
             case CHANGE -> {
               lastOfTransaction = pipeline.publish(decoder.event());
               countPublished(1);

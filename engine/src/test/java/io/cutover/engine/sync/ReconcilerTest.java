@@ -89,8 +89,12 @@ class ReconcilerTest {
     assertEquals(Conflict.Kind.UPDATE_UPDATE, out.conflict().kind());
     assertEquals(List.of("name"), out.conflict().columns());
     assertEquals(Value.of("screw"), out.next().row().get("name"));
+    // The monolith gets the winner where it still holds its own value; the service gets it back where it holds
+    // the "nut" sync sent it (which may have overwritten its "screw" if it held "bolt" then by coincidence).
     assertEquals(List.of(new Write(Side.MONOLITH, "item", Write.Type.UPDATE, KEY, Row.of("name", Value.of("screw")),
-        Row.of("name", Value.of("nut")))), out.writes());
+        Row.of("name", Value.of("nut"))), new Write(SERVICE, "item", Write.Type.UPDATE, KEY,
+        Row.of("name", Value.of("screw")), Row.of("name", Value.of("nut")))), out.writes());
+    assertEquals(Value.of("screw"), StateCodec.decodeState(StateCodec.encode(out.next())).row().get("name"));
   }
 
   @Test

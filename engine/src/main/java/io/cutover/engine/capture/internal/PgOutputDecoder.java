@@ -51,6 +51,7 @@ public final class PgOutputDecoder {
   private final Map<String, Set<String>> primaryKeys;
   private final Map<Integer, Relation> relations = new HashMap<>();
   private long commitLsn;
+  private long messageLsn;
   private long commitMicros;
   private String xid = "";
   private ChangeEvent event;
@@ -75,6 +76,20 @@ public final class PgOutputDecoder {
    * @throws IllegalArgumentException if the message is malformed or names an unknown relation.
    */
   public Kind decode(ByteBuffer buffer) {
+    return decode(buffer, 0);
+  }
+
+  /**
+   * Decodes one message that starts at a known WAL position.
+   *
+   * @param buffer the message, from its position.
+   * @param lsn the WAL position of the message (for a change: its own record, unique and increasing per row,
+   *     which the change carries as its source position), or 0 when unknown (the transaction's commit is used).
+   * @return what it meant.
+   * @throws IllegalArgumentException if the message is malformed or names an unknown relation.
+   */
+  public Kind decode(ByteBuffer buffer, long lsn) {
+    messageLsn = lsn;
     byte type = buffer.get();
     switch (type) {
       case 'B' -> {
@@ -184,7 +199,7 @@ public final class PgOutputDecoder {
         .before(operation == Operation.INSERT ? null : before)
         .after(after)
         .changedColumns(changed)
-        .position(SourcePosition.lsn(commitLsn))
+        .position(SourcePosition.lsn(messageLsn != 0 ? messageLsn : commitLsn))
         .transactionId(xid)
         .commitTimeMicros(commitMicros)
         .build();

@@ -4,7 +4,6 @@ import io.cutover.engine.event.ChangeEvent;
 import io.cutover.engine.event.Operation;
 import io.cutover.engine.event.Row;
 import io.cutover.engine.event.Side;
-import io.cutover.engine.event.SourcePosition;
 import io.cutover.engine.event.Value;
 import io.cutover.engine.event.ValueType;
 import io.cutover.engine.sync.ColumnConflict;
@@ -70,9 +69,9 @@ public final class Reconciler {
     long position = e.position().value();
     if (state != null && position > 0) {
       long last = e.side().isMonolith() ? state.monolithPosition : state.servicePosition;
-      // Trigger sequences number every change; an LSN is its transaction's commit, shared by its changes.
-      boolean unique = e.position().kind() == SourcePosition.Kind.TRIGGER_SEQUENCE;
-      if (unique ? position <= last : position < last) {
+      // Trigger sequences and change LSNs number every change, increasing per row: a change at or before the
+      // last one applied from that side is a re-delivery.
+      if (position <= last) {
         return new Outcome(state, List.of(), null);
       }
     }
@@ -85,7 +84,44 @@ public final class Reconciler {
     } else {
       next.servicePosition = Math.max(next.servicePosition, position);
     }
-    return new Outcome(next, out.writes(), out.conflict());
+    List<Write> writes = new ArrayList<>(out.writes());
+    next.sentMonolith.clear();
+    next.sentService.clear();
+    if (state != null) {
+      next.sentMonolith.putAll(state.sentMonolith);
+      next.sentService.putAll(state.sentService);
+      // A value sync wrote to this side while one of the side's own changes was in flight can have overwritten
+      // it, if the side held the value sync expected by coincidence. Whenever the side's changes arrive, write
+      // the converged value back where the side still holds what sync last wrote.
+      Map<String, Value> sent = state.sent(e.side());
+      if (!sent.isEmpty() && next.row != null && next.parked == 0) {
+        Map<String, Value> values = new LinkedHashMap<>();
+        for (Map.Entry<String, Value> column : sent.entrySet()) {
+          Value converged = next.row.get(column.getKey());
+          if (converged != null && !same(converged, column.getValue())) {
+            values.put(column.getKey(), converged);
+          }
+        }
+        if (!values.isEmpty()) {
+          Map<String, Value> expected = new LinkedHashMap<>(sent);
+          expected.keySet().retainAll(values.keySet());
+          writes.add(new Write(e.side(), e.table(), Write.Type.UPDATE, e.key(), RowState.overlay(null, values),
+              RowState.overlay(null, expected)));
+        }
+      }
+    }
+    for (Write write : writes) {
+      Map<String, Value> sent = next.sent(write.side());
+      switch (write.type()) {
+        case UPDATE -> sent.putAll(write.values().columns());
+        case INSERT, UPSERT -> {
+          sent.clear();
+          sent.putAll(write.values().columns());
+        }
+        default -> sent.clear();
+      }
+    }
+    return new Outcome(next, writes, out.conflict());
   }
 
   private Outcome decide(ChangeEvent e, ConflictPolicy policy, RowState state, long nowMicros) {

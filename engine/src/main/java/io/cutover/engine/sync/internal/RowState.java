@@ -20,6 +20,10 @@ public final class RowState {
   long monolithPosition;
   /** The same for the service. */
   long servicePosition;
+  /** Values sync wrote to the monolith since the monolith's last change of this row (non-counter columns). */
+  final Map<String, Value> sentMonolith = new LinkedHashMap<>();
+  /** The same for the service. */
+  final Map<String, Value> sentService = new LinkedHashMap<>();
   /** Non-zero while parked: the conflict id. */
   long parked;
   /** While parked: the monolith's latest version (null = deleted). */
@@ -114,6 +118,10 @@ public final class RowState {
     return latest;
   }
 
+  Map<String, Value> sent(io.cutover.engine.event.Side side) {
+    return side.isMonolith() ? sentMonolith : sentService;
+  }
+
   long hlc(String column) {
     return hlc.getOrDefault(column, rowHlc);
   }
@@ -127,6 +135,8 @@ public final class RowState {
     copy.parkedMonolith = parkedMonolith;
     copy.parkedService = parkedService;
     copy.monolithPosition = monolithPosition;
+    copy.sentMonolith.putAll(sentMonolith);
+    copy.sentService.putAll(sentService);
     copy.servicePosition = servicePosition;
     return copy;
   }

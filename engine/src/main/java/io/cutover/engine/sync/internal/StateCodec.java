@@ -23,6 +23,12 @@ public final class StateCodec {
     io.cutover.proto.v1.RowState.Builder out = io.cutover.proto.v1.RowState.newBuilder()
         .setDeleted(state.row == null).setRowHlc(state.rowHlc).setParked(state.parked)
         .setMonolithPosition(state.monolithPosition).setServicePosition(state.servicePosition);
+    if (!state.sentMonolith.isEmpty()) {
+      out.setSentMonolith(ChangeEventProtos.toProto(RowState.overlay(null, state.sentMonolith)));
+    }
+    if (!state.sentService.isEmpty()) {
+      out.setSentService(ChangeEventProtos.toProto(RowState.overlay(null, state.sentService)));
+    }
     if (state.row != null) {
       out.setRow(ChangeEventProtos.toProto(state.row));
       for (String column : state.row.names()) {
@@ -60,6 +66,12 @@ public final class StateCodec {
     state.parked = in.getParked();
     state.monolithPosition = in.getMonolithPosition();
     state.servicePosition = in.getServicePosition();
+    if (in.hasSentMonolith()) {
+      state.sentMonolith.putAll(ChangeEventProtos.fromProto(in.getSentMonolith()).columns());
+    }
+    if (in.hasSentService()) {
+      state.sentService.putAll(ChangeEventProtos.fromProto(in.getSentService()).columns());
+    }
     if (!in.getDeleted()) {
       state.row = ChangeEventProtos.fromProto(in.getRow());
       List<String> names = state.row.names();

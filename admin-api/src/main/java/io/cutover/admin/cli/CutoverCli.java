@@ -2,6 +2,7 @@ package io.cutover.admin.cli;
 
 import com.google.protobuf.util.JsonFormat;
 import io.cutover.engine.config.ConfigChecker;
+import io.cutover.engine.demo.ShopDemo;
 import io.cutover.engine.config.ConfigException;
 import io.cutover.engine.config.MigrationConfig;
 import io.cutover.engine.event.ChangeEvent;
@@ -17,6 +18,7 @@ import io.cutover.journal.SyncPolicy;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -30,7 +32,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "cutover", mixinStandardHelpOptions = true, version = "cutover 0.1.0",
     description = "Moves data from a monolith database to service databases with zero downtime and zero loss.",
-    subcommands = {CutoverCli.Check.class, CutoverCli.Run.class, CutoverCli.Replay.class})
+    subcommands = {CutoverCli.Demo.class, CutoverCli.Check.class, CutoverCli.Run.class, CutoverCli.Replay.class})
 public final class CutoverCli implements Callable<Integer> {
   /** Exit code: success. */
   public static final int OK = 0;
@@ -82,6 +84,28 @@ public final class CutoverCli implements Callable<Integer> {
   public Integer call() {
     spec.commandLine().usage(spec.commandLine().getOut());
     return USAGE;
+  }
+
+  /** {@code cutover demo [--seconds N]}. */
+  @Command(name = "demo", mixinStandardHelpOptions = true,
+      description = "Runs the main job on the embedded default (H2): a shop whose products and customers move to "
+          + "two services while both sides keep writing; synced both ways, conflicts resolved, then validated. "
+          + "Exit 0 only if every check held.")
+  static final class Demo implements Callable<Integer> {
+    @Option(names = "--seconds", defaultValue = "10", description = "how long the writers run (default ${DEFAULT-VALUE})")
+    int seconds;
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+      if (seconds < 1 || seconds > 3600) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--seconds must be between 1 and 3600");
+      }
+      ShopDemo.Result result = new ShopDemo(spec.commandLine().getOut(), Duration.ofSeconds(seconds)).run();
+      return result.ok() ? OK : FAILURE;
+    }
   }
 
   /** {@code cutover check --config FILE}. */

@@ -62,6 +62,16 @@ class CutoverCliTest {
   }
 
   @Test
+  void shouldRunTheDemoAndExitZeroOnlyWhenEveryCheckHeld() {
+    Result demo = cli("demo", "--seconds", "2");
+    assertEquals(0, demo.code(), demo.out() + demo.err());
+    assertTrue(demo.out().contains("discrepancies               0"), demo.out());
+    assertTrue(demo.out().matches("(?s).*conflicts\\s+[1-9][0-9]* \\(update_update.*"), "real conflicts: " + demo.out());
+    assertTrue(demo.out().contains("result                      OK"), demo.out());
+    assertEquals(2, cli("demo", "--seconds", "0").code());
+  }
+
+  @Test
   void shouldCheckAConfigurationAndExitTwoNamingTheKeyWhenItIsWrong() throws Exception {
     String mono = "jdbc:h2:mem:cli-m-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
     String svc = "jdbc:h2:mem:cli-s-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";

@@ -37,6 +37,7 @@ public final class Migration implements AutoCloseable {
   private final List<ChangeCapture> captures;
   private final Pipeline pipeline;
   private final Map<String, BidirectionalSync> syncs;
+  private final java.util.concurrent.ScheduledExecutorService ticker;
 
   private Migration(MigrationConfig config, List<ChangeCapture> captures, Pipeline pipeline,
       Map<String, BidirectionalSync> syncs) {
@@ -44,6 +45,26 @@ public final class Migration implements AutoCloseable {
     this.captures = captures;
     this.pipeline = pipeline;
     this.syncs = syncs;
+    this.ticker = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
+      Thread thread = new Thread(r, "cutover-tick");
+      thread.setDaemon(true);
+      return thread;
+    });
+    ticker.scheduleWithFixedDelay(this::tickWhilePaused, 1, 1, java.util.concurrent.TimeUnit.SECONDS);
+  }
+
+  /** While a table is paused by schema drift, a tick a second lets it resume once the schemas agree. */
+  private void tickWhilePaused() {
+    try {
+      for (BidirectionalSync sync : syncs.values()) {
+        if (!sync.paused().isEmpty()) {
+          pipeline.publish(BidirectionalSync.tick());
+          return;
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // stopping, or the state store is busy: the next tick tries again
+    }
   }
 
   /**
@@ -183,6 +204,7 @@ public final class Migration implements AutoCloseable {
   /** Stops capture, drains the pipeline into the databases, and closes everything. */
   @Override
   public void close() {
+    ticker.shutdownNow();
     captures.forEach(ChangeCapture::close);
     pipeline.close();
     syncs.values().forEach(BidirectionalSync::close);

@@ -52,6 +52,10 @@ import org.HdrHistogram.Recorder;
 public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
   /** The table name of operator decisions travelling through the journal. */
   public static final String RESOLUTION_TABLE = "cutover_resolution";
+  /** The table name of ticks: changes that carry nothing but give a paused table a chance to resume. */
+  public static final String TICK_TABLE = "cutover_tick";
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(BidirectionalSync.class);
+  private long lastDriftCheck;
 
   private final String name;
   private final Side service;
@@ -148,6 +152,28 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
         .build();
   }
 
+  /**
+   * A tick: publish one now and then (a {@code Migration} does, every second, while a table is paused) so that a
+   * paused table resumes soon after its schemas agree, even when no other change flows.
+   *
+   * @return the change to publish.
+   */
+  public static ChangeEvent tick() {
+    return ChangeEvent.builder(Side.MONOLITH, TICK_TABLE, Operation.UPDATE)
+        .key(Row.of("tick", Value.of(System.currentTimeMillis()))).after(Row.EMPTY).build();
+  }
+
+  /**
+   * The tables whose sync is paused by schema drift, and why. Their changes are held durably in the state store
+   * and applied, in order, once the schemas agree again; other tables go on.
+   *
+   * @return table to reason.
+   * @throws IOException if the state store cannot be opened.
+   */
+  public Map<String, String> paused() throws IOException {
+    return store().paused();
+  }
+
   @Override
   public String name() {
     return name;
@@ -171,6 +197,9 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
     pendingIndex = change.journalIndex();
     ChangeEvent event = change.decode();
     if (!event.origin().isEmpty()) {
+      return;
+    }
+    if (event.table().equals(TICK_TABLE)) {
       return;
     }
     if (event.table().equals(RESOLUTION_TABLE)) {
@@ -257,48 +286,48 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
     List<SideWriter.Indexed> toServiceWrites = new ArrayList<>();
     List<Conflict> conflicts = new ArrayList<>();
     long parkedDelta = 0;
+    List<ChangeEvent> applied = new ArrayList<>();
     try {
+      parkedDelta += releaseHeld(state, now, conflicts, toMonolithWrites, toServiceWrites, applied);
       for (int i = 0; i < pending.size(); i++) {
         ChangeEvent event = pending.get(i);
         long index = pendingIndexes.get(i);
-        List<Write> writes;
         if (event.table().equals(RESOLUTION_TABLE)) {
-          writes = resolve(state, event, now, conflicts);
+          List<Write> writes = resolve(state, event, now, conflicts);
           if (!writes.isEmpty()) {
             parkedDelta--;
           }
-        } else {
-          Table table = byMonolithTable.get(event.table());
-          byte[] key = StateStore.rowKey(event.table(), event.key());
-          RowState before = state.get(key);
-          Reconciler.Outcome outcome = reconciler.reconcile(event, table.policy(), before, now);
-          state.put(key, outcome.next());
-          writes = outcome.writes();
-          if (outcome.conflict() != null) {
-            state.record(outcome.conflict());
-            conflicts.add(outcome.conflict());
-            if (outcome.conflict().outcome() == Conflict.Outcome.PARKED) {
-              parkedDelta++;
-            }
+          for (Write write : writes) {
+            (write.side().isMonolith() ? toMonolithWrites : toServiceWrites).add(new SideWriter.Indexed(index, write));
           }
+          continue;
         }
-        for (Write write : writes) {
-          (write.side().isMonolith() ? toMonolithWrites : toServiceWrites).add(new SideWriter.Indexed(index, write));
+        Map<String, String> pausedNow = state.paused();
+        if (pausedNow.containsKey(event.table())) {
+          state.hold(index, event);
+          continue;
         }
+        String drift = drift(event);
+        if (drift != null) {
+          state.pause(event.table(), drift);
+          state.hold(index, event);
+          LOG.warn("sync of table {} with {} paused: {}; its changes are held until the schemas agree, other "
+              + "tables go on", event.table(), service.service(), drift);
+          continue;
+        }
+        parkedDelta += reconcile(state, event, index, false, now, conflicts, toMonolithWrites, toServiceWrites);
+        applied.add(event);
       }
       int skippedWrites = serviceWriter.write(toServiceWrites, pendingIndex)
           + monolithWriter.write(toMonolithWrites, pendingIndex);
       state.commit(pendingIndex, syncState);
-      long applied = System.currentTimeMillis() * 1_000L;
-      for (ChangeEvent event : pending) {
-        if (event.table().equals(RESOLUTION_TABLE)) {
-          continue;
-        }
+      long appliedAt = System.currentTimeMillis() * 1_000L;
+      for (ChangeEvent event : applied) {
         boolean fromMonolith = event.side().isMonolith();
         (fromMonolith ? toService : toMonolith).incrementAndGet();
         if (event.commitTimeMicros() > 0) {
           (fromMonolith ? toServiceLatency : toMonolithLatency)
-              .recordValue(Math.max(0, applied - event.commitTimeMicros()));
+              .recordValue(Math.max(0, appliedAt - event.commitTimeMicros()));
         }
       }
       for (Conflict conflict : conflicts) {
@@ -317,8 +346,79 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
       pendingIndex = Journal.NO_INDEX;
     } catch (Exception e) {
       state.rollback();
+      monolithWriter.forgetSchemas();
+      serviceWriter.forgetSchemas();
       throw e;
     }
+  }
+
+  /** Reconciles one change and queues its writes; returns the change in parked rows. */
+  private long reconcile(StateStore state, ChangeEvent event, long index, boolean held, long now,
+      List<Conflict> conflicts, List<SideWriter.Indexed> toMonolithWrites, List<SideWriter.Indexed> toServiceWrites) {
+    Table table = byMonolithTable.get(event.table());
+    byte[] key = StateStore.rowKey(event.table(), event.key());
+    Reconciler.Outcome outcome = reconciler.reconcile(event, table.policy(), state.get(key), now);
+    state.put(key, outcome.next());
+    long parkedDelta = 0;
+    if (outcome.conflict() != null) {
+      state.record(outcome.conflict());
+      conflicts.add(outcome.conflict());
+      if (outcome.conflict().outcome() == Conflict.Outcome.PARKED) {
+        parkedDelta++;
+      }
+    }
+    for (Write write : outcome.writes()) {
+      (write.side().isMonolith() ? toMonolithWrites : toServiceWrites).add(new SideWriter.Indexed(index, write,
+          held));
+    }
+    return parkedDelta;
+  }
+
+  /** Whether a change fits the other side's table; null if it does, else what does not. */
+  private String drift(ChangeEvent event) throws java.sql.SQLException {
+    SideWriter target = event.side().isMonolith() ? serviceWriter : monolithWriter;
+    return target.drift(event.table(), event.after() != null ? event.after() : event.key());
+  }
+
+  /**
+   * At most once a second: for each paused table, reads both schemas again and, if every held change now fits,
+   * applies them in journal order and resumes the table.
+   */
+  private long releaseHeld(StateStore state, long now, List<Conflict> conflicts,
+      List<SideWriter.Indexed> toMonolithWrites, List<SideWriter.Indexed> toServiceWrites, List<ChangeEvent> applied)
+      throws java.sql.SQLException {
+    Map<String, String> pausedNow = state.paused();
+    if (pausedNow.isEmpty() || now - lastDriftCheck < 1_000_000L) {
+      return 0;
+    }
+    lastDriftCheck = now;
+    monolithWriter.forgetSchemas();
+    serviceWriter.forgetSchemas();
+    long parkedDelta = 0;
+    for (String table : pausedNow.keySet()) {
+      java.util.SortedMap<Long, ChangeEvent> held = state.held(table);
+      String drift = null;
+      for (ChangeEvent event : held.values()) {
+        drift = drift(event);
+        if (drift != null) {
+          break;
+        }
+      }
+      if (drift != null) {
+        state.pause(table, drift);
+        continue;
+      }
+      for (Map.Entry<Long, ChangeEvent> event : held.entrySet()) {
+        parkedDelta += reconcile(state, event.getValue(), event.getKey(), true, now, conflicts, toMonolithWrites,
+            toServiceWrites);
+        applied.add(event.getValue());
+        state.release(event.getKey());
+      }
+      state.unpause(table);
+      LOG.info("sync of table {} with {} resumed: the schemas agree; {} held change(s) applied", table,
+          service.service(), held.size());
+    }
+    return parkedDelta;
   }
 
   /** An operator's decision: both sides get the chosen version, the row is released. */

@@ -37,7 +37,12 @@ public final class H2ChangeTrigger implements Trigger {
   @Override
   public void init(Connection conn, String schemaName, String triggerName, String tableName, boolean before,
       int type) throws SQLException {
-    this.table = tableName.toLowerCase(java.util.Locale.ROOT);
+    // The trigger's name carries the table's: during ALTER TABLE, H2 initialises the triggers of a temporary copy
+    // of the table (ITEM_COPY_21_0, trigger ITEM_COPY_21_0_CUTOVER_CAPTURE_ITEM) that it then renames, so the
+    // table name given here can be the copy's.
+    String prefix = TriggerSchema.TRIGGER_PREFIX.toUpperCase(java.util.Locale.ROOT);
+    int at = triggerName.toUpperCase(java.util.Locale.ROOT).lastIndexOf(prefix);
+    this.table = (at >= 0 ? triggerName.substring(at + prefix.length()) : tableName).toLowerCase(java.util.Locale.ROOT);
     List<String> names = new ArrayList<>();
     try (ResultSet rs = conn.getMetaData().getColumns(null, schemaName, tableName, null)) {
       while (rs.next()) {

@@ -33,6 +33,7 @@ public final class SideWriter implements AutoCloseable {
   private final DataSource dataSource;
   private final Map<String, TableMapping> mappings;
   private final Map<String, PreparedStatement> statements = new HashMap<>();
+  private final Map<String, Map<String, String>> columnTypes = new HashMap<>();
   private Connection connection;
   private Dialect dialect;
   private long applied = Journal.NO_INDEX - 1;
@@ -70,8 +71,16 @@ public final class SideWriter implements AutoCloseable {
       if (applied == Journal.NO_INDEX - 1) {
         applied = appliedPosition(c);
       }
+      Map<String, Long> heldPositions = new HashMap<>();
       for (Indexed write : writes) {
-        if (write.journalIndex() <= applied) {
+        if (write.held()) {
+          String key = heldKey(write.write().table());
+          long done = heldPositions.containsKey(key) ? heldPositions.get(key) : position(c, key);
+          if (write.journalIndex() <= done) {
+            continue;
+          }
+          heldPositions.put(key, write.journalIndex());
+        } else if (write.journalIndex() <= applied) {
           continue; // already in this database: a batch replayed after a crash
         }
         if (execute(write.write()) == 0 && write.write().type() != Write.Type.FORCE_DELETE) {
@@ -83,6 +92,11 @@ public final class SideWriter implements AutoCloseable {
         ps.setString(1, applier);
         ps.setLong(2, batchEnd);
         ps.executeUpdate();
+        for (Map.Entry<String, Long> held : heldPositions.entrySet()) {
+          ps.setString(1, held.getKey());
+          ps.setLong(2, held.getValue());
+          ps.executeUpdate();
+        }
       }
       c.commit();
       applied = batchEnd;
@@ -94,12 +108,154 @@ public final class SideWriter implements AutoCloseable {
   }
 
   /**
+   * Checks that a row (in the monolith's names) fits this side's table: every column it carries that the mapping
+   * sends here exists, with a type its value fits.
+   *
+   * @param monolithTable the monolith's table.
+   * @param row the row.
+   * @return null when it fits, else what does not (schema drift).
+   * @throws SQLException if the side cannot be read.
+   */
+  public String drift(String monolithTable, Row row) throws SQLException {
+    TableMapping mapping = mappings.get(monolithTable);
+    String table = side.isMonolith() ? mapping.sourceTable() : mapping.targetTable();
+    Map<String, String> types = types(table);
+    for (Map.Entry<String, Value> column : row.columns().entrySet()) {
+      String name = column(mapping, column.getKey());
+      if (name == null) {
+        continue;
+      }
+      String type = types.get(name.toLowerCase(java.util.Locale.ROOT));
+      String where = (side.isMonolith() ? "the monolith's" : side.service() + "'s") + " table " + table;
+      if (type == null) {
+        return "column " + name + " is not in " + where;
+      }
+      if (convert(column.getValue(), type) == null) {
+        return "column " + name + " of " + where + " is " + type + ", the other side sends " + column.getValue().type()
+            + " " + column.getValue();
+      }
+    }
+    return null;
+  }
+
+  /**
+   * A value as a column of a type takes it: unchanged when it fits, converted when that loses nothing (a number
+   * to text and back, text to a decimal), else null.
+   *
+   * @param value the value.
+   * @param type the column's type name.
+   * @return the value to write, or null when it cannot be written there.
+   */
+  static Value convert(Value value, String type) {
+    if (fits(value, type)) {
+      return value;
+    }
+    String text = switch (value.type()) {
+      case STRING, JSON -> value.asString();
+      case INT -> Long.toString(value.asLong());
+      case DECIMAL -> value.asDecimal().toPlainString();
+      case DOUBLE -> Double.toString(value.asDouble());
+      case BOOL -> Boolean.toString(value.asBoolean());
+      default -> null;
+    };
+    if (text == null) {
+      return null;
+    }
+    Value asText = Value.of(text);
+    if (fits(asText, type)) {
+      return asText;
+    }
+    try {
+      Value asInt = Value.of(Long.parseLong(text.trim()));
+      if (fits(asInt, type)) {
+        return asInt;
+      }
+    } catch (NumberFormatException notAnInteger) {
+      // try a decimal
+    }
+    try {
+      Value asDecimal = Value.of(new java.math.BigDecimal(text.trim()));
+      return fits(asDecimal, type) ? asDecimal : null;
+    } catch (NumberFormatException notANumber) {
+      return null;
+    }
+  }
+
+  /** Forgets what it knows of the tables' columns (after a failure, or to see whether a schema changed). */
+  public void forgetSchemas() {
+    columnTypes.clear();
+  }
+
+  private static Map<String, String> readColumns(Connection c, String table) throws SQLException {
+    Map<String, String> types = new HashMap<>();
+    for (String name : new String[] {table, table.toUpperCase(java.util.Locale.ROOT)}) {
+      try (java.sql.ResultSet rs = c.getMetaData().getColumns(null, c.getSchema(), name, null)) {
+        while (rs.next()) {
+          types.put(rs.getString("COLUMN_NAME").toLowerCase(java.util.Locale.ROOT), rs.getString("TYPE_NAME")
+              .toUpperCase(java.util.Locale.ROOT));
+        }
+      }
+      if (!types.isEmpty()) {
+        break;
+      }
+    }
+    return types;
+  }
+
+  /** Whether a value can be written to a column of a type (by the type's name, as JDBC metadata gives it). */
+  static boolean fits(Value value, String type) {
+    boolean text = type.contains("CHAR") || type.contains("TEXT") || type.contains("CLOB");
+    boolean integer = type.contains("INT") || type.equals("SERIAL") || type.equals("BIGSERIAL");
+    boolean number = integer || type.contains("NUMERIC") || type.contains("DECIMAL") || type.contains("FLOAT")
+        || type.contains("DOUBLE") || type.contains("REAL");
+    return switch (value.type()) {
+      case NULL -> true;
+      case STRING -> text || type.contains("ENUM") || type.equals("NAME");
+      case INT -> number;
+      case DOUBLE, DECIMAL -> number && !integer;
+      case BOOL -> type.contains("BOOL") || type.equals("BIT");
+      case BYTES -> type.contains("BINARY") || type.contains("BYTEA") || type.contains("BLOB");
+      case DATE -> type.equals("DATE");
+      case TIMESTAMP, LOCAL_TIMESTAMP -> type.contains("TIMESTAMP");
+      case UUID -> type.equals("UUID") || text;
+      case JSON -> type.contains("JSON") || text;
+    };
+  }
+
+  /**
    * A write and the journal index of the change that caused it.
    *
    * @param journalIndex the change's index.
    * @param write the write.
+   * @param held whether the change was held (its table's sync was paused) and is applied late: its position is
+   *     tracked per table, apart from the journal order.
    */
-  public record Indexed(long journalIndex, Write write) {}
+  public record Indexed(long journalIndex, Write write, boolean held) {
+
+    /**
+     * A write of a change applied in journal order.
+     *
+     * @param journalIndex the change's index.
+     * @param write the write.
+     */
+    public Indexed(long journalIndex, Write write) {
+      this(journalIndex, write, false);
+    }
+  }
+
+  private String heldKey(String table) {
+    return applier + "#held-" + Integer.toHexString(table.hashCode());
+  }
+
+  private long position(Connection c, String key) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement("SELECT journal_index FROM " + JdbcApplier.POSITION_TABLE
+        + " WHERE applier = ?")) {
+      ps.setString(1, key);
+      try (java.sql.ResultSet rs = ps.executeQuery()) {
+        return rs.next() ? rs.getLong(1) : Journal.NO_INDEX;
+      }
+    }
+  }
 
   private long appliedPosition(Connection c) throws SQLException {
     try (Statement st = c.createStatement()) {
@@ -124,7 +280,7 @@ public final class SideWriter implements AutoCloseable {
     TableMapping mapping = mappings.get(write.table());
     String table = side.isMonolith() ? mapping.sourceTable() : mapping.targetTable();
     List<String> keys = new ArrayList<>();
-    List<Value> params = new ArrayList<>();
+    List<Param> params = new ArrayList<>();
     for (Map.Entry<String, Value> column : write.key().columns().entrySet()) {
       String name = column(mapping, column.getKey());
       if (name == null) {
@@ -147,18 +303,18 @@ public final class SideWriter implements AutoCloseable {
             // Per column: a column the side changed meanwhile keeps its value (its change is on the way).
             String n = dialect.name(name);
             set.add(n + " = CASE WHEN " + n + " IS NOT DISTINCT FROM ? THEN ? ELSE " + n + " END");
-            params.add(expected);
+            params.add(new Param(name, expected));
           } else {
             set.add(dialect.name(name) + " = ?");
           }
-          params.add(column.getValue());
+          params.add(new Param(name, column.getValue()));
         }
         if (write.deltas() != null) {
           for (Map.Entry<String, Value> column : write.deltas().columns().entrySet()) {
             String name = column(mapping, column.getKey());
             if (name != null && !keys.contains(name)) {
               set.add(dialect.name(name) + " = " + dialect.name(name) + " + ?");
-              params.add(column.getValue());
+              params.add(new Param(name, column.getValue()));
             }
           }
         }
@@ -176,7 +332,7 @@ public final class SideWriter implements AutoCloseable {
             String name = column(mapping, column.getKey());
             if (name != null && !keys.contains(name) && comparable(column.getValue())) {
               sql.append(" AND ").append(dialect.name(name)).append(" IS NOT DISTINCT FROM ?");
-              params.add(column.getValue());
+              params.add(new Param(name, column.getValue()));
             }
           }
         }
@@ -187,7 +343,7 @@ public final class SideWriter implements AutoCloseable {
           String name = column(mapping, column.getKey());
           if (name != null) {
             columns.add(name);
-            params.add(column.getValue());
+            params.add(new Param(name, column.getValue()));
           }
         }
         if (write.type() == Write.Type.UPSERT) {
@@ -195,7 +351,10 @@ public final class SideWriter implements AutoCloseable {
         } else {
           sql.append(dialect.insertIfAbsent(table, columns, keys));
           if (dialect.insertIfAbsentRepeatsKey()) {
-            params.addAll(write.key().columns().values());
+            int k = 0;
+            for (Value value : write.key().columns().values()) {
+              params.add(new Param(keys.get(k++), value));
+            }
           }
         }
       }
@@ -206,13 +365,29 @@ public final class SideWriter implements AutoCloseable {
       ps = connection.prepareStatement(sql.toString());
       statements.put(sql.toString(), ps);
     }
+    Map<String, String> types = types(table);
     for (int i = 0; i < params.size(); i++) {
-      JdbcValues.bind(ps, i + 1, params.get(i));
+      Value value = params.get(i).value();
+      String type = types.get(params.get(i).column().toLowerCase(java.util.Locale.ROOT));
+      Value converted = type == null ? null : convert(value, type);
+      JdbcValues.bind(ps, i + 1, converted == null ? value : converted);
     }
     return ps.executeUpdate();
   }
 
-  private void whereKey(StringBuilder sql, List<String> keys, Row key, List<Value> params) {
+  /** A statement parameter and the column it goes to (for conversions to the column's type). */
+  private record Param(String column, Value value) {}
+
+  private Map<String, String> types(String table) throws SQLException {
+    Map<String, String> types = columnTypes.get(table);
+    if (types == null) {
+      types = readColumns(connection(), table);
+      columnTypes.put(table, types);
+    }
+    return types;
+  }
+
+  private void whereKey(StringBuilder sql, List<String> keys, Row key, List<Param> params) {
     sql.append(" WHERE ");
     int i = 0;
     for (Value value : key.columns().values()) {
@@ -220,7 +395,7 @@ public final class SideWriter implements AutoCloseable {
         sql.append(" AND ");
       }
       sql.append(dialect.name(keys.get(i))).append(" = ?");
-      params.add(value);
+      params.add(new Param(keys.get(i), value));
       i++;
     }
   }
@@ -255,6 +430,7 @@ public final class SideWriter implements AutoCloseable {
   @Override
   public void close() {
     statements.clear();
+    columnTypes.clear();
     applied = Journal.NO_INDEX - 1;
     if (connection != null) {
       try {

@@ -28,6 +28,8 @@ public final class StateStore implements AutoCloseable {
   private final MVMap<Long, byte[]> conflicts;
   private final MVMap<Long, byte[]> parked;
   private final MVMap<String, Long> meta;
+  private final MVMap<String, String> paused;
+  private final MVMap<Long, byte[]> held;
   private final int maxConflicts;
 
   /**
@@ -44,6 +46,8 @@ public final class StateStore implements AutoCloseable {
     this.conflicts = store.openMap("conflicts");
     this.parked = store.openMap("parked");
     this.meta = store.openMap("meta");
+    this.paused = store.openMap("paused");
+    this.held = store.openMap("held");
     this.maxConflicts = maxConflicts;
   }
 
@@ -171,6 +175,86 @@ public final class StateStore implements AutoCloseable {
     }
     out.sort(Comparator.comparingLong(Conflict::id));
     return out;
+  }
+
+  /**
+   * Pauses a table's sync (schema drift).
+   *
+   * @param table the monolith's table.
+   * @param reason what does not fit.
+   */
+  public void pause(String table, String reason) {
+    paused.put(table, reason);
+  }
+
+  /**
+   * Resumes a table's sync.
+   *
+   * @param table the monolith's table.
+   */
+  public void unpause(String table) {
+    paused.remove(table);
+  }
+
+  /**
+   * The paused tables and why.
+   *
+   * @return table to reason.
+   */
+  public Map<String, String> paused() {
+    return new java.util.TreeMap<>(paused);
+  }
+
+  /**
+   * Holds a change of a paused table until its sync resumes.
+   *
+   * @param journalIndex the change's journal index.
+   * @param event the change (monolith's names).
+   */
+  public void hold(long journalIndex, io.cutover.engine.event.ChangeEvent event) {
+    held.put(journalIndex, io.cutover.engine.event.ChangeEventProtos.toProto(event).toByteArray());
+  }
+
+  /**
+   * The held changes of a table, in journal order.
+   *
+   * @param table the monolith's table.
+   * @return journal index to change.
+   */
+  public java.util.SortedMap<Long, io.cutover.engine.event.ChangeEvent> held(String table) {
+    java.util.SortedMap<Long, io.cutover.engine.event.ChangeEvent> out = new java.util.TreeMap<>();
+    for (Map.Entry<Long, byte[]> entry : held.entrySet()) {
+      io.cutover.engine.event.ChangeEvent event;
+      try {
+        event = io.cutover.engine.event.ChangeEventProtos.fromProto(
+            io.cutover.proto.v1.ChangeEvent.parseFrom(entry.getValue()));
+      } catch (com.google.protobuf.InvalidProtocolBufferException e) {
+        throw new IllegalStateException("sync state store holds a damaged held change at journal index "
+            + entry.getKey(), e);
+      }
+      if (event.table().equals(table)) {
+        out.put(entry.getKey(), event);
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Drops a held change once it is applied.
+   *
+   * @param journalIndex its journal index.
+   */
+  public void release(long journalIndex) {
+    held.remove(journalIndex);
+  }
+
+  /**
+   * How many changes are held.
+   *
+   * @return the count.
+   */
+  public long heldCount() {
+    return held.sizeAsLong();
   }
 
   /**

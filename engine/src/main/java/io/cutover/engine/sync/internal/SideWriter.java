@@ -72,6 +72,7 @@ public final class SideWriter implements AutoCloseable {
         applied = appliedPosition(c);
       }
       Map<String, Long> heldPositions = new HashMap<>();
+      List<Prepared> statementsToRun = new ArrayList<>();
       for (Indexed write : writes) {
         if (write.held()) {
           String key = heldKey(write.write().table());
@@ -83,9 +84,36 @@ public final class SideWriter implements AutoCloseable {
         } else if (write.journalIndex() <= applied) {
           continue; // already in this database: a batch replayed after a crash
         }
-        if (execute(write.write()) == 0 && write.write().type() != Write.Type.FORCE_DELETE) {
-          skipped++;
+        Prepared prepared = prepare(write.write());
+        if (prepared != null) {
+          statementsToRun.add(prepared);
         }
+      }
+      // Consecutive statements of one shape go as one JDBC batch (one round trip), in order.
+      int i = 0;
+      while (i < statementsToRun.size()) {
+        String sql = statementsToRun.get(i).sql();
+        PreparedStatement ps = statements.get(sql);
+        if (ps == null) {
+          ps = c.prepareStatement(sql);
+          statements.put(sql, ps);
+        }
+        int j = i;
+        while (j < statementsToRun.size() && statementsToRun.get(j).sql().equals(sql)) {
+          List<Value> values = statementsToRun.get(j).values();
+          for (int p = 0; p < values.size(); p++) {
+            JdbcValues.bind(ps, p + 1, values.get(p));
+          }
+          ps.addBatch();
+          j++;
+        }
+        int[] counts = ps.executeBatch();
+        for (int k = 0; k < counts.length; k++) {
+          if (counts[k] == 0 && statementsToRun.get(i + k).countsMiss()) {
+            skipped++;
+          }
+        }
+        i = j;
       }
       try (PreparedStatement ps = c.prepareStatement(dialect.upsert(JdbcApplier.POSITION_TABLE,
           List.of("applier", "journal_index"), List.of("applier")))) {
@@ -276,7 +304,10 @@ public final class SideWriter implements AutoCloseable {
     return position;
   }
 
-  private int execute(Write write) throws SQLException {
+  /** A statement ready to run: its text, its parameters converted to the columns' types. */
+  private record Prepared(String sql, List<Value> values, boolean countsMiss) {}
+
+  private Prepared prepare(Write write) throws SQLException {
     TableMapping mapping = mappings.get(write.table());
     String table = side.isMonolith() ? mapping.sourceTable() : mapping.targetTable();
     List<String> keys = new ArrayList<>();
@@ -319,7 +350,7 @@ public final class SideWriter implements AutoCloseable {
           }
         }
         if (set.isEmpty()) {
-          return 1;
+          return null;
         }
         sql.append(String.join(", ", set));
         whereKey(sql, keys, write.key(), params);
@@ -360,19 +391,14 @@ public final class SideWriter implements AutoCloseable {
       }
       default -> throw new IllegalStateException("unknown write " + write.type());
     }
-    PreparedStatement ps = statements.get(sql.toString());
-    if (ps == null) {
-      ps = connection.prepareStatement(sql.toString());
-      statements.put(sql.toString(), ps);
-    }
     Map<String, String> types = types(table);
-    for (int i = 0; i < params.size(); i++) {
-      Value value = params.get(i).value();
-      String type = types.get(params.get(i).column().toLowerCase(java.util.Locale.ROOT));
-      Value converted = type == null ? null : convert(value, type);
-      JdbcValues.bind(ps, i + 1, converted == null ? value : converted);
+    List<Value> values = new ArrayList<>(params.size());
+    for (Param param : params) {
+      String type = types.get(param.column().toLowerCase(java.util.Locale.ROOT));
+      Value converted = type == null ? null : convert(param.value(), type);
+      values.add(converted == null ? param.value() : converted);
     }
-    return ps.executeUpdate();
+    return new Prepared(sql.toString(), values, write.type() != Write.Type.FORCE_DELETE);
   }
 
   /** A statement parameter and the column it goes to (for conversions to the column's type). */

@@ -49,6 +49,8 @@ public final class StateStore implements AutoCloseable {
     this.paused = store.openMap("paused");
     this.held = store.openMap("held");
     this.maxConflicts = maxConflicts;
+    // Commit the maps' creation: a rollback before the first batch commits would otherwise close them.
+    store.commit();
   }
 
   /**

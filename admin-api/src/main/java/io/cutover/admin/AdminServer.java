@@ -17,6 +17,15 @@ import io.grpc.ServerInterceptors;
 import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.protobuf.services.HealthStatusManager;
 import io.grpc.protobuf.services.ProtoReflectionServiceV1;
+import io.cutover.admin.v1.ConflictInfo;
+import io.cutover.admin.v1.ListConflictsRequest;
+import io.cutover.admin.v1.ListConflictsResponse;
+import io.cutover.admin.v1.ResolveConflictRequest;
+import io.cutover.admin.v1.ResolveConflictResponse;
+import io.cutover.admin.v1.SyncStatus;
+import io.cutover.engine.sync.BidirectionalSync;
+import io.cutover.engine.sync.Conflict;
+import io.cutover.engine.sync.SyncStats;
 import io.grpc.stub.StreamObserver;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -36,11 +45,12 @@ public final class AdminServer implements AutoCloseable {
   private final Server server;
   private final HealthStatusManager health = new HealthStatusManager();
 
-  private AdminServer(AdminConfig config, Pipeline pipeline) {
+  private AdminServer(AdminConfig config, Pipeline pipeline,
+      java.util.Map<String, io.cutover.engine.sync.BidirectionalSync> syncs) {
     NettyServerBuilder builder = NettyServerBuilder
         .forAddress(new InetSocketAddress(config.host(), config.port()))
         .maxInboundMessageSize(config.maxInboundMessageBytes())
-        .addService(ServerInterceptors.intercept(new AdminService(pipeline), new BearerTokenCheck(config)))
+        .addService(ServerInterceptors.intercept(new AdminService(pipeline, syncs), new BearerTokenCheck(config)))
         .addService(ProtoReflectionServiceV1.newInstance())
         .addService(health.getHealthService());
     this.server = builder.build();
@@ -55,7 +65,21 @@ public final class AdminServer implements AutoCloseable {
    * @throws UncheckedIOException if the address cannot be bound.
    */
   public static AdminServer start(AdminConfig config, Pipeline pipeline) {
-    AdminServer admin = new AdminServer(config, pipeline);
+    return start(config, pipeline, java.util.Map.of());
+  }
+
+  /**
+   * Starts serving a pipeline and the services' syncs (conflicts, sync status).
+   *
+   * @param config where to listen and how to authenticate.
+   * @param pipeline the engine's pipeline.
+   * @param syncs each service's sync, by service name.
+   * @return the running server.
+   * @throws UncheckedIOException if the address cannot be bound.
+   */
+  public static AdminServer start(AdminConfig config, Pipeline pipeline,
+      java.util.Map<String, io.cutover.engine.sync.BidirectionalSync> syncs) {
+    AdminServer admin = new AdminServer(config, pipeline, syncs);
     try {
       admin.server.start();
     } catch (IOException e) {
@@ -95,10 +119,99 @@ public final class AdminServer implements AutoCloseable {
 
   /** The admin service's methods. */
   private static final class AdminService extends CutoverAdminGrpc.CutoverAdminImplBase {
+    private static final int MAX_LIMIT = 10_000;
     private final Pipeline pipeline;
+    private final java.util.Map<String, BidirectionalSync> syncs;
 
-    AdminService(Pipeline pipeline) {
+    AdminService(Pipeline pipeline, java.util.Map<String, BidirectionalSync> syncs) {
       this.pipeline = pipeline;
+      this.syncs = java.util.Map.copyOf(syncs);
+    }
+
+    private static io.grpc.StatusRuntimeException invalid(String message) {
+      return io.grpc.Status.INVALID_ARGUMENT.withDescription(message).asRuntimeException();
+    }
+
+    @Override
+    public void listConflicts(ListConflictsRequest request, StreamObserver<ListConflictsResponse> response) {
+      if (request.getLimit() > MAX_LIMIT) {
+        response.onError(invalid("limit: at most " + MAX_LIMIT + ", got " + request.getLimit()));
+        return;
+      }
+      if (!request.getService().isEmpty() && !syncs.containsKey(request.getService())) {
+        response.onError(invalid("service: '" + request.getService() + "' is not one of " + new java.util.TreeSet<>(
+            syncs.keySet())));
+        return;
+      }
+      int limit = request.getLimit() == 0 ? 100 : request.getLimit();
+      ListConflictsResponse.Builder out = ListConflictsResponse.newBuilder();
+      try {
+        for (java.util.Map.Entry<String, BidirectionalSync> sync : new java.util.TreeMap<>(syncs).entrySet()) {
+          if (!request.getService().isEmpty() && !request.getService().equals(sync.getKey())) {
+            continue;
+          }
+          for (Conflict c : request.getParkedOnly() ? sync.getValue().parked() : sync.getValue().conflicts(limit)) {
+            if (out.getConflictsCount() >= limit) {
+              break;
+            }
+            out.addConflicts(ConflictInfo.newBuilder().setId(c.id()).setService(sync.getKey()).setTable(c.table())
+                .setKey(c.key().toString()).setKind(c.kind().name().toLowerCase(java.util.Locale.ROOT))
+                .setHeldSide(c.heldSide().toString()).setHeld(String.valueOf(c.held()))
+                .setIncomingSide(c.incomingSide().toString()).setIncoming(String.valueOf(c.incoming()))
+                .addAllColumns(c.columns()).addAllDecisions(c.decisions())
+                .setResolved(c.resolved() == null ? "" : c.resolved().toString())
+                .setOutcome(c.outcome().name().toLowerCase(java.util.Locale.ROOT))
+                .setDetectedMicros(c.detectedMicros()));
+          }
+        }
+      } catch (java.io.IOException e) {
+        response.onError(io.grpc.Status.UNAVAILABLE.withDescription("sync state store unreadable: "
+            + e.getMessage()).asRuntimeException());
+        return;
+      }
+      response.onNext(out.build());
+      response.onCompleted();
+    }
+
+    @Override
+    public void resolveConflict(ResolveConflictRequest request, StreamObserver<ResolveConflictResponse> response) {
+      if (request.getConflictId() == 0) {
+        response.onError(invalid("conflict_id: required (ListConflicts with parked_only lists them)"));
+        return;
+      }
+      try {
+        for (java.util.Map.Entry<String, BidirectionalSync> sync : syncs.entrySet()) {
+          for (Conflict parked : sync.getValue().parked()) {
+            if (parked.id() != request.getConflictId()) {
+              continue;
+            }
+            io.cutover.engine.event.Side winner;
+            if (request.getWinner().equals("monolith")) {
+              winner = io.cutover.engine.event.Side.MONOLITH;
+            } else if (request.getWinner().equals(sync.getKey())) {
+              winner = io.cutover.engine.event.Side.service(sync.getKey());
+            } else {
+              response.onError(invalid("winner: 'monolith' or '" + sync.getKey() + "', got '" + request.getWinner()
+                  + "'"));
+              return;
+            }
+            pipeline.publish(BidirectionalSync.resolution(parked.id(), winner)).get(10, TimeUnit.SECONDS);
+            response.onNext(ResolveConflictResponse.newBuilder().setResolved(true).build());
+            response.onCompleted();
+            return;
+          }
+        }
+      } catch (java.io.IOException | java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        response.onError(io.grpc.Status.UNAVAILABLE.withDescription("could not journal the resolution: "
+            + e.getMessage()).asRuntimeException());
+        return;
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        response.onError(io.grpc.Status.CANCELLED.withDescription("interrupted").asRuntimeException());
+        return;
+      }
+      response.onError(io.grpc.Status.NOT_FOUND.withDescription("conflict_id: no parked conflict "
+          + request.getConflictId()).asRuntimeException());
     }
 
     @Override
@@ -122,7 +235,22 @@ public final class AdminServer implements AutoCloseable {
             .setMaxMicros(stage.maxMicros())
             .setCheckpoint(stage.checkpoint()));
       }
-      response.onNext(Status.newBuilder().setPipeline(status).build());
+      Status.Builder out = Status.newBuilder().setPipeline(status);
+      for (java.util.Map.Entry<String, BidirectionalSync> sync : new java.util.TreeMap<>(syncs).entrySet()) {
+        SyncStats s = sync.getValue().stats();
+        SyncStatus.Builder one = SyncStatus.newBuilder().setService(sync.getKey()).setToService(s.toService())
+            .setToMonolith(s.toMonolith()).setConflicts(s.conflicts()).setParked(s.parked())
+            .setP95ToServiceMicros(s.p95ToServiceMicros()).setP95ToMonolithMicros(s.p95ToMonolithMicros());
+        s.conflictsByKind().forEach((kind, count) -> one.putConflictsByKind(kind.name().toLowerCase(
+            java.util.Locale.ROOT), count));
+        try {
+          one.putAllPausedTables(sync.getValue().paused());
+        } catch (java.io.IOException e) {
+          one.putPausedTables("(unknown)", "sync state store unreadable: " + e.getMessage());
+        }
+        out.addSyncs(one);
+      }
+      response.onNext(out.build());
       response.onCompleted();
     }
   }

@@ -138,6 +138,11 @@ public final class CutoverCli implements Callable<Integer> {
     @Option(names = "--status-every", defaultValue = "10", description = "seconds between status lines")
     int statusSeconds;
 
+    @Option(names = "--admin-port", defaultValue = "-1",
+        description = "serve the gRPC admin API on 127.0.0.1:PORT (0: any free port; default: off); the bearer "
+            + "token, if any, comes from the environment variable CUTOVER_ADMIN_TOKEN")
+    int adminPort;
+
     /** Counted down to stop (the shutdown hook does it on SIGTERM). */
     final CountDownLatch stop = new CountDownLatch(1);
 
@@ -147,7 +152,20 @@ public final class CutoverCli implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
+      if (adminPort < -1 || adminPort > 65_535) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--admin-port must be 0..65535");
+      }
       Migration migration = Migration.start(MigrationConfig.load(config));
+      io.cutover.admin.AdminServer admin = null;
+      if (adminPort >= 0) {
+        io.cutover.admin.AdminConfig adminConfig = io.cutover.admin.AdminConfig.loopback(adminPort);
+        String token = System.getenv("CUTOVER_ADMIN_TOKEN");
+        if (token != null && !token.isEmpty()) {
+          adminConfig = adminConfig.withBearerToken(token);
+        }
+        admin = io.cutover.admin.AdminServer.start(adminConfig, migration.pipeline(), migration.syncs());
+        out.printf("cutover: admin API on 127.0.0.1:%d%n", admin.port());
+      }
       CountDownLatch stopped = new CountDownLatch(1);
       Thread hook = new Thread(() -> {
         stop.countDown();
@@ -178,6 +196,9 @@ public final class CutoverCli implements Callable<Integer> {
               stats.durable(), stats.inFlight(), conflicts, parked);
         }
       } finally {
+        if (admin != null) {
+          admin.close();
+        }
         migration.close();
         out.println("cutover: stopped after draining the pipeline");
         stopped.countDown();

@@ -134,7 +134,7 @@ class CutoverCliTest {
     CutoverCli.Run run = (CutoverCli.Run) commandLine.getSubcommands().get("run").getCommand();
     Path file = config(mono, svc, "name");
     CompletableFuture<Integer> code = CompletableFuture.supplyAsync(() ->
-        commandLine.execute("run", "--config", file.toString(), "--status-every", "1"));
+        commandLine.execute("run", "--config", file.toString(), "--status-every", "1", "--admin-port", "0"));
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     while (!out.toString().contains("syncing") && System.nanoTime() < deadline) {
       Thread.sleep(10);
@@ -149,6 +149,19 @@ class CutoverCliTest {
       }
     }
     assertEquals("ada", synced);
+    java.util.regex.Matcher port = java.util.regex.Pattern.compile("admin API on 127\\.0\\.0\\.1:(\\d+)")
+        .matcher(out.toString());
+    assertTrue(port.find(), out.toString());
+    io.grpc.ManagedChannel channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder.forAddress("127.0.0.1",
+        Integer.parseInt(port.group(1))).usePlaintext().build();
+    try {
+      io.cutover.admin.v1.Status status = io.cutover.admin.v1.CutoverAdminGrpc.newBlockingStub(channel)
+          .getStatus(io.cutover.admin.v1.GetStatusRequest.getDefaultInstance());
+      assertEquals("accounts", status.getSyncs(0).getService());
+      assertTrue(status.getSyncs(0).getToService() >= 1, status.toString());
+    } finally {
+      channel.shutdownNow();
+    }
     run.stop.countDown();
     assertEquals(0, code.get(30, TimeUnit.SECONDS));
     assertTrue(out.toString().contains("stopped after draining the pipeline"), out.toString());

@@ -1,0 +1,171 @@
+package io.cutover.admin;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.cutover.admin.v1.ConflictInfo;
+import io.cutover.admin.v1.CutoverAdminGrpc;
+import io.cutover.admin.v1.GetStatusRequest;
+import io.cutover.admin.v1.ListConflictsRequest;
+import io.cutover.admin.v1.ResolveConflictRequest;
+import io.cutover.admin.v1.Status;
+import io.cutover.engine.apply.TableMapping;
+import io.cutover.engine.capture.TriggerCapture;
+import io.cutover.engine.event.Side;
+import io.cutover.engine.pipeline.Pipeline;
+import io.cutover.engine.pipeline.PipelineConfig;
+import io.cutover.engine.sync.BidirectionalSync;
+import io.cutover.engine.sync.ConflictPolicy;
+import io.cutover.engine.sync.Rule;
+import io.cutover.journal.JournalConfig;
+import io.grpc.ManagedChannel;
+import io.grpc.Metadata;
+import io.grpc.StatusRuntimeException;
+import io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder;
+import io.grpc.stub.MetadataUtils;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.function.BooleanSupplier;
+import org.h2.jdbcx.JdbcDataSource;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Conflicts and sync status over a real gRPC channel: list parked conflicts, resolve one, refuse bad input. */
+@Timeout(60)
+class AdminConflictsTest {
+  @TempDir Path dir;
+
+  private static JdbcDataSource h2(String name) {
+    JdbcDataSource ds = new JdbcDataSource();
+    ds.setURL("jdbc:h2:mem:" + name + "-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1");
+    return ds;
+  }
+
+  private static void exec(JdbcDataSource ds, String... sql) throws Exception {
+    try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+      for (String s : sql) {
+        st.execute(s);
+      }
+    }
+  }
+
+  private static String name(JdbcDataSource ds) throws Exception {
+    try (Connection c = ds.getConnection(); Statement st = c.createStatement();
+         ResultSet rs = st.executeQuery("SELECT name FROM item WHERE id = 1")) {
+      rs.next();
+      return rs.getString(1);
+    }
+  }
+
+  private static void await(String what, BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + Duration.ofSeconds(20).toNanos();
+    while (!condition.getAsBoolean()) {
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("timed out waiting for " + what);
+      }
+      Thread.sleep(20);
+    }
+  }
+
+  @Test
+  void shouldListParkedConflictsAndResolveOneThroughTheJournal() throws Exception {
+    JdbcDataSource monolith = h2("m");
+    JdbcDataSource service = h2("s");
+    for (JdbcDataSource ds : List.of(monolith, service)) {
+      exec(ds, "CREATE TABLE item (id INT PRIMARY KEY, name VARCHAR(40))", "INSERT INTO item VALUES (1, 'bolt')");
+    }
+    TriggerCapture serviceCapture = TriggerCapture.builder(Side.service("catalog"), service).tables("item")
+        .pollInterval(Duration.ofMillis(2)).build();
+    serviceCapture.install();
+    TriggerCapture monolithCapture = TriggerCapture.builder(Side.MONOLITH, monolith).tables("item")
+        .pollInterval(Duration.ofMillis(2)).build();
+    monolithCapture.install();
+    BidirectionalSync sync = BidirectionalSync.builder("catalog", monolith, service, dir.resolve("state"))
+        .table(TableMapping.identity("item"), ConflictPolicy.of(Rule.MANUAL)).build();
+    try (Pipeline pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.of(dir.resolve("journal")))
+            .build()).apply(sync).start();
+         AdminServer server = AdminServer.start(AdminConfig.loopback(0).withBearerToken("s3cret"), pipeline,
+             Map.of("catalog", sync))) {
+      // Both sides rename the row before either change is synced: a conflict, parked by the manual rule.
+      exec(monolith, "UPDATE item SET name = 'nut' WHERE id = 1");
+      exec(service, "UPDATE item SET name = 'screw' WHERE id = 1");
+      monolithCapture.start(pipeline);
+      serviceCapture.start(pipeline);
+      await("the conflict to park", () -> {
+        try {
+          return sync.parked().size() == 1;
+        } catch (Exception e) {
+          return false;
+        }
+      });
+      ManagedChannel channel = NettyChannelBuilder.forAddress("127.0.0.1", server.port()).usePlaintext().build();
+      try {
+        CutoverAdminGrpc.CutoverAdminBlockingStub anonymous = CutoverAdminGrpc.newBlockingStub(channel);
+        assertEquals(io.grpc.Status.Code.UNAUTHENTICATED, assertThrows(StatusRuntimeException.class,
+            () -> anonymous.resolveConflict(ResolveConflictRequest.newBuilder().setConflictId(1).setWinner("monolith")
+                .build())).getStatus().getCode());
+        Metadata token = new Metadata();
+        token.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer s3cret");
+        CutoverAdminGrpc.CutoverAdminBlockingStub admin = anonymous.withInterceptors(
+            MetadataUtils.newAttachHeadersInterceptor(token));
+
+        List<ConflictInfo> parked = admin.listConflicts(ListConflictsRequest.newBuilder().setParkedOnly(true)
+            .build()).getConflictsList();
+        assertEquals(1, parked.size());
+        ConflictInfo conflict = parked.get(0);
+        assertEquals("update_update", conflict.getKind());
+        assertEquals("parked", conflict.getOutcome());
+        assertEquals(List.of("name"), conflict.getColumnsList());
+        assertEquals("catalog", conflict.getService());
+        Status status = admin.getStatus(GetStatusRequest.getDefaultInstance());
+        assertEquals(1, status.getSyncs(0).getParked());
+        assertEquals(1, status.getSyncs(0).getConflictsByKindOrThrow("update_update"));
+
+        StatusRuntimeException wrongWinner = assertThrows(StatusRuntimeException.class, () -> admin.resolveConflict(
+            ResolveConflictRequest.newBuilder().setConflictId(conflict.getId()).setWinner("billing").build()));
+        assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, wrongWinner.getStatus().getCode());
+        assertTrue(wrongWinner.getStatus().getDescription().startsWith("winner:"));
+        assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, assertThrows(StatusRuntimeException.class,
+            () -> admin.resolveConflict(ResolveConflictRequest.getDefaultInstance())).getStatus().getCode());
+        assertEquals(io.grpc.Status.Code.NOT_FOUND, assertThrows(StatusRuntimeException.class,
+            () -> admin.resolveConflict(ResolveConflictRequest.newBuilder().setConflictId(12345).setWinner("monolith")
+                .build())).getStatus().getCode());
+        assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, assertThrows(StatusRuntimeException.class,
+            () -> admin.listConflicts(ListConflictsRequest.newBuilder().setService("nope").build()))
+            .getStatus().getCode());
+        assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, assertThrows(StatusRuntimeException.class,
+            () -> admin.listConflicts(ListConflictsRequest.newBuilder().setLimit(1_000_000).build()))
+            .getStatus().getCode());
+
+        assertTrue(admin.resolveConflict(ResolveConflictRequest.newBuilder().setConflictId(conflict.getId())
+            .setWinner("catalog").build()).getResolved());
+        await("both sides to hold the service's name", () -> {
+          try {
+            return name(monolith).equals("screw") && name(service).equals("screw");
+          } catch (Exception e) {
+            return false;
+          }
+        });
+        List<ConflictInfo> log = admin.listConflicts(ListConflictsRequest.newBuilder().setService("catalog")
+            .setLimit(10).build()).getConflictsList();
+        assertEquals("resolved_by_operator", log.get(0).getOutcome());
+        assertTrue(admin.listConflicts(ListConflictsRequest.newBuilder().setParkedOnly(true).build())
+            .getConflictsList().isEmpty());
+      } finally {
+        channel.shutdownNow();
+      }
+    } finally {
+      monolithCapture.close();
+      serviceCapture.close();
+      sync.close();
+    }
+  }
+}

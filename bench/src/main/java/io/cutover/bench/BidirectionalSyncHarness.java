@@ -112,7 +112,6 @@ public final class BidirectionalSyncHarness {
         .setServerConfig("wal_level", "logical")
         .setServerConfig("max_replication_slots", "8")
         .setServerConfig("max_wal_senders", "8")
-        .setServerConfig("max_replication_origins" , "8")
         .setServerConfig("listen_addresses", "127.0.0.1")
         .setDataDirectory(dir.resolve("pgdata"))
         .start()) {
@@ -137,7 +136,8 @@ public final class BidirectionalSyncHarness {
       int capacity = rate * (seconds + 5);
       Probe probe = new Probe(capacity);
       PostgresLogicalCapture monolithCapture = PostgresLogicalCapture.builder(Side.MONOLITH, monolithUrl, user)
-          .tables("orders").slot("bench_monolith").replicaIdentityFull(true).build();
+          .tables("orders").slot("bench_monolith")
+          .replicaIdentityFull(!"false".equals(System.getProperty("cutover.bench.identityFull"))).build();
       PostgresLogicalCapture serviceCapture = PostgresLogicalCapture.builder(Side.service("orders"), serviceUrl, user)
           .tables("orders").slot("bench_service").replicaIdentityFull(true).build();
       monolithCapture.install();
@@ -148,6 +148,7 @@ public final class BidirectionalSyncHarness {
           ? JdbcApplier.builder("orders", service).map(TableMapping.identity("orders")).build()
           : BidirectionalSync.builder("orders", monolith, service, dir.resolve("state"))
               .table(TableMapping.identity("orders"), ConflictPolicy.LAST_WRITER_WINS.column("quantity", Rule.COUNTER))
+              .syncState(!"false".equals(System.getProperty("cutover.bench.syncState")))
               .build();
       try (Pipeline pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.of(dir.resolve("journal")))
           .build()).apply(handler).checksum(probe).start()) {

@@ -2,6 +2,7 @@ package io.cutover.engine.capture;
 
 import io.cutover.engine.capture.internal.PgOutputDecoder;
 import io.cutover.engine.db.Dialect;
+import io.cutover.engine.event.ChangeEvent;
 import io.cutover.engine.event.Side;
 import io.cutover.engine.pipeline.Pipeline;
 import java.nio.ByteBuffer;
@@ -255,7 +256,8 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
           }
           switch (decoder.decode(message, stream.getLastReceiveLSN().asLong())) {
             case CHANGE -> {
-              lastOfTransaction = pipeline.publish(decoder.event());
+              ChangeEvent change = decoder.event();
+              lastOfTransaction = pipeline.publish(change.withHlc(stamp(change.commitTimeMicros())));
               countPublished(1);
             }
             case COMMIT -> {

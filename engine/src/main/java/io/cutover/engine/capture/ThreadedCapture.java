@@ -35,6 +35,24 @@ abstract class ThreadedCapture implements ChangeCapture {
    */
   protected abstract void run(Pipeline pipeline);
 
+  private long lastStamp;
+
+  /**
+   * The hybrid-logical-clock timestamp of a change of this side: its source commit time, made strictly
+   * increasing per side (a source clock that steps back, or changes in the same millisecond, still order). So
+   * last-writer-wins orders concurrent changes of the two sides by when they committed, not by when they
+   * happened to be captured; changes made after seeing the other side's write are not conflicts at all (their
+   * before image shows it). Called on the capture thread only.
+   *
+   * @param commitMicros the source commit time, microseconds since the epoch (0 when unknown: now).
+   * @return the timestamp.
+   */
+  protected final long stamp(long commitMicros) {
+    long millis = commitMicros > 0 ? commitMicros / 1_000L : System.currentTimeMillis();
+    lastStamp = Math.max(io.cutover.engine.clock.HybridLogicalClock.timestamp(millis, 0), lastStamp + 1);
+    return lastStamp;
+  }
+
   /**
    * Counts changes published.
    *

@@ -157,6 +157,7 @@ public final class TriggerCapture extends ThreadedCapture {
           int count = current.poll(connection, (seq, event) -> {
             view.wrap(event);
             EventCodec.positionValue(view, 0, seq);
+            EventCodec.hlc(view, 0, stamp(EventCodec.commitTimeMicros(view, 0)));
             lastRing[0] = pipeline.publishEncoded(view, 0, event.length);
           });
           if (count > 0) {

@@ -70,9 +70,29 @@ class ReconcilerTest {
   }
 
   @Test
-  void shouldLetTheLaterWriterWinOnHybridLogicalClockTimestampsEvenWhenASourceClockRunsAhead() {
-    // The monolith's host runs 10 s ahead. It writes first; the service writes 1 s later in real time, after
-    // the engine has seen the monolith's change. Wall-clock LWW would keep the monolith's; HLC keeps the later.
+  void shouldApplyAChangeMadeAfterSeeingAnAheadClocksWriteWhateverTheTimestampsSay() {
+    // The monolith's host runs 10 s ahead: its change is stamped 10 s in the future. The service changes the row
+    // 1 s later in real time, after seeing that change (its before image shows "nut"), stamped by its own correct
+    // clock, so earlier. That is no conflict: the later write wins, where comparing wall clocks would keep the
+    // monolith's value for 10 s. (Hybrid logical clocks give the same answer: the service's clock would have
+    // been pushed past the monolith's stamp when it received the change.)
+    long now = 1_000_000L;
+    long monolithStamp = HybridLogicalClock.timestamp(now + 10_000, 0);
+    long serviceStamp = HybridLogicalClock.timestamp(now + 1_000, 0);
+    RowState afterMonolith = reconciler.reconcile(update(Side.MONOLITH, row(10, "bolt"), row(10, "nut"),
+        monolithStamp), ConflictPolicy.LAST_WRITER_WINS, RowState.existing(row(10, "bolt"), 1), 0).next();
+    Reconciler.Outcome out = reconciler.reconcile(update(SERVICE, row(10, "nut"), row(10, "screw"), serviceStamp),
+        ConflictPolicy.LAST_WRITER_WINS, afterMonolith, 0);
+    assertNull(out.conflict());
+    assertEquals(Value.of("screw"), out.next().row().get("name"));
+    assertEquals(Side.MONOLITH, out.writes().get(0).side());
+    assertEquals(Row.of("name", Value.of("screw")), out.writes().get(0).values());
+  }
+
+  @Test
+  void shouldLetTheLaterStampWinAConflictAndWriteItWhereverSyncSentTheLoser() {
+    // Concurrent changes (neither saw the other) are ordered by their stamps; a clock merged with a stamp from a
+    // host running ahead still stamps later events after it.
     AtomicLong wall = new AtomicLong(1_000_000L);
     HybridLogicalClock clock = new HybridLogicalClock(wall::get);
     long monolithCommitMillis = wall.get() + 10_000;

@@ -151,6 +151,8 @@ public final class BidirectionalSyncHarness {
               .syncState(!"false".equals(System.getProperty("cutover.bench.syncState")))
               .build();
       try (Pipeline pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.of(dir.resolve("journal")))
+          .waitStrategy(io.cutover.engine.pipeline.WaitStrategyKind.valueOf(System.getProperty("cutover.bench.wait",
+              "SLEEPING")))
           .build()).apply(handler).checksum(probe).start()) {
         monolithCapture.start(pipeline);
         if (!oneWay) {

@@ -65,6 +65,12 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
   private final Map<String, Table> byMonolithTable = new HashMap<>();
   private final Map<String, Table> byServiceTable = new HashMap<>();
   private final Reconciler reconciler;
+  private final java.util.concurrent.ExecutorService serviceWrites = java.util.concurrent.Executors
+      .newSingleThreadExecutor(r -> {
+        Thread thread = new Thread(r, "cutover-sync-writer");
+        thread.setDaemon(true);
+        return thread;
+      });
   private final SideWriter monolithWriter;
   private final SideWriter serviceWriter;
   private final List<ChangeEvent> pending = new ArrayList<>();
@@ -318,8 +324,7 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
         parkedDelta += reconcile(state, event, index, false, now, conflicts, toMonolithWrites, toServiceWrites);
         applied.add(event);
       }
-      int skippedWrites = serviceWriter.write(toServiceWrites, pendingIndex)
-          + monolithWriter.write(toMonolithWrites, pendingIndex);
+      int skippedWrites = writeBothSides(toServiceWrites, toMonolithWrites);
       state.commit(pendingIndex, syncState);
       long appliedAt = System.currentTimeMillis() * 1_000L;
       for (ChangeEvent event : applied) {
@@ -349,6 +354,41 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
       monolithWriter.forgetSchemas();
       serviceWriter.forgetSchemas();
       throw e;
+    }
+  }
+
+  /**
+   * Writes both sides' shares of a batch, each in its own transaction, the service's on a second thread while
+   * the monolith's runs here (the two databases' round trips overlap). Both must commit before the state does;
+   * either failing fails the batch, which is then decided and written again (positions make that exactly once).
+   */
+  private int writeBothSides(List<SideWriter.Indexed> toService, List<SideWriter.Indexed> toMonolith)
+      throws Exception {
+    if (toService.isEmpty() || toMonolith.isEmpty()) {
+      return serviceWriter.write(toService, pendingIndex) + monolithWriter.write(toMonolith, pendingIndex);
+    }
+    long batchEnd = pendingIndex;
+    java.util.concurrent.Future<Integer> service = serviceWrites.submit(() -> serviceWriter.write(toService,
+        batchEnd));
+    int skippedHere;
+    try {
+      skippedHere = monolithWriter.write(toMonolith, batchEnd);
+    } catch (Exception e) {
+      awaitQuietly(service);
+      throw e;
+    }
+    try {
+      return skippedHere + service.get();
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw e.getCause() instanceof Exception cause ? cause : e;
+    }
+  }
+
+  private static void awaitQuietly(java.util.concurrent.Future<Integer> future) {
+    try {
+      future.get();
+    } catch (Exception ignored) {
+      // the batch fails anyway; this only makes sure the other side's writer is idle before the retry
     }
   }
 
@@ -519,6 +559,7 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
   /** Closes the connections and the state store. */
   @Override
   public void close() {
+    serviceWrites.shutdownNow();
     monolithWriter.close();
     serviceWriter.close();
     if (store != null) {

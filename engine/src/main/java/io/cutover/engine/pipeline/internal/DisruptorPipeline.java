@@ -178,7 +178,7 @@ public final class DisruptorPipeline implements Pipeline {
   }
 
   private void publishReplayed(long index, DirectBuffer buffer, int offset, int length) {
-    long sequence = ring.next();
+    long sequence = claim();
     try {
       EventSlot slot = ring.get(sequence);
       slot.buffer.putBytes(0, buffer, offset, length);
@@ -254,7 +254,7 @@ public final class DisruptorPipeline implements Pipeline {
       long commitMicros = EventCodec.commitTimeMicros(buffer, offset);
       stamped = commitMicros > 0 ? clock.update(HybridLogicalClock.timestamp(commitMicros / 1_000L, 0)) : clock.now();
     }
-    long sequence = ring.next();
+    long sequence = claim();
     try {
       EventSlot slot = ring.get(sequence);
       slot.buffer.putBytes(0, buffer, offset, length);
@@ -270,6 +270,25 @@ public final class DisruptorPipeline implements Pipeline {
       ring.publish(sequence);
     }
     return sequence;
+  }
+
+  /**
+   * Claims a slot without advancing the ring's cursor while it is full. {@code RingBuffer.next()} advances the
+   * cursor first and then waits for room; meanwhile the first stage sees a cursor past its position with the slot
+   * not yet published and spins on it, burning a core exactly when the pipeline is behind (on a small machine it
+   * starves the databases and the lagging handler). So: try, and back off (park) while the ring is full.
+   */
+  private long claim() {
+    long parkNanos = 1_000;
+    while (true) {
+      try {
+        return ring.tryNext();
+      } catch (com.lmax.disruptor.InsufficientCapacityException full) {
+        ensureOpen();
+        java.util.concurrent.locks.LockSupport.parkNanos(parkNanos);
+        parkNanos = Math.min(parkNanos * 2, 1_000_000);
+      }
+    }
   }
 
   @Override

@@ -23,6 +23,8 @@ import io.cutover.admin.v1.ListConflictsResponse;
 import io.cutover.admin.v1.ResolveConflictRequest;
 import io.cutover.admin.v1.ResolveConflictResponse;
 import io.cutover.admin.v1.SyncStatus;
+import io.cutover.admin.v1.TableRequest;
+import io.cutover.admin.v1.TableResponse;
 import io.cutover.engine.sync.BidirectionalSync;
 import io.cutover.engine.sync.Conflict;
 import io.cutover.engine.sync.SyncStats;
@@ -171,6 +173,44 @@ public final class AdminServer implements AutoCloseable {
       }
       response.onNext(out.build());
       response.onCompleted();
+    }
+
+    @Override
+    public void pauseTable(TableRequest request, StreamObserver<TableResponse> response) {
+      control(request, response, true);
+    }
+
+    @Override
+    public void resumeTable(TableRequest request, StreamObserver<TableResponse> response) {
+      control(request, response, false);
+    }
+
+    private void control(TableRequest request, StreamObserver<TableResponse> response, boolean pause) {
+      BidirectionalSync sync = syncs.get(request.getService());
+      if (sync == null) {
+        response.onError(invalid("service: '" + request.getService() + "' is not one of "
+            + new java.util.TreeSet<>(syncs.keySet())));
+        return;
+      }
+      if (!sync.tables().contains(request.getTable())) {
+        response.onError(invalid("table: '" + request.getTable() + "' is not one of " + new java.util.TreeSet<>(
+            sync.tables())));
+        return;
+      }
+      try {
+        pipeline.publish(pause ? BidirectionalSync.pauseTable(request.getTable())
+            : BidirectionalSync.resumeTable(request.getTable())).get(10, TimeUnit.SECONDS);
+        pipeline.awaitIdle(java.time.Duration.ofSeconds(10));
+        response.onNext(TableResponse.newBuilder().putAllPausedTables(sync.paused()).build());
+        response.onCompleted();
+      } catch (java.io.IOException | java.util.concurrent.ExecutionException
+          | java.util.concurrent.TimeoutException e) {
+        response.onError(io.grpc.Status.UNAVAILABLE.withDescription("could not journal the request: "
+            + e.getMessage()).asRuntimeException());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        response.onError(io.grpc.Status.CANCELLED.withDescription("interrupted").asRuntimeException());
+      }
     }
 
     @Override

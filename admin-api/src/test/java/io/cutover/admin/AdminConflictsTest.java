@@ -10,6 +10,7 @@ import io.cutover.admin.v1.GetStatusRequest;
 import io.cutover.admin.v1.ListConflictsRequest;
 import io.cutover.admin.v1.ResolveConflictRequest;
 import io.cutover.admin.v1.Status;
+import io.cutover.admin.v1.TableRequest;
 import io.cutover.engine.apply.TableMapping;
 import io.cutover.engine.capture.TriggerCapture;
 import io.cutover.engine.event.Side;
@@ -154,6 +155,27 @@ class AdminConflictsTest {
             return false;
           }
         });
+        // Sync control: pause the table, change the monolith, nothing moves; resume, it does.
+        assertEquals(Map.of("item", BidirectionalSync.PAUSED_BY_OPERATOR), admin.pauseTable(TableRequest.newBuilder()
+            .setService("catalog").setTable("item").build()).getPausedTablesMap());
+        exec(monolith, "UPDATE item SET name = 'washer' WHERE id = 1");
+        Thread.sleep(500);
+        assertEquals("screw", name(service));
+        admin.resumeTable(TableRequest.newBuilder().setService("catalog").setTable("item").build());
+        await("the held change to land after resume", () -> {
+          try {
+            pipeline.publish(BidirectionalSync.tick()).join();
+            return name(service).equals("washer") && sync.paused().isEmpty();
+          } catch (Exception e) {
+            return false;
+          }
+        });
+        assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, assertThrows(StatusRuntimeException.class,
+            () -> admin.pauseTable(TableRequest.newBuilder().setService("catalog").setTable("nope").build()))
+            .getStatus().getCode());
+        assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, assertThrows(StatusRuntimeException.class,
+            () -> admin.resumeTable(TableRequest.newBuilder().setService("x").setTable("item").build()))
+            .getStatus().getCode());
         List<ConflictInfo> log = admin.listConflicts(ListConflictsRequest.newBuilder().setService("catalog")
             .setLimit(10).build()).getConflictsList();
         assertEquals("resolved_by_operator", log.get(0).getOutcome());

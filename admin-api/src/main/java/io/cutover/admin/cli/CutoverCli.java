@@ -32,7 +32,8 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "cutover", mixinStandardHelpOptions = true, version = "cutover 0.1.0",
     description = "Moves data from a monolith database to service databases with zero downtime and zero loss.",
-    subcommands = {CutoverCli.Demo.class, CutoverCli.Check.class, CutoverCli.Run.class, CutoverCli.Replay.class})
+    subcommands = {CutoverCli.Demo.class, CutoverCli.Check.class, CutoverCli.Run.class, CutoverCli.Replay.class,
+        CutoverCli.Cleanup.class})
 public final class CutoverCli implements Callable<Integer> {
   /** Exit code: success. */
   public static final int OK = 0;
@@ -105,6 +106,35 @@ public final class CutoverCli implements Callable<Integer> {
       }
       ShopDemo.Result result = new ShopDemo(spec.commandLine().getOut(), Duration.ofSeconds(seconds)).run();
       return result.ok() ? OK : FAILURE;
+    }
+  }
+
+  /** {@code cutover cleanup --config FILE [--dry-run]}. */
+  @Command(name = "cleanup", mixinStandardHelpOptions = true,
+      description = "Removes everything the migration created in its databases (replication slots, publications, "
+          + "replication origins, capture triggers, change tables, position tables) once it is finished or "
+          + "abandoned. Stop the engine first.")
+  static final class Cleanup implements Callable<Integer> {
+    @Option(names = "--config", required = true, description = "the migration's YAML configuration")
+    Path config;
+
+    @Option(names = "--dry-run", description = "list what would be removed, remove nothing")
+    boolean dryRun;
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+      PrintWriter out = spec.commandLine().getOut();
+      java.util.List<String> found = io.cutover.engine.migration.Cleanup.run(MigrationConfig.load(config), dryRun);
+      for (String object : found) {
+        out.println((dryRun ? "would remove " : "removed ") + object);
+      }
+      out.println(found.isEmpty() ? "cutover: nothing of this migration left in its databases"
+          : "cutover: " + found.size() + " object(s) " + (dryRun ? "to remove (dry run)" : "removed")
+              + "; the journal and state directories are files and stay");
+      return OK;
     }
   }
 

@@ -165,5 +165,13 @@ class CutoverCliTest {
     run.stop.countDown();
     assertEquals(0, code.get(30, TimeUnit.SECONDS));
     assertTrue(out.toString().contains("stopped after draining the pipeline"), out.toString());
+
+    Result dry = cli("cleanup", "--config", file.toString(), "--dry-run");
+    assertEquals(0, dry.code(), dry.err());
+    assertTrue(dry.out().contains("would remove monolith: trigger cutover_capture_users"), dry.out());
+    assertTrue(dry.out().contains("would remove accounts: table cutover_changes"), dry.out());
+    Result cleanup = cli("cleanup", "--config", file.toString());
+    assertTrue(cleanup.out().contains("removed monolith: trigger cutover_capture_users"), cleanup.out());
+    assertTrue(cli("cleanup", "--config", file.toString(), "--dry-run").out().contains("nothing of this migration"));
   }
 }

@@ -119,7 +119,7 @@ public final class Migration implements AutoCloseable {
     return new Migration(config, captures, pipeline, syncs);
   }
 
-  private static ChangeCapture capture(SideConfig side, String[] tables) {
+  static ChangeCapture capture(SideConfig side, String[] tables) {
     if (side.capture() == MigrationConfig.CaptureMethod.LOGICAL) {
       Properties credentials = new Properties();
       if (!side.user().isEmpty()) {

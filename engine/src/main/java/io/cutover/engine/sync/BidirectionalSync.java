@@ -54,6 +54,10 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
   public static final String RESOLUTION_TABLE = "cutover_resolution";
   /** The table name of ticks: changes that carry nothing but give a paused table a chance to resume. */
   public static final String TICK_TABLE = "cutover_tick";
+  /** The table name of operators' sync controls (pause, resume a table) travelling through the journal. */
+  public static final String CONTROL_TABLE = "cutover_control";
+  /** The reason recorded for a table an operator paused. */
+  public static final String PAUSED_BY_OPERATOR = "paused by an operator";
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(BidirectionalSync.class);
   private long lastDriftCheck;
 
@@ -170,6 +174,41 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
   }
 
   /**
+   * The change that pauses a table's sync (an operator's decision, through the journal): its changes are held,
+   * in order, until {@link #resumeTable}; other tables go on.
+   *
+   * @param table the monolith's table.
+   * @return the change to publish.
+   */
+  public static ChangeEvent pauseTable(String table) {
+    return control("pause", table);
+  }
+
+  /**
+   * The change that resumes a paused table: its held changes are applied in order (if they fit the schemas).
+   *
+   * @param table the monolith's table.
+   * @return the change to publish.
+   */
+  public static ChangeEvent resumeTable(String table) {
+    return control("resume", table);
+  }
+
+  private static ChangeEvent control(String action, String table) {
+    return ChangeEvent.builder(Side.MONOLITH, CONTROL_TABLE, Operation.UPDATE)
+        .key(Row.of("action", Value.of(action), "table", Value.of(table))).after(Row.EMPTY).build();
+  }
+
+  /**
+   * The monolith's tables this sync maps.
+   *
+   * @return the table names.
+   */
+  public java.util.Set<String> tables() {
+    return java.util.Set.copyOf(byMonolithTable.keySet());
+  }
+
+  /**
    * The tables whose sync is paused by schema drift, and why. Their changes are held durably in the state store
    * and applied, in order, once the schemas agree again; other tables go on.
    *
@@ -208,7 +247,8 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
     if (event.table().equals(TICK_TABLE)) {
       return;
     }
-    if (event.table().equals(RESOLUTION_TABLE)) {
+    if (event.table().equals(RESOLUTION_TABLE) || (event.table().equals(CONTROL_TABLE)
+        && byMonolithTable.containsKey(event.key().get("table").asString()))) {
       add(event, change.journalIndex());
       return;
     }
@@ -298,6 +338,17 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
       for (int i = 0; i < pending.size(); i++) {
         ChangeEvent event = pending.get(i);
         long index = pendingIndexes.get(i);
+        if (event.table().equals(CONTROL_TABLE)) {
+          String table = event.key().get("table").asString();
+          if (event.key().get("action").asString().equals("pause")) {
+            state.pause(table, PAUSED_BY_OPERATOR);
+            LOG.warn("sync of table {} with {} {}", table, service.service(), PAUSED_BY_OPERATOR);
+          } else if (PAUSED_BY_OPERATOR.equals(state.paused().get(table))) {
+            state.pause(table, "resuming");
+            lastDriftCheck = 0;
+          }
+          continue;
+        }
         if (event.table().equals(RESOLUTION_TABLE)) {
           List<Write> writes = resolve(state, event, now, conflicts);
           if (!writes.isEmpty()) {
@@ -436,6 +487,9 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
     serviceWriter.forgetSchemas();
     long parkedDelta = 0;
     for (String table : pausedNow.keySet()) {
+      if (PAUSED_BY_OPERATOR.equals(pausedNow.get(table))) {
+        continue;
+      }
       java.util.SortedMap<Long, ChangeEvent> held = state.held(table);
       String drift = null;
       for (ChangeEvent event : held.values()) {

@@ -101,6 +101,19 @@ class MigrationTest {
         assertEquals(config, migration.config());
         assertTrue(migration.pipeline().journal().lastIndex() > 0);
       }
+      // Finished: cleanup removes everything the migration left in both databases (a forgotten slot keeps WAL).
+      List<String> left = Cleanup.run(config, true);
+      assertTrue(left.contains("payments: replication slot mig_payments"), left.toString());
+      assertTrue(left.contains("payments: publication mig_payments"), left.toString());
+      assertTrue(left.contains("payments: replication origin cutover_sync_payments_service"), left.toString());
+      assertTrue(left.contains("monolith: trigger cutover_capture_payment"), left.toString());
+      assertTrue(left.contains("monolith: table cutover_apply_position"), left.toString());
+      assertEquals(left, Cleanup.run(config, false));
+      assertEquals(List.of(), Cleanup.run(config, true));
+      try (Connection svc = payments.getConnection()) {
+        assertEquals(List.of(), rows(svc, "SELECT slot_name, database FROM pg_replication_slots WHERE slot_name = "
+            + "'mig_payments'"));
+      }
       Files.writeString(file, Files.readString(file).replace("amount: amount", "amount: total"));
       MigrationConfig wrong = MigrationConfig.load(file, Map.<String, String>of()::get);
       ConfigException e = assertThrows(ConfigException.class, () -> Migration.start(wrong));

@@ -1,0 +1,143 @@
+package io.cutover.engine.migration;
+
+import io.cutover.engine.apply.JdbcApplier;
+import io.cutover.engine.capture.ChangeCapture;
+import io.cutover.engine.config.MigrationConfig;
+import io.cutover.engine.config.MigrationConfig.SideConfig;
+import io.cutover.engine.config.MigrationConfig.TableConfig;
+import io.cutover.engine.db.ApplySessions;
+import io.cutover.engine.db.DataSources;
+import io.cutover.engine.db.Dialect;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.SQLException;
+import java.sql.Statement;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+
+/**
+ * Removes everything a migration created in its databases once it is finished or abandoned: replication slots and
+ * publications (a forgotten slot makes PostgreSQL keep WAL forever), replication origins, capture triggers, change
+ * tables and sequences, and the apply-position tables. The journal and the state store are files beside the
+ * configuration and stay. Run it with the engine stopped; unapplied changes are lost.
+ */
+public final class Cleanup {
+  private Cleanup() {}
+
+  /**
+   * Finds, and unless {@code dryRun} removes, what the migration created.
+   *
+   * @param config the migration's configuration.
+   * @param dryRun true to only list.
+   * @return one line per object found (and removed), e.g. {@code monolith: replication slot cutover_monolith}.
+   * @throws SQLException if a database refuses.
+   */
+  public static List<String> run(MigrationConfig config, boolean dryRun) throws SQLException {
+    Map<SideConfig, String[]> sides = new LinkedHashMap<>();
+    sides.put(config.monolith(), config.tables().stream().map(TableConfig::source).distinct().toArray(String[]::new));
+    for (Map.Entry<String, SideConfig> service : config.services().entrySet()) {
+      sides.put(service.getValue(), config.tables().stream().filter(t -> t.service().equals(service.getKey()))
+          .map(TableConfig::target).distinct().toArray(String[]::new));
+    }
+    List<String> found = new ArrayList<>();
+    for (Map.Entry<SideConfig, String[]> side : sides.entrySet()) {
+      SideConfig sideConfig = side.getKey();
+      String label = sideConfig.side().isMonolith() ? "monolith" : sideConfig.side().service();
+      List<String> origins = new ArrayList<>();
+      for (String service : config.services().keySet()) {
+        origins.add(ApplySessions.origin("sync-" + service + "_" + (sideConfig.side().isMonolith() ? "monolith"
+            : "service")));
+      }
+      try (Connection c = DataSources.of(sideConfig.url(), sideConfig.user(), sideConfig.password()).getConnection()) {
+        List<String> here = Dialect.of(c) == Dialect.POSTGRESQL ? postgres(c, sideConfig, origins)
+            : h2(c, side.getValue());
+        if (exists(c, JdbcApplier.POSITION_TABLE)) {
+          here.add("table " + JdbcApplier.POSITION_TABLE);
+        }
+        for (String object : here) {
+          found.add(label + ": " + object);
+        }
+        if (!dryRun && !here.isEmpty()) {
+          ChangeCapture capture = Migration.capture(sideConfig, side.getValue());
+          capture.uninstall();
+          try (Statement st = c.createStatement()) {
+            st.execute("DROP TABLE IF EXISTS " + JdbcApplier.POSITION_TABLE);
+          }
+          if (Dialect.of(c) == Dialect.POSTGRESQL) {
+            for (String origin : origins) {
+              try (PreparedStatement ps = c.prepareStatement("SELECT pg_replication_origin_drop(roname) FROM "
+                  + "pg_replication_origin WHERE roname = ?")) {
+                ps.setString(1, origin);
+                ps.execute();
+              }
+            }
+          }
+        }
+      }
+    }
+    return found;
+  }
+
+  private static List<String> postgres(Connection c, SideConfig side, List<String> origins) throws SQLException {
+    List<String> found = new ArrayList<>();
+    String base = side.side().isMonolith() ? "monolith" : side.side().service();
+    String name = side.slot().isEmpty() ? "cutover_" + base.replace('-', '_') : side.slot();
+    if (side.capture() == MigrationConfig.CaptureMethod.LOGICAL) {
+      if (any(c, "SELECT 1 FROM pg_replication_slots WHERE slot_name = ? AND database = current_database()", name)) {
+        found.add("replication slot " + name);
+      }
+      if (any(c, "SELECT 1 FROM pg_publication WHERE pubname = ?", name)) {
+        found.add("publication " + name);
+      }
+    }
+    for (String origin : origins) {
+      if (any(c, "SELECT 1 FROM pg_replication_origin WHERE roname = ?", origin)) {
+        found.add("replication origin " + origin);
+      }
+    }
+    return found;
+  }
+
+  private static List<String> h2(Connection c, String[] tables) throws SQLException {
+    List<String> found = new ArrayList<>();
+    for (String table : tables) {
+      String trigger = ("cutover_capture_" + table).toUpperCase(Locale.ROOT);
+      if (any(c, "SELECT 1 FROM INFORMATION_SCHEMA.TRIGGERS WHERE TRIGGER_NAME = ?", trigger)) {
+        found.add("trigger " + trigger.toLowerCase(Locale.ROOT));
+      }
+    }
+    for (String table : new String[] {"cutover_changes", "cutover_capture_state"}) {
+      if (exists(c, table)) {
+        found.add("table " + table);
+      }
+    }
+    if (any(c, "SELECT 1 FROM INFORMATION_SCHEMA.SEQUENCES WHERE SEQUENCE_NAME = ?", "CUTOVER_CHANGE_SEQ")) {
+      found.add("sequence cutover_change_seq");
+    }
+    return found;
+  }
+
+  private static boolean exists(Connection c, String table) throws SQLException {
+    for (String name : new String[] {table, table.toUpperCase(Locale.ROOT)}) {
+      try (ResultSet rs = c.getMetaData().getTables(null, c.getSchema(), name, null)) {
+        if (rs.next()) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  private static boolean any(Connection c, String sql, String parameter) throws SQLException {
+    try (PreparedStatement ps = c.prepareStatement(sql)) {
+      ps.setString(1, parameter);
+      try (ResultSet rs = ps.executeQuery()) {
+        return rs.next();
+      }
+    }
+  }
+}

@@ -82,4 +82,32 @@ final class BenchEvents {
       throw new UncheckedIOException(e);
     }
   }
+
+  /**
+   * Starts the harnesses' PostgreSQL: embedded, logical decoding on, loopback only, data under {@code dir}, with
+   * a {@code monolith} and a {@code service} database.
+   *
+   * @param dir the work directory.
+   * @return the running server.
+   * @throws IOException if it cannot start.
+   * @throws java.sql.SQLException if the databases cannot be created.
+   */
+  static io.zonky.test.db.postgres.embedded.EmbeddedPostgres postgres(java.nio.file.Path dir)
+      throws IOException, java.sql.SQLException {
+    io.zonky.test.db.postgres.embedded.EmbeddedPostgres pg = io.zonky.test.db.postgres.embedded.EmbeddedPostgres
+        .builder()
+        .setServerConfig("wal_level", "logical")
+        .setServerConfig("max_replication_slots", "8")
+        .setServerConfig("max_wal_senders", "8")
+        .setServerConfig("synchronous_commit", "on")
+        .setServerConfig("listen_addresses", "127.0.0.1")
+        .setDataDirectory(dir.resolve("pgdata"))
+        .start();
+    try (java.sql.Connection c = pg.getPostgresDatabase().getConnection();
+         java.sql.Statement st = c.createStatement()) {
+      st.execute("CREATE DATABASE monolith");
+      st.execute("CREATE DATABASE service");
+    }
+    return pg;
+  }
 }

@@ -108,17 +108,7 @@ public final class BidirectionalSyncHarness {
     int conflictPercent = args.length > 3 ? Integer.parseInt(args[3]) : 1;
     boolean oneWay = args.length > 4 && "oneway".equals(args[4]);
     Path dir = BenchEvents.tempDir("bench-bidi");
-    try (EmbeddedPostgres pg = EmbeddedPostgres.builder()
-        .setServerConfig("wal_level", "logical")
-        .setServerConfig("max_replication_slots", "8")
-        .setServerConfig("max_wal_senders", "8")
-        .setServerConfig("listen_addresses", "127.0.0.1")
-        .setDataDirectory(dir.resolve("pgdata"))
-        .start()) {
-      try (Connection c = pg.getPostgresDatabase().getConnection(); Statement st = c.createStatement()) {
-        st.execute("CREATE DATABASE monolith");
-        st.execute("CREATE DATABASE service");
-      }
+    try (EmbeddedPostgres pg = BenchEvents.postgres(dir)) {
       Properties user = new Properties();
       user.setProperty("user", "postgres");
       String monolithUrl = pg.getJdbcUrl("postgres", "monolith");

@@ -91,18 +91,7 @@ public final class PostgresSyncLatencyHarness {
     int txRows = args.length > 2 ? Integer.parseInt(args[2]) : 10;
     boolean nativeReplication = args.length > 3 && "native".equals(args[3]);
     Path dir = BenchEvents.tempDir("bench-sync");
-    try (EmbeddedPostgres pg = EmbeddedPostgres.builder()
-        .setServerConfig("wal_level", "logical")
-        .setServerConfig("max_replication_slots", "4")
-        .setServerConfig("max_wal_senders", "4")
-        .setServerConfig("synchronous_commit", "on")
-        .setServerConfig("listen_addresses", "127.0.0.1")
-        .setDataDirectory(dir.resolve("pgdata"))
-        .start()) {
-      try (Connection c = pg.getPostgresDatabase().getConnection(); Statement st = c.createStatement()) {
-        st.execute("CREATE DATABASE monolith");
-        st.execute("CREATE DATABASE service");
-      }
+    try (EmbeddedPostgres pg = BenchEvents.postgres(dir)) {
       Properties user = new Properties();
       user.setProperty("user", "postgres");
       String monolithUrl = pg.getJdbcUrl("postgres", "monolith");

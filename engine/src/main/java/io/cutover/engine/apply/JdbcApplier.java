@@ -1,6 +1,7 @@
 package io.cutover.engine.apply;
 
 import io.cutover.engine.db.ApplySessions;
+import io.cutover.engine.db.DataSources;
 import io.cutover.engine.db.Dialect;
 import io.cutover.engine.db.JdbcValues;
 import io.cutover.engine.event.ChangeEvent;
@@ -215,19 +216,8 @@ public final class JdbcApplier implements ChangeHandler, AutoCloseable {
   }
 
   private void discardConnection() {
-    if (connection != null) {
-      try {
-        connection.rollback();
-      } catch (SQLException ignored) {
-        // the connection is going away anyway
-      }
-      try {
-        connection.close();
-      } catch (SQLException ignored) {
-        // as above
-      }
-      connection = null;
-    }
+    DataSources.discard(connection);
+    connection = null;
   }
 
   /** Closes the connection to the target. */

@@ -38,4 +38,26 @@ public final class DataSources {
     }
     throw new IllegalArgumentException("'" + url + "' is not a PostgreSQL or H2 JDBC URL");
   }
+
+  /**
+   * Rolls back and closes a connection that is being given up (after a failure, or at shutdown), ignoring what
+   * either step throws: the connection is going away.
+   *
+   * @param connection the connection, or null.
+   */
+  public static void discard(java.sql.Connection connection) {
+    if (connection == null) {
+      return;
+    }
+    try {
+      connection.rollback();
+    } catch (java.sql.SQLException ignored) {
+      // going away anyway
+    }
+    try {
+      connection.close();
+    } catch (java.sql.SQLException ignored) {
+      // as above
+    }
+  }
 }

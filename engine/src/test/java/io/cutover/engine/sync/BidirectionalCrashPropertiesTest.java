@@ -48,7 +48,8 @@ class BidirectionalCrashPropertiesTest {
         .checkAssert((operations, kills, seed) -> {
           Path databases = TestSupport.tempDir("cutover-bidi-crash");
           try {
-            DataSource monolith = DataSources.of("jdbc:h2:" + databases.resolve("mono") + ";AUTO_SERVER=TRUE", "sa", "");
+            DataSource monolith = DataSources.of("jdbc:h2:" + databases.resolve("mono") + ";AUTO_SERVER=TRUE", "sa",
+                "");
             DataSource service = DataSources.of("jdbc:h2:" + databases.resolve("svc") + ";AUTO_SERVER=TRUE", "sa", "");
             run(monolith, service, "sa", "", "", operations, kills, seed, databases);
           } finally {

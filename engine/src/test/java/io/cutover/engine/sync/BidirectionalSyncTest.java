@@ -138,9 +138,7 @@ class BidirectionalSyncTest {
     exec(fixture.monolith, "UPDATE item SET name = 'bolt M6' WHERE id = 1");
     exec(fixture.service, "UPDATE item SET name = 'bolt M8' WHERE id = 1");
     fixture.awaitQuiet(fixture.service);
-    fixture.monolithCapture = io.cutover.engine.capture.TriggerCapture.builder(Side.MONOLITH, fixture.monolith)
-        .tables("users", "item").pollInterval(java.time.Duration.ofMillis(2)).build();
-    fixture.monolithCapture.start(fixture.pipeline);
+    fixture.restartMonolithCapture();
     fixture.awaitQuiet();
     List<Conflict> parked = fixture.sync.parked();
     assertEquals(1, parked.size());
@@ -178,9 +176,7 @@ class BidirectionalSyncTest {
     exec(fixture.monolith, "UPDATE item SET name = 'hex bolt M6' WHERE id = 1");
     exec(fixture.service, "UPDATE item SET name = 'bolt M8', stock = 3 WHERE id = 1");
     fixture.awaitQuiet(fixture.service);
-    fixture.monolithCapture = io.cutover.engine.capture.TriggerCapture.builder(Side.MONOLITH, fixture.monolith)
-        .tables("users", "item").pollInterval(java.time.Duration.ofMillis(2)).build();
-    fixture.monolithCapture.start(fixture.pipeline);
+    fixture.restartMonolithCapture();
     fixture.awaitQuiet();
     assertEquals(List.of("1|hex bolt M6|3"), rows(fixture.monolith, ITEMS));
     assertEquals(List.of("1|hex bolt M6|3"), rows(fixture.service, ITEMS));
@@ -189,9 +185,7 @@ class BidirectionalSyncTest {
     exec(fixture.monolith, "UPDATE item SET stock = 1 WHERE id = 1");
     exec(fixture.service, "UPDATE item SET stock = 2 WHERE id = 1");
     fixture.awaitQuiet(fixture.service);
-    fixture.monolithCapture = io.cutover.engine.capture.TriggerCapture.builder(Side.MONOLITH, fixture.monolith)
-        .tables("users", "item").pollInterval(java.time.Duration.ofMillis(2)).build();
-    fixture.monolithCapture.start(fixture.pipeline);
+    fixture.restartMonolithCapture();
     fixture.awaitQuiet();
     Conflict parked = fixture.sync.parked().get(0);
     fixture.pipeline.publish(BidirectionalSync.resolution(parked.id(), Row.of("stock", Value.of(7L)))).join();

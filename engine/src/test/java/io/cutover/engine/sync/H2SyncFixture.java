@@ -61,6 +61,13 @@ final class H2SyncFixture implements AutoCloseable {
     serviceCapture.start(pipeline);
   }
 
+  /** Starts the monolith's capture again after a test closed it (to let changes pile up on that side). */
+  void restartMonolithCapture() {
+    monolithCapture = TriggerCapture.builder(Side.MONOLITH, monolith).tables(monolithTables)
+        .pollInterval(Duration.ofMillis(2)).build();
+    monolithCapture.start(pipeline);
+  }
+
   /** Waits until both change tables are drained and the pipeline has handled everything, twice over. */
   void awaitQuiet() throws Exception {
     awaitQuiet(monolith, service);

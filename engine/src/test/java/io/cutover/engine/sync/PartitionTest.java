@@ -2,6 +2,7 @@ package io.cutover.engine.sync;
 
 import static io.cutover.engine.testing.TestSupport.exec;
 import static io.cutover.engine.testing.TestSupport.rows;
+import static io.cutover.engine.testing.TestSupport.url;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -34,12 +35,6 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(240)
 class PartitionTest {
   @TempDir Path dir;
-
-  private static String url(DataSource ds) throws Exception {
-    try (Connection c = ds.getConnection()) {
-      return c.getMetaData().getURL();
-    }
-  }
 
   @Test
   void shouldRideOutLatencyDroppedConnectionsAndACutWithoutLosingAWrite() throws Exception {

@@ -2,6 +2,8 @@ package io.cutover.engine.sync;
 
 import static io.cutover.engine.testing.TestSupport.exec;
 import static io.cutover.engine.testing.TestSupport.rows;
+import static io.cutover.engine.testing.TestSupport.url;
+import static io.cutover.engine.testing.TestSupport.awaitSame;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -35,29 +37,8 @@ import org.junit.jupiter.api.io.TempDir;
  */
 @Timeout(180)
 class PostgresBidirectionalSyncTest {
+  private static final Duration SETTLE = Duration.ofSeconds(60);
   @TempDir Path dir;
-
-  private static String url(DataSource ds) throws Exception {
-    try (Connection c = ds.getConnection()) {
-      return c.getMetaData().getURL();
-    }
-  }
-
-  private static void awaitSame(DataSource a, DataSource b, String sqlA, String sqlB) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    int stable = 0;
-    List<String> last = null;
-    while (stable < 3) {
-      List<String> left = rows(a, sqlA);
-      List<String> right = rows(b, sqlB);
-      stable = left.equals(right) && left.equals(last) ? stable + 1 : 0;
-      last = left;
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("sides did not converge:\n  monolith " + left + "\n  service  " + right);
-      }
-      Thread.sleep(200);
-    }
-  }
 
   @Test
   void shouldKeepAuthenticationAndInventoryInSyncBothWaysWithoutEchoAndLoseNoSale() throws Exception {
@@ -123,9 +104,9 @@ class PostgresBidirectionalSyncTest {
         f.get();
       }
       writers.shutdown();
-      awaitSame(monolith, service, "SELECT id, email, password_hash, last_login, login_count FROM users ORDER BY id",
-          "SELECT user_id, email, password_hash, last_login, login_count FROM credentials ORDER BY user_id");
-      awaitSame(monolith, service, "SELECT * FROM stock ORDER BY sku", "SELECT * FROM stock ORDER BY sku");
+      awaitSame(monolith, "SELECT id, email, password_hash, last_login, login_count FROM users ORDER BY id", service,
+          "SELECT user_id, email, password_hash, last_login, login_count FROM credentials ORDER BY user_id", SETTLE);
+      awaitSame(monolith, "SELECT * FROM stock ORDER BY sku", service, "SELECT * FROM stock ORDER BY sku", SETTLE);
       assertEquals(List.of("bolt|" + (5000 - rounds - 2 * rounds) + "|A1", "nut|" + (5000 + 5 * rounds) + "|A2"),
           rows(monolith, "SELECT * FROM stock ORDER BY sku"));
       // Every login counted, every password change kept (each user changed password on the service only).
@@ -139,8 +120,8 @@ class PostgresBidirectionalSyncTest {
       // Rollback of the canary: the service wrote new rows; they are all in the monolith too.
       exec(service, "INSERT INTO credentials VALUES (1001, 'canary@shop.test', 'hc', now(), 1)",
           "INSERT INTO stock VALUES ('washer', 7, 'C3')");
-      awaitSame(monolith, service, "SELECT sku, on_hand FROM stock ORDER BY sku", "SELECT sku, on_hand FROM stock "
-          + "ORDER BY sku");
+      awaitSame(monolith, "SELECT sku, on_hand FROM stock ORDER BY sku", service, "SELECT sku, on_hand FROM stock "
+          + "ORDER BY sku", SETTLE);
       assertEquals(List.of("canary@shop.test"), rows(monolith, "SELECT email FROM users WHERE id = 1001"));
       SyncStats stats = sync.stats();
       assertTrue(stats.toService() >= 2L * rounds && stats.toMonolith() >= 3L * rounds, stats.toString());

@@ -2,6 +2,8 @@ package io.cutover.engine.sync;
 
 import static io.cutover.engine.testing.TestSupport.exec;
 import static io.cutover.engine.testing.TestSupport.rows;
+import static io.cutover.engine.testing.TestSupport.url;
+import static io.cutover.engine.testing.TestSupport.awaitSame;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -40,28 +42,6 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(240)
 class PostgresScenariosTest {
   @TempDir Path dir;
-
-  private static String url(DataSource ds) throws Exception {
-    try (Connection c = ds.getConnection()) {
-      return c.getMetaData().getURL();
-    }
-  }
-
-  private static void awaitSame(DataSource a, String sqlA, DataSource b, String sqlB) throws Exception {
-    long deadline = System.nanoTime() + Duration.ofSeconds(90).toNanos();
-    int stable = 0;
-    List<String> last = null;
-    while (stable < 3) {
-      List<String> left = rows(a, sqlA);
-      List<String> right = rows(b, sqlB);
-      stable = left.equals(right) && left.equals(last) ? stable + 1 : 0;
-      last = left;
-      if (System.nanoTime() > deadline) {
-        throw new AssertionError("no convergence:\n  monolith " + left + "\n  service  " + right);
-      }
-      Thread.sleep(200);
-    }
-  }
 
   /** Runs sync between the two databases for the tables given while {@code work} runs. */
   private void sync(DataSource monolith, DataSource service, String serviceName, String slotPrefix,
@@ -181,7 +161,8 @@ class PostgresScenariosTest {
           service.get();
           pool.shutdown();
           awaitSame(monolith, "SELECT id, order_id, amount, status FROM payment ORDER BY id",
-              payments, "SELECT payment_id, order_ref, amount, status FROM payments ORDER BY payment_id");
+              payments, "SELECT payment_id, order_ref, amount, status FROM payments ORDER BY payment_id",
+              Duration.ofSeconds(90));
         });
     // Every order's payment reached the service; every capture and refund the service made is in the monolith;
     // where the monolith cancelled a payment the service captured concurrently, the service's status won.
@@ -235,7 +216,7 @@ class PostgresScenariosTest {
             }
             // A session written on one side is readable on the other once synced.
             awaitSame(monolith, "SELECT id, user_id, data::text FROM sessions ORDER BY id",
-                service, "SELECT id, user_id, data::text FROM sessions ORDER BY id");
+                service, "SELECT id, user_id, data::text FROM sessions ORDER BY id", Duration.ofSeconds(90));
           }
         });
     assertEquals(List.of(String.valueOf(live.size())), rows(monolith, "SELECT count(*) FROM sessions"));

@@ -100,4 +100,44 @@ public final class TestSupport {
     command.removeIf(String::isEmpty);
     return command;
   }
+
+  /**
+   * A database's JDBC URL.
+   *
+   * @param ds the database.
+   * @return its URL.
+   * @throws SQLException if it cannot be reached.
+   */
+  public static String url(DataSource ds) throws SQLException {
+    try (Connection c = ds.getConnection()) {
+      return c.getMetaData().getURL();
+    }
+  }
+
+  /**
+   * Waits until two queries on two databases give the same rows three polls in a row (both sides converged).
+   *
+   * @param a one database.
+   * @param sqlA its query.
+   * @param b the other.
+   * @param sqlB its query.
+   * @param timeout how long to wait.
+   * @throws Exception if they do not converge in time (the error shows both sides) or a query fails.
+   */
+  public static void awaitSame(DataSource a, String sqlA, DataSource b, String sqlB, java.time.Duration timeout)
+      throws Exception {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    int stable = 0;
+    List<String> last = null;
+    while (stable < 3) {
+      List<String> left = rows(a, sqlA);
+      List<String> right = rows(b, sqlB);
+      stable = left.equals(right) && left.equals(last) ? stable + 1 : 0;
+      last = left;
+      if (System.nanoTime() > deadline) {
+        throw new AssertionError("sides did not converge:\n  monolith " + left + "\n  service  " + right);
+      }
+      Thread.sleep(200);
+    }
+  }
 }

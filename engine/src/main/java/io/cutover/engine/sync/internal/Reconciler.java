@@ -353,7 +353,8 @@ public final class Reconciler {
     List<Write> writes = new ArrayList<>(2);
     if (!toValues.isEmpty() || !deltas.isEmpty()) {
       writes.add(new Write(to, e.table(), Write.Type.UPDATE, e.key(), RowState.overlay(null, toValues),
-          toExpected.containsValue(null) ? null : RowState.overlay(null, toExpected), deltas.isEmpty() ? null : RowState.overlay(null, deltas)));
+          toExpected.containsValue(null) ? null : RowState.overlay(null, toExpected),
+          deltas.isEmpty() ? null : RowState.overlay(null, deltas)));
     }
     if (!backValues.isEmpty()) {
       writes.add(new Write(from, e.table(), Write.Type.UPDATE, e.key(), RowState.overlay(null, backValues),

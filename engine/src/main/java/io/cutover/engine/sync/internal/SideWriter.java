@@ -458,18 +458,7 @@ public final class SideWriter implements AutoCloseable {
     statements.clear();
     columnTypes.clear();
     applied = Journal.NO_INDEX - 1;
-    if (connection != null) {
-      try {
-        connection.rollback();
-      } catch (SQLException ignored) {
-        // going away anyway
-      }
-      try {
-        connection.close();
-      } catch (SQLException ignored) {
-        // as above
-      }
-      connection = null;
-    }
+    io.cutover.engine.db.DataSources.discard(connection);
+    connection = null;
   }
 }

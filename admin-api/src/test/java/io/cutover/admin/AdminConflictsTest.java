@@ -130,6 +130,37 @@ class AdminConflictsTest {
         assertEquals(1, status.getSyncs(0).getParked());
         assertEquals(1, status.getSyncs(0).getConflictsByKindOrThrow("update_update"));
 
+        try (MetricsServer metrics = MetricsServer.start(0, pipeline, Map.of("catalog", sync))) {
+          java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+          java.net.URI uri = java.net.URI.create("http://127.0.0.1:" + metrics.port() + "/metrics");
+          java.net.http.HttpResponse<String> page = http.send(java.net.http.HttpRequest.newBuilder(uri).build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString());
+          assertEquals(200, page.statusCode());
+          String text = page.body();
+          assertTrue(text.contains("cutover_sync_conflicts_total{service=\"catalog\",kind=\"update_update\"} 1\n"),
+              text);
+          assertTrue(text.contains("cutover_sync_parked_rows{service=\"catalog\"} 1\n"), text);
+          assertTrue(text.contains("# TYPE cutover_pipeline_published_total counter\n"), text);
+          java.util.Set<String> closed = new java.util.HashSet<>();
+          String current = null;
+          for (String line : text.split("\n")) {
+            if (line.startsWith("#")) {
+              continue;
+            }
+            assertTrue(line.matches("cutover_[a-z_]+(\\{[^}]*})? -?[0-9][0-9.eE+-]*"), "malformed sample: " + line);
+            String family = line.replaceAll("[{ ].*", "");
+            if (!family.equals(current)) {
+              assertTrue(closed.add(family), "samples of " + family + " are not grouped together");
+              current = family;
+            }
+          }
+          assertEquals(405, http.send(java.net.http.HttpRequest.newBuilder(uri).POST(
+              java.net.http.HttpRequest.BodyPublishers.ofString("x")).build(),
+              java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
+          assertEquals(404, http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:"
+              + metrics.port() + "/admin")).build(), java.net.http.HttpResponse.BodyHandlers.ofString()).statusCode());
+        }
+
         StatusRuntimeException wrongWinner = assertThrows(StatusRuntimeException.class, () -> admin.resolveConflict(
             ResolveConflictRequest.newBuilder().setConflictId(conflict.getId()).setWinner("billing").build()));
         assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, wrongWinner.getStatus().getCode());

@@ -173,6 +173,10 @@ public final class CutoverCli implements Callable<Integer> {
             + "token, if any, comes from the environment variable CUTOVER_ADMIN_TOKEN")
     int adminPort;
 
+    @Option(names = "--metrics-port", defaultValue = "-1",
+        description = "serve Prometheus text at http://127.0.0.1:PORT/metrics (0: any free port; default: off)")
+    int metricsPort;
+
     /** Counted down to stop (the shutdown hook does it on SIGTERM). */
     final CountDownLatch stop = new CountDownLatch(1);
 
@@ -182,8 +186,8 @@ public final class CutoverCli implements Callable<Integer> {
     @Override
     public Integer call() throws Exception {
       PrintWriter out = spec.commandLine().getOut();
-      if (adminPort < -1 || adminPort > 65_535) {
-        throw new CommandLine.ParameterException(spec.commandLine(), "--admin-port must be 0..65535");
+      if (adminPort < -1 || adminPort > 65_535 || metricsPort < -1 || metricsPort > 65_535) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--admin-port and --metrics-port must be 0..65535");
       }
       Migration migration = Migration.start(MigrationConfig.load(config));
       io.cutover.admin.AdminServer admin = null;
@@ -195,6 +199,11 @@ public final class CutoverCli implements Callable<Integer> {
         }
         admin = io.cutover.admin.AdminServer.start(adminConfig, migration.pipeline(), migration.syncs());
         out.printf("cutover: admin API on 127.0.0.1:%d%n", admin.port());
+      }
+      io.cutover.admin.MetricsServer metrics = null;
+      if (metricsPort >= 0) {
+        metrics = io.cutover.admin.MetricsServer.start(metricsPort, migration.pipeline(), migration.syncs());
+        out.printf("cutover: metrics on http://127.0.0.1:%d/metrics%n", metrics.port());
       }
       CountDownLatch stopped = new CountDownLatch(1);
       Thread hook = new Thread(() -> {
@@ -228,6 +237,9 @@ public final class CutoverCli implements Callable<Integer> {
       } finally {
         if (admin != null) {
           admin.close();
+        }
+        if (metrics != null) {
+          metrics.close();
         }
         migration.close();
         out.println("cutover: stopped after draining the pipeline");

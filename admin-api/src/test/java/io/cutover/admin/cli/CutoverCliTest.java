@@ -134,7 +134,8 @@ class CutoverCliTest {
     CutoverCli.Run run = (CutoverCli.Run) commandLine.getSubcommands().get("run").getCommand();
     Path file = config(mono, svc, "name");
     CompletableFuture<Integer> code = CompletableFuture.supplyAsync(() ->
-        commandLine.execute("run", "--config", file.toString(), "--status-every", "1", "--admin-port", "0"));
+        commandLine.execute("run", "--config", file.toString(), "--status-every", "1", "--admin-port", "0",
+            "--metrics-port", "0"));
     long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
     while (!out.toString().contains("syncing") && System.nanoTime() < deadline) {
       Thread.sleep(10);
@@ -162,6 +163,13 @@ class CutoverCliTest {
     } finally {
       channel.shutdownNow();
     }
+    java.util.regex.Matcher metricsPort = java.util.regex.Pattern.compile("metrics on http://127\\.0\\.0\\.1:(\\d+)")
+        .matcher(out.toString());
+    assertTrue(metricsPort.find(), out.toString());
+    String page = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+        java.net.URI.create("http://127.0.0.1:" + metricsPort.group(1) + "/metrics")).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    assertTrue(page.contains("cutover_sync_changes_total{service=\"accounts\",direction=\"to_service\"}"), page);
     run.stop.countDown();
     assertEquals(0, code.get(30, TimeUnit.SECONDS));
     assertTrue(out.toString().contains("stopped after draining the pipeline"), out.toString());

@@ -1,0 +1,225 @@
+package io.cutover.admin;
+
+import com.sun.net.httpserver.HttpExchange;
+import com.sun.net.httpserver.HttpServer;
+import io.cutover.engine.pipeline.Pipeline;
+import io.cutover.engine.pipeline.PipelineStats;
+import io.cutover.engine.pipeline.StageStats;
+import io.cutover.engine.sync.BidirectionalSync;
+import io.cutover.engine.sync.SyncStats;
+import java.io.IOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Locale;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.Executors;
+
+/**
+ * Prometheus text exposition of a running engine at {@code GET /metrics}: the pipeline (published, durable, in
+ * flight, journal position, consumer checkpoints, per-stage handled counts and latency quantiles) and each
+ * service's sync (changes per direction, conflicts by kind and outcome, parked rows, paused tables, skipped
+ * writes, p95 commit-to-applied latency). Names follow Prometheus conventions ({@code cutover_} prefix, seconds,
+ * {@code _total} counters). Binds to 127.0.0.1 by default; serves only {@code GET /metrics}, nothing else.
+ */
+public final class MetricsServer implements AutoCloseable {
+  private final HttpServer server;
+  private final Pipeline pipeline;
+  private final Map<String, BidirectionalSync> syncs;
+
+  private MetricsServer(HttpServer server, Pipeline pipeline, Map<String, BidirectionalSync> syncs) {
+    this.server = server;
+    this.pipeline = pipeline;
+    this.syncs = new TreeMap<>(syncs);
+  }
+
+  /**
+   * Starts serving on a loopback port.
+   *
+   * @param port the port (0: any free port).
+   * @param pipeline the engine's pipeline.
+   * @param syncs each service's sync.
+   * @return the running server.
+   * @throws UncheckedIOException if the port cannot be bound.
+   */
+  public static MetricsServer start(int port, Pipeline pipeline, Map<String, BidirectionalSync> syncs) {
+    return start("127.0.0.1", port, pipeline, syncs);
+  }
+
+  /**
+   * Starts serving.
+   *
+   * @param host the address to bind (loopback unless you mean otherwise).
+   * @param port the port (0: any free port).
+   * @param pipeline the engine's pipeline.
+   * @param syncs each service's sync.
+   * @return the running server.
+   * @throws UncheckedIOException if the address cannot be bound.
+   */
+  public static MetricsServer start(String host, int port, Pipeline pipeline, Map<String, BidirectionalSync> syncs) {
+    HttpServer http;
+    try {
+      http = HttpServer.create(new InetSocketAddress(host, port), 16);
+    } catch (IOException e) {
+      throw new UncheckedIOException("metrics cannot listen on " + host + ":" + port + ": " + e.getMessage(), e);
+    }
+    MetricsServer metrics = new MetricsServer(http, pipeline, syncs);
+    http.createContext("/", metrics::handle);
+    http.setExecutor(Executors.newSingleThreadExecutor(r -> {
+      Thread thread = new Thread(r, "cutover-metrics");
+      thread.setDaemon(true);
+      return thread;
+    }));
+    http.start();
+    return metrics;
+  }
+
+  /**
+   * The port listened on.
+   *
+   * @return the port.
+   */
+  public int port() {
+    return server.getAddress().getPort();
+  }
+
+  private void handle(HttpExchange exchange) throws IOException {
+    try (exchange) {
+      exchange.getRequestBody().readNBytes(4096);
+      if (!exchange.getRequestURI().getPath().equals("/metrics")) {
+        respond(exchange, 404, "not found: only /metrics is served\n");
+      } else if (!exchange.getRequestMethod().equals("GET")) {
+        exchange.getResponseHeaders().set("Allow", "GET");
+        respond(exchange, 405, "method not allowed: GET /metrics\n");
+      } else {
+        exchange.getResponseHeaders().set("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+        respond(exchange, 200, render());
+      }
+    }
+  }
+
+  private static void respond(HttpExchange exchange, int status, String body) throws IOException {
+    byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
+    exchange.sendResponseHeaders(status, bytes.length);
+    try (OutputStream out = exchange.getResponseBody()) {
+      out.write(bytes);
+    }
+  }
+
+  /**
+   * The current metrics in Prometheus text format.
+   *
+   * @return the text.
+   */
+  public String render() {
+    StringBuilder out = new StringBuilder();
+    PipelineStats stats = pipeline.stats();
+    metric(out, "cutover_pipeline_published_total", "counter", "Changes published to the pipeline.", "",
+        stats.published());
+    metric(out, "cutover_pipeline_durable_total", "counter", "Changes durable in the journal.", "", stats.durable());
+    metric(out, "cutover_pipeline_replayed_total", "counter", "Changes replayed from the journal at start.", "",
+        stats.replayed());
+    metric(out, "cutover_pipeline_in_flight", "gauge", "Changes published and not yet handled by every stage.", "",
+        stats.inFlight());
+    metric(out, "cutover_journal_last_index", "gauge", "The journal's last index.", "", stats.journalLastIndex());
+    header(out, "cutover_journal_consumer_position", "gauge", "Last journal index each consumer has checkpointed.");
+    for (Map.Entry<String, Long> consumer : new TreeMap<>(pipeline.journal().consumers()).entrySet()) {
+      sample(out, "cutover_journal_consumer_position", label("consumer", consumer.getKey()), consumer.getValue());
+    }
+    header(out, "cutover_stage_handled_total", "counter", "Changes handled per stage and handler.");
+    for (StageStats stage : stats.stages()) {
+      sample(out, "cutover_stage_handled_total", labels(stage), stage.handled());
+    }
+    header(out, "cutover_stage_latency_seconds", "gauge", "Publish-to-handled latency quantiles per handler.");
+    for (StageStats stage : stats.stages()) {
+      sample(out, "cutover_stage_latency_seconds", labels(stage) + ",quantile=\"0.5\"", stage.p50Micros() / 1e6);
+      sample(out, "cutover_stage_latency_seconds", labels(stage) + ",quantile=\"0.95\"", stage.p95Micros() / 1e6);
+      sample(out, "cutover_stage_latency_seconds", labels(stage) + ",quantile=\"0.99\"", stage.p99Micros() / 1e6);
+    }
+    if (syncs.isEmpty()) {
+      return out.toString();
+    }
+    Map<String, SyncStats> all = new TreeMap<>();
+    Map<String, Integer> paused = new TreeMap<>();
+    for (Map.Entry<String, BidirectionalSync> sync : syncs.entrySet()) {
+      all.put(sync.getKey(), sync.getValue().stats());
+      try {
+        paused.put(sync.getKey(), sync.getValue().paused().size());
+      } catch (IOException e) {
+        paused.put(sync.getKey(), -1);
+      }
+    }
+    // Each family's samples stay together after its HELP and TYPE lines, as the text format requires.
+    header(out, "cutover_sync_changes_total", "counter", "Changes applied across, per service and direction.");
+    all.forEach((service, s) -> {
+      sample(out, "cutover_sync_changes_total", label("service", service) + ",direction=\"to_service\"",
+          s.toService());
+      sample(out, "cutover_sync_changes_total", label("service", service) + ",direction=\"to_monolith\"",
+          s.toMonolith());
+    });
+    header(out, "cutover_sync_latency_seconds", "gauge", "Source commit to applied, 95th percentile.");
+    all.forEach((service, s) -> {
+      sample(out, "cutover_sync_latency_seconds", label("service", service)
+          + ",direction=\"to_service\",quantile=\"0.95\"", s.p95ToServiceMicros() / 1e6);
+      sample(out, "cutover_sync_latency_seconds", label("service", service)
+          + ",direction=\"to_monolith\",quantile=\"0.95\"", s.p95ToMonolithMicros() / 1e6);
+    });
+    header(out, "cutover_sync_conflicts_total", "counter", "Conflicts detected, per service and kind.");
+    all.forEach((service, s) -> s.conflictsByKind().forEach((kind, count) -> sample(out,
+        "cutover_sync_conflicts_total", label("service", service) + "," + label("kind",
+            kind.name().toLowerCase(Locale.ROOT)), count)));
+    header(out, "cutover_sync_conflict_outcomes_total", "counter", "Conflicts per outcome.");
+    all.forEach((service, s) -> s.conflictsByOutcome().forEach((outcome, count) -> sample(out,
+        "cutover_sync_conflict_outcomes_total", label("service", service) + "," + label("outcome",
+            outcome.name().toLowerCase(Locale.ROOT)), count)));
+    header(out, "cutover_sync_parked_rows", "gauge", "Rows parked for an operator.");
+    all.forEach((service, s) -> sample(out, "cutover_sync_parked_rows", label("service", service), s.parked()));
+    header(out, "cutover_sync_paused_tables", "gauge", "Tables paused (schema drift or an operator); -1 unknown.");
+    paused.forEach((service, n) -> sample(out, "cutover_sync_paused_tables", label("service", service), n));
+    header(out, "cutover_sync_skipped_writes_total", "counter", "Writes that found no row to change.");
+    all.forEach((service, s) -> sample(out, "cutover_sync_skipped_writes_total", label("service", service),
+        s.skippedWrites()));
+    return out.toString();
+  }
+
+  private static String labels(StageStats stage) {
+    return label("stage", stage.stage()) + "," + label("handler", stage.handler());
+  }
+
+  private static String label(String name, String value) {
+    return name + "=\"" + value.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n") + "\"";
+  }
+
+  private static void header(StringBuilder out, String name, String type, String help) {
+    out.append("# HELP ").append(name).append(' ').append(help).append('\n');
+    out.append("# TYPE ").append(name).append(' ').append(type).append('\n');
+  }
+
+  private static void metric(StringBuilder out, String name, String type, String help, String labels,
+      double value) {
+    header(out, name, type, help);
+    sample(out, name, labels, value);
+  }
+
+  private static void sample(StringBuilder out, String name, String labels, double value) {
+    out.append(name);
+    if (!labels.isEmpty()) {
+      out.append('{').append(labels).append('}');
+    }
+    out.append(' ');
+    if (value == Math.rint(value) && Math.abs(value) < 1e15) {
+      out.append((long) value);
+    } else {
+      out.append(value);
+    }
+    out.append('\n');
+  }
+
+  /** Stops serving. */
+  @Override
+  public void close() {
+    server.stop(0);
+  }
+}

@@ -101,6 +101,8 @@ final class BenchEvents {
         .setServerConfig("max_wal_senders", "8")
         .setServerConfig("synchronous_commit", "on")
         .setServerConfig("listen_addresses", "127.0.0.1")
+        .setServerConfig("max_wal_size", System.getProperty("cutover.bench.pg.maxWalSize", "1GB"))
+        .setServerConfig("checkpoint_timeout", System.getProperty("cutover.bench.pg.checkpointTimeout", "5min"))
         .setDataDirectory(dir.resolve("pgdata"))
         .start();
     try (java.sql.Connection c = pg.getPostgresDatabase().getConnection();

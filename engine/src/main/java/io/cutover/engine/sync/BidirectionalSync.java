@@ -247,7 +247,8 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
     if (event.table().equals(TICK_TABLE)) {
       return;
     }
-    if (event.table().equals(RESOLUTION_TABLE) || (event.table().equals(CONTROL_TABLE)
+    if ((event.table().equals(RESOLUTION_TABLE) && event.key().has("conflict") && event.key().has("choice"))
+        || (event.table().equals(CONTROL_TABLE) && event.key().has("table") && event.key().has("action")
         && byMonolithTable.containsKey(event.key().get("table").asString()))) {
       add(event, change.journalIndex());
       return;
@@ -359,8 +360,7 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
           }
           continue;
         }
-        Map<String, String> pausedNow = state.paused();
-        if (pausedNow.containsKey(event.table())) {
+        if (state.isPaused(event.table())) {
           state.hold(index, event);
           continue;
         }

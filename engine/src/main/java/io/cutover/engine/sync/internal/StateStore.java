@@ -199,6 +199,16 @@ public final class StateStore implements AutoCloseable {
   }
 
   /**
+   * Whether a table's sync is paused.
+   *
+   * @param table the monolith's table.
+   * @return true if paused.
+   */
+  public boolean isPaused(String table) {
+    return paused.containsKey(table);
+  }
+
+  /**
    * The paused tables and why.
    *
    * @return table to reason.

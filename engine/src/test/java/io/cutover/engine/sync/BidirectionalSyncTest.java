@@ -120,8 +120,6 @@ class BidirectionalSyncTest {
     assertEquals(expected, rows(fixture.monolith, ITEMS));
     assertEquals(expected, rows(fixture.service, ITEMS));
     SyncStats stats = fixture.sync.stats();
-    System.out.println(stats);
-    fixture.sync.conflicts(20).forEach(System.out::println);
     assertTrue(stats.conflicts() > 0, "concurrent writers on both sides collide: " + stats);
     assertEquals(stats.conflicts(), stats.conflictsByKind().get(Conflict.Kind.UPDATE_UPDATE));
     List<Conflict> log = fixture.sync.conflicts(5);

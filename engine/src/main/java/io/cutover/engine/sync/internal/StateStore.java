@@ -31,6 +31,9 @@ public final class StateStore implements AutoCloseable {
   private final MVMap<String, String> paused;
   private final MVMap<Long, byte[]> held;
   private final int maxConflicts;
+  private final Path file;
+  private long commits;
+  private static final int COMPACT_EVERY = 100;
 
   /**
    * Opens (or creates) a store.
@@ -42,6 +45,10 @@ public final class StateStore implements AutoCloseable {
   public StateStore(Path file, int maxConflicts) throws IOException {
     Files.createDirectories(file.toAbsolutePath().getParent());
     this.store = new MVStore.Builder().fileName(file.toString()).autoCommitDisabled().open();
+    // Each commit writes a new chunk; without the background writer nothing reclaims old ones, and the file grew
+    // by about 100 KiB per batch. Chunks with no live data may be reused at once (every batch is forced to disk
+    // before the next starts), and sparse chunks are rewritten now and then (see commit).
+    store.setRetentionTime(0);
     this.rows = store.openMap("rows");
     this.conflicts = store.openMap("conflicts");
     this.parked = store.openMap("parked");
@@ -49,6 +56,7 @@ public final class StateStore implements AutoCloseable {
     this.paused = store.openMap("paused");
     this.held = store.openMap("held");
     this.maxConflicts = maxConflicts;
+    this.file = file;
     // Commit the maps' creation: a rollback before the first batch commits would otherwise close them.
     store.commit();
   }
@@ -291,6 +299,21 @@ public final class StateStore implements AutoCloseable {
     if (sync) {
       store.sync();
     }
+    if (++commits % COMPACT_EVERY == 0) {
+      // Rewrite chunks less than half full (at most 4 MiB a time), so the file stays near its live size.
+      store.compact(50, 4 << 20);
+      store.commit();
+    }
+  }
+
+  /**
+   * The store file's size.
+   *
+   * @return bytes.
+   * @throws IOException if the file cannot be read.
+   */
+  public long fileBytes() throws IOException {
+    return Files.size(file);
   }
 
   /** Discards everything since the last commit. */

@@ -56,6 +56,7 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
   private final boolean replicaIdentityFull;
   private final Duration heartbeat;
   private final AtomicLong confirmedLsn = new AtomicLong();
+  private final boolean serverOriginFilter;
 
   private PostgresLogicalCapture(Builder builder) {
     super(builder.side);
@@ -67,6 +68,7 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
     this.publication = builder.publication != null ? builder.publication : "cutover_" + base;
     this.replicaIdentityFull = builder.replicaIdentityFull;
     this.heartbeat = builder.heartbeat;
+    this.serverOriginFilter = builder.serverOriginFilter;
   }
 
   /**
@@ -216,7 +218,7 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
     boolean originFilter;
     try (Connection c = connect()) {
       keys = primaryKeys(c);
-      originFilter = c.getMetaData().getDatabaseMajorVersion() >= 16;
+      originFilter = serverOriginFilter && c.getMetaData().getDatabaseMajorVersion() >= 16;
     }
     Properties replication = new Properties();
     replication.putAll(properties);
@@ -323,6 +325,7 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
     private String publication;
     private boolean replicaIdentityFull;
     private Duration heartbeat = Duration.ofSeconds(10);
+    private boolean serverOriginFilter = true;
 
     private Builder(Side side, String url, Properties properties) {
       this.side = Objects.requireNonNull(side, "side");
@@ -362,6 +365,19 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
      */
     public Builder publication(String value) {
       this.publication = Dialect.POSTGRESQL.name(value);
+      return this;
+    }
+
+    /**
+     * Whether to have the server drop transactions replayed under a replication origin ({@code origin 'none'},
+     * PostgreSQL 16+; default true). Without it, or on older servers, such transactions arrive marked with their
+     * origin and are skipped while decoding: either way Cutover's own writes are not captured again.
+     *
+     * @param value false to filter while decoding only.
+     * @return this builder.
+     */
+    public Builder serverOriginFilter(boolean value) {
+      this.serverOriginFilter = value;
       return this;
     }
 

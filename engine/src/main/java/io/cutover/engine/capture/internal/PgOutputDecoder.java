@@ -52,6 +52,7 @@ public final class PgOutputDecoder {
   private final Map<Integer, Relation> relations = new HashMap<>();
   private long commitLsn;
   private long messageLsn;
+  private boolean fromOrigin;
   private long commitMicros;
   private String xid = "";
   private ChangeEvent event;
@@ -93,6 +94,7 @@ public final class PgOutputDecoder {
     byte type = buffer.get();
     switch (type) {
       case 'B' -> {
+        fromOrigin = false;
         commitLsn = buffer.getLong();
         commitMicros = buffer.getLong() + PG_EPOCH_MICROS;
         xid = Integer.toUnsignedString(buffer.getInt());
@@ -121,12 +123,19 @@ public final class PgOutputDecoder {
         relations.put(id, new Relation("public".equals(namespace) ? name : namespace + "." + name, columns));
         return Kind.OTHER;
       }
+      case 'O' -> {
+        // The transaction was replayed under a replication origin: Cutover's own apply (or another replicator).
+        // PostgreSQL 16+ filters these out with origin 'none'; older servers send them marked, and they are
+        // skipped here, so Cutover's writes never come back as changes (no echo).
+        fromOrigin = true;
+        return Kind.OTHER;
+      }
       case 'I' -> {
         Relation relation = relation(buffer.getInt());
         expect(buffer.get(), 'N');
         Row after = tuple(buffer, relation);
         event = change(relation, Operation.INSERT, null, after);
-        return Kind.CHANGE;
+        return fromOrigin ? Kind.OTHER : Kind.CHANGE;
       }
       case 'U' -> {
         Relation relation = relation(buffer.getInt());
@@ -139,14 +148,14 @@ public final class PgOutputDecoder {
         expect(next, 'N');
         Row after = tuple(buffer, relation);
         event = change(relation, Operation.UPDATE, before, after);
-        return Kind.CHANGE;
+        return fromOrigin ? Kind.OTHER : Kind.CHANGE;
       }
       case 'D' -> {
         Relation relation = relation(buffer.getInt());
         buffer.get();
         Row before = tuple(buffer, relation);
         event = change(relation, Operation.DELETE, before, null);
-        return Kind.CHANGE;
+        return fromOrigin ? Kind.OTHER : Kind.CHANGE;
       }
       default -> {
         return Kind.OTHER;

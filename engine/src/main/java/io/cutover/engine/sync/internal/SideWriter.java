@@ -32,7 +32,22 @@ public final class SideWriter implements AutoCloseable {
   private final Side side;
   private final DataSource dataSource;
   private final Map<String, TableMapping> mappings;
-  private final Map<String, PreparedStatement> statements = new HashMap<>();
+  /** Prepared statements by text, the most recently used kept (one per shape: table, columns set, conditions). */
+  private final Map<String, PreparedStatement> statements = new java.util.LinkedHashMap<>(64, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<String, PreparedStatement> eldest) {
+      if (size() <= MAX_STATEMENTS) {
+        return false;
+      }
+      try {
+        eldest.getValue().close();
+      } catch (SQLException ignored) {
+        // closing a statement we no longer need
+      }
+      return true;
+    }
+  };
+  private static final int MAX_STATEMENTS = 256;
   private final Map<String, Map<String, String>> columnTypes = new HashMap<>();
   private Connection connection;
   private Dialect dialect;

@@ -112,4 +112,61 @@ final class BenchEvents {
     }
     return pg;
   }
+
+  /** Binds one row's parameters of a load generator's statement. */
+  interface RowBinder {
+    void bind(java.sql.PreparedStatement statement, long seq) throws java.sql.SQLException;
+  }
+
+  /**
+   * The harnesses' load generator: transactions of {@code txRows} executions of one statement at a fixed rate,
+   * for 3 s of warm-up plus {@code seconds}; records when each row's transaction committed.
+   *
+   * @param c the connection (auto-commit is turned off).
+   * @param statement the statement, executed once per row in a JDBC batch per transaction.
+   * @param rate rows per second.
+   * @param seconds seconds measured after the warm-up.
+   * @param txRows rows per transaction.
+   * @param committed filled with each row's commit time ({@code System.nanoTime()}), indexed by its seq.
+   * @param warmedUp run once, when the warm-up ends.
+   * @param binder binds row {@code seq}.
+   * @return the rows written.
+   * @throws java.sql.SQLException if the database fails.
+   */
+  static long pacedLoad(java.sql.Connection c, java.sql.PreparedStatement statement, int rate, int seconds,
+      int txRows, long[] committed, Runnable warmedUp, RowBinder binder) throws java.sql.SQLException {
+    c.setAutoCommit(false);
+    long seq = 0;
+    long intervalNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(1) * txRows / rate;
+    long start = System.nanoTime();
+    long warmupEnd = start + java.util.concurrent.TimeUnit.SECONDS.toNanos(3);
+    long end = warmupEnd + java.util.concurrent.TimeUnit.SECONDS.toNanos(seconds);
+    long next = start;
+    boolean warm = false;
+    while (next < end && seq + txRows < committed.length) {
+      long now = System.nanoTime();
+      if (now < next) {
+        java.util.concurrent.locks.LockSupport.parkNanos(Math.min(next - now, 200_000));
+        continue;
+      }
+      if (!warm && now >= warmupEnd) {
+        warm = true;
+        warmedUp.run();
+      }
+      long first = seq;
+      for (int i = 0; i < txRows; i++) {
+        binder.bind(statement, seq);
+        statement.addBatch();
+        seq++;
+      }
+      statement.executeBatch();
+      c.commit();
+      long done = System.nanoTime();
+      for (long s = first; s < seq; s++) {
+        committed[(int) s] = done;
+      }
+      next += intervalNanos;
+    }
+    return seq;
+  }
 }

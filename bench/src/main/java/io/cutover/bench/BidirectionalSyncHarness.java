@@ -21,7 +21,6 @@ import java.sql.Statement;
 import java.util.List;
 import java.util.Properties;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.locks.LockSupport;
 import javax.sql.DataSource;
 import org.HdrHistogram.Histogram;
 
@@ -209,49 +208,21 @@ public final class BidirectionalSyncHarness {
   /** Writes at the set rate for 3 s of warm-up plus the measured seconds; returns the changes written. */
   private static long load(String url, Properties user, int rate, int seconds, int txRows, int conflictPercent,
       int keyBase, long[] committed, Probe probe) {
-    long seq = 0;
     java.util.Random random = new java.util.Random(keyBase);
-    try (Connection c = java.sql.DriverManager.getConnection(url, user)) {
-      c.setAutoCommit(false);
-      try (PreparedStatement update = c.prepareStatement("UPDATE orders SET seq = ?, status = ?, "
-          + "quantity = quantity + ?, updated_at = now() WHERE id = ?")) {
-        long intervalNanos = TimeUnit.SECONDS.toNanos(1) * txRows / rate;
-        long start = System.nanoTime();
-        long warmupEnd = start + TimeUnit.SECONDS.toNanos(3);
-        long end = warmupEnd + TimeUnit.SECONDS.toNanos(seconds);
-        long next = start;
-        while (next < end && seq + txRows < committed.length) {
-          long now = System.nanoTime();
-          if (now < next) {
-            LockSupport.parkNanos(Math.min(next - now, 200_000));
-            continue;
-          }
-          if (!probe.recording && now >= warmupEnd) {
-            probe.recording = true;
-          }
-          long first = seq;
-          for (int i = 0; i < txRows; i++) {
+    try (Connection c = java.sql.DriverManager.getConnection(url, user);
+         PreparedStatement update = c.prepareStatement("UPDATE orders SET seq = ?, status = ?, "
+             + "quantity = quantity + ?, updated_at = now() WHERE id = ?")) {
+      return BenchEvents.pacedLoad(c, update, rate, seconds, txRows, committed, () -> probe.recording = true,
+          (statement, seq) -> {
             boolean shared = random.nextInt(100) < conflictPercent;
             long key = shared ? 2L * KEYS_PER_SIDE + random.nextInt(SHARED_KEYS) : keyBase + (seq % KEYS_PER_SIDE);
-            update.setLong(1, seq);
-            update.setString(2, "s" + (seq % 7));
-            update.setInt(3, random.nextInt(5) - 2);
-            update.setLong(4, key);
-            update.addBatch();
-            seq++;
-          }
-          update.executeBatch();
-          c.commit();
-          long done = System.nanoTime();
-          for (long s = first; s < seq; s++) {
-            committed[(int) s] = done;
-          }
-          next += intervalNanos;
-        }
-      }
+            statement.setLong(1, seq);
+            statement.setString(2, "s" + (seq % 7));
+            statement.setInt(3, random.nextInt(5) - 2);
+            statement.setLong(4, key);
+          });
     } catch (java.sql.SQLException e) {
       throw new IllegalStateException(e);
     }
-    return seq;
   }
 }

@@ -211,44 +211,16 @@ public final class PostgresSyncLatencyHarness {
   /** Writes at the set rate for 3 s of warm-up plus the measured seconds; returns the changes written. */
   private static long load(String url, Properties user, int rate, int seconds, int txRows, long[] committed,
       Probe probe) throws Exception {
-    long seq = 0;
     int keys = 50_000;
-    try (Connection c = java.sql.DriverManager.getConnection(url, user)) {
-      c.setAutoCommit(false);
-      try (PreparedStatement upsert = c.prepareStatement("INSERT INTO orders (id, seq, customer, total, status, "
-          + "updated_at) VALUES (?, ?, 'customer', 12.50, 'paid', now()) ON CONFLICT (id) DO UPDATE SET "
-          + "seq = EXCLUDED.seq, status = EXCLUDED.status, updated_at = EXCLUDED.updated_at")) {
-        long intervalNanos = TimeUnit.SECONDS.toNanos(1) * txRows / rate;
-        long start = System.nanoTime();
-        long warmupEnd = start + TimeUnit.SECONDS.toNanos(3);
-        long end = warmupEnd + TimeUnit.SECONDS.toNanos(seconds);
-        long next = start;
-        while (next < end && seq + txRows < committed.length) {
-          long now = System.nanoTime();
-          if (now < next) {
-            LockSupport.parkNanos(Math.min(next - now, 200_000));
-            continue;
-          }
-          if (!probe.recording && now >= warmupEnd) {
-            probe.recording = true;
-          }
-          long first = seq;
-          for (int i = 0; i < txRows; i++) {
-            upsert.setLong(1, seq % keys);
-            upsert.setLong(2, seq);
-            upsert.addBatch();
-            seq++;
-          }
-          upsert.executeBatch();
-          c.commit();
-          long done = System.nanoTime();
-          for (long s = first; s < seq; s++) {
-            committed[(int) s] = done;
-          }
-          next += intervalNanos;
-        }
-      }
+    try (Connection c = java.sql.DriverManager.getConnection(url, user);
+         PreparedStatement upsert = c.prepareStatement("INSERT INTO orders (id, seq, customer, total, status, "
+             + "updated_at) VALUES (?, ?, 'customer', 12.50, 'paid', now()) ON CONFLICT (id) DO UPDATE SET "
+             + "seq = EXCLUDED.seq, status = EXCLUDED.status, updated_at = EXCLUDED.updated_at")) {
+      return BenchEvents.pacedLoad(c, upsert, rate, seconds, txRows, committed, () -> probe.recording = true,
+          (statement, seq) -> {
+            statement.setLong(1, seq % keys);
+            statement.setLong(2, seq);
+          });
     }
-    return seq;
   }
 }

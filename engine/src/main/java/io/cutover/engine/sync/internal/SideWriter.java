@@ -169,16 +169,19 @@ public final class SideWriter implements AutoCloseable {
         continue;
       }
       String type = types.get(name.toLowerCase(java.util.Locale.ROOT));
-      String where = (side.isMonolith() ? "the monolith's" : side.service() + "'s") + " table " + table;
       if (type == null) {
-        return "column " + name + " is not in " + where;
+        return "column " + name + " is not in " + where(table);
       }
-      if (convert(column.getValue(), type) == null) {
-        return "column " + name + " of " + where + " is " + type + ", the other side sends " + column.getValue().type()
-            + " " + column.getValue();
+      if (!fits(column.getValue(), type) && convert(column.getValue(), type) == null) {
+        return "column " + name + " of " + where(table) + " is " + type + ", the other side sends "
+            + column.getValue().type() + " " + column.getValue();
       }
     }
     return null;
+  }
+
+  private String where(String table) {
+    return (side.isMonolith() ? "the monolith's" : side.service() + "'s") + " table " + table;
   }
 
   /**

@@ -7,6 +7,8 @@ import io.cutover.engine.pipeline.PipelineStats;
 import io.cutover.engine.pipeline.StageStats;
 import io.cutover.engine.sync.BidirectionalSync;
 import io.cutover.engine.sync.SyncStats;
+import io.cutover.engine.validate.ContinuousValidator;
+import io.cutover.engine.validate.ValidationStats;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
@@ -28,11 +30,25 @@ public final class MetricsServer implements AutoCloseable {
   private final HttpServer server;
   private final Pipeline pipeline;
   private final Map<String, BidirectionalSync> syncs;
+  private final Map<String, ContinuousValidator> validations = new TreeMap<>();
 
   private MetricsServer(HttpServer server, Pipeline pipeline, Map<String, BidirectionalSync> syncs) {
     this.server = server;
     this.pipeline = pipeline;
     this.syncs = new TreeMap<>(syncs);
+  }
+
+  /**
+   * Also exports each service's validation counters ({@code cutover_validation_*}).
+   *
+   * @param byService the validations, by service name.
+   * @return this server.
+   */
+  public MetricsServer validations(Map<String, ContinuousValidator> byService) {
+    synchronized (validations) {
+      validations.putAll(byService);
+    }
+    return this;
   }
 
   /**
@@ -181,6 +197,37 @@ public final class MetricsServer implements AutoCloseable {
     header(out, "cutover_sync_skipped_writes_total", "counter", "Writes that found no row to change.");
     all.forEach((service, s) -> sample(out, "cutover_sync_skipped_writes_total", label("service", service),
         s.skippedWrites()));
+    Map<String, ValidationStats> checks = new TreeMap<>();
+    synchronized (validations) {
+      validations.forEach((service, v) -> checks.put(service, v.stats()));
+    }
+    if (!checks.isEmpty()) {
+      header(out, "cutover_validation_rounds_total", "counter", "Validation rounds completed, per service.");
+      checks.forEach((service, v) -> sample(out, "cutover_validation_rounds_total", label("service", service),
+          v.rounds()));
+      header(out, "cutover_validation_failures_total", "counter", "Validation rounds that failed.");
+      checks.forEach((service, v) -> sample(out, "cutover_validation_failures_total", label("service", service),
+          v.failures()));
+      header(out, "cutover_validation_rows_compared_total", "counter", "Rows read on both sides by validation.");
+      checks.forEach((service, v) -> sample(out, "cutover_validation_rows_compared_total", label("service", service),
+          v.rowsCompared()));
+      header(out, "cutover_validation_discrepancies_total", "counter", "Discrepancies reported (alerts).");
+      checks.forEach((service, v) -> sample(out, "cutover_validation_discrepancies_total", label("service", service),
+          v.reported()));
+      header(out, "cutover_validation_held_back_total", "counter",
+          "Discrepancies held back as possibly in flight (eventual level), per round seen.");
+      checks.forEach((service, v) -> sample(out, "cutover_validation_held_back_total", label("service", service),
+          v.heldBack()));
+      header(out, "cutover_validation_repairs_total", "counter", "Repairs sent through the pipeline.");
+      checks.forEach((service, v) -> sample(out, "cutover_validation_repairs_total", label("service", service),
+          v.repaired()));
+      header(out, "cutover_validation_outstanding", "gauge", "Discrepancies reported by the last round.");
+      checks.forEach((service, v) -> sample(out, "cutover_validation_outstanding", label("service", service),
+          v.outstanding()));
+      header(out, "cutover_validation_last_round_seconds", "gauge", "How long the last round took.");
+      checks.forEach((service, v) -> sample(out, "cutover_validation_last_round_seconds", label("service", service),
+          v.lastRoundMillis() / 1e3));
+    }
     return out.toString();
   }
 

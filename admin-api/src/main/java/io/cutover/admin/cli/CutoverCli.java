@@ -33,7 +33,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "cutover", mixinStandardHelpOptions = true, version = "cutover 0.1.0",
     description = "Moves data from a monolith database to service databases with zero downtime and zero loss.",
     subcommands = {CutoverCli.Demo.class, CutoverCli.Check.class, CutoverCli.Run.class, CutoverCli.Replay.class,
-        CutoverCli.Cleanup.class})
+        CutoverCli.Validate.class, CutoverCli.Cleanup.class})
 public final class CutoverCli implements Callable<Integer> {
   /** Exit code: success. */
   public static final int OK = 0;
@@ -41,6 +41,8 @@ public final class CutoverCli implements Callable<Integer> {
   public static final int FAILURE = 1;
   /** Exit code: usage or configuration error. */
   public static final int USAGE = 2;
+  /** Exit code of {@code validate}: discrepancies found (and not repaired). */
+  public static final int DISCREPANCIES = 3;
 
   @Spec
   CommandLine.Model.CommandSpec spec;
@@ -138,6 +140,144 @@ public final class CutoverCli implements Callable<Integer> {
     }
   }
 
+  /** {@code cutover validate --config FILE [--service S] [--table T] [--repair WHO [--dry-run]] [--limit N]}. */
+  @Command(name = "validate", mixinStandardHelpOptions = true,
+      description = "Compares the monolith and the services table by table (Merkle trees over every row, read "
+          + "with cursors in constant memory) and lists every discrepancy: missing on either side, or which columns "
+          + "differ with both values. With --repair, repairs them through the journal (starts the engine: stop "
+          + "`cutover run` first) or, with --dry-run, lists the repairs. Runs are recorded in the audit log. "
+          + "Exit 0: consistent (or repaired); 3: discrepancies found.")
+  static final class Validate implements Callable<Integer> {
+    @Option(names = "--config", required = true, description = "the migration's YAML configuration")
+    Path config;
+
+    @Option(names = "--service", description = "only this service's tables")
+    String service;
+
+    @Option(names = "--table", description = "only this monolith table")
+    String table;
+
+    @Option(names = "--repair", description = "repair with this side winning: monolith, service or newest")
+    String repair;
+
+    @Option(names = "--dry-run", description = "with --repair: list the repairs, change nothing")
+    boolean dryRun;
+
+    @Option(names = "--limit", defaultValue = "100", description = "discrepancies listed per table (all are counted;"
+        + " default ${DEFAULT-VALUE})")
+    int limit;
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+      PrintWriter out = spec.commandLine().getOut();
+      MigrationConfig loaded = MigrationConfig.load(config);
+      if (limit < 0) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--limit must be 0 or more");
+      }
+      if (dryRun && repair == null) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--dry-run goes with --repair");
+      }
+      io.cutover.engine.validate.Authority authority;
+      try {
+        authority = repair == null ? null : io.cutover.engine.validate.Authority.parse(repair);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--repair: " + e.getMessage());
+      }
+      java.util.List<MigrationConfig.TableConfig> tables = loaded.tables().stream()
+          .filter(t -> service == null || t.service().equals(service))
+          .filter(t -> table == null || t.source().equalsIgnoreCase(table)).toList();
+      if (tables.isEmpty()) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "no mapped table matches"
+            + (service == null ? "" : " --service " + service) + (table == null ? "" : " --table " + table));
+      }
+      ConfigChecker.verify(loaded);
+      java.util.Map<String, java.util.List<io.cutover.engine.validate.Discrepancy>> found =
+          new java.util.LinkedHashMap<>();
+      long total = 0;
+      try (io.cutover.engine.validate.AuditLog audit = authority != null && !dryRun ? null
+          : io.cutover.engine.validate.AuditLog.open(loaded.stateDirectory().resolve("audit"))) {
+        for (MigrationConfig.TableConfig t : tables) {
+          MigrationConfig.SideConfig side = loaded.services().get(t.service());
+          try (io.cutover.engine.validate.Validator validator = io.cutover.engine.validate.Validator.builder(
+              t.service(), io.cutover.engine.db.DataSources.of(loaded.monolith().url(), loaded.monolith().user(),
+                  loaded.monolith().password()), io.cutover.engine.db.DataSources.of(side.url(), side.user(),
+                  side.password())).depth(loaded.validation().depth()).reportLimit(Math.max(limit, 10_000))
+              .build()) {
+            io.cutover.engine.validate.ValidationReport report = validator.validate(Migration.mapping(t));
+            out.println(report.summary());
+            int listed = 0;
+            for (io.cutover.engine.validate.Discrepancy d : report.discrepancies()) {
+              if (listed++ < limit) {
+                out.println("  " + d.describe());
+              }
+            }
+            if (report.discrepancyCount() > Math.min(limit, report.discrepancies().size())) {
+              out.printf("  ... %d more%n", report.discrepancyCount() - Math.min(limit, report.discrepancies().size()));
+            }
+            total += report.discrepancyCount();
+            found.computeIfAbsent(t.service(), k -> new java.util.ArrayList<>()).addAll(report.discrepancies());
+            if (audit != null) {
+              audit.append(new io.cutover.engine.validate.AuditEntry(report.startedMicros(),
+                  io.cutover.engine.validate.AuditEntry.Kind.VALIDATION, t.service(), t.source(), "cutover validate",
+                  report.summary()));
+            }
+          }
+        }
+      }
+      if (total == 0) {
+        out.println("cutover: consistent");
+        return OK;
+      }
+      if (authority == null) {
+        out.printf("cutover: %d discrepancies%n", total);
+        return DISCREPANCIES;
+      }
+      if (authority == io.cutover.engine.validate.Authority.NEWEST) {
+        out.println("cutover: a one-shot run has no change history, so newest keeps the monolith's version; the "
+            + "engine's continuous validation (validation.repair: newest) decides by each side's last change");
+      }
+      if (dryRun) {
+        for (java.util.Map.Entry<String, java.util.List<io.cutover.engine.validate.Discrepancy>> e
+            : found.entrySet()) {
+          for (io.cutover.engine.validate.Repair r : planner(loaded, e.getKey()).plan(e.getValue(), authority)) {
+            out.println("would repair " + r.describe());
+          }
+        }
+        out.printf("cutover: %d discrepancies; repairs listed (dry run), nothing changed%n", total);
+        return DISCREPANCIES;
+      }
+      int repaired = 0;
+      try (Migration migration = Migration.start(loaded)) {
+        for (java.util.Map.Entry<String, java.util.List<io.cutover.engine.validate.Discrepancy>> e
+            : found.entrySet()) {
+          for (io.cutover.engine.validate.Repair r : migration.repairers().get(e.getKey()).repair(e.getValue(),
+              authority, "cutover validate --repair " + repair)) {
+            out.println("repaired " + r.describe());
+            repaired++;
+          }
+        }
+        migration.pipeline().awaitIdle(Duration.ofMinutes(5));
+      }
+      out.printf("cutover: %d discrepancies, %d repaired through the journal%n", total, repaired);
+      return OK;
+    }
+
+    /** A repairer for planning only (it never publishes). */
+    private static io.cutover.engine.validate.Repairer planner(MigrationConfig config, String service) {
+      io.cutover.engine.validate.Repairer planner = new io.cutover.engine.validate.Repairer(
+          null, config.services().get(service).side(), null, null);
+      for (MigrationConfig.TableConfig t : config.tables()) {
+        if (t.service().equals(service)) {
+          planner.table(Migration.mapping(t), t.bidirectional());
+        }
+      }
+      return planner;
+    }
+  }
+
   /** {@code cutover check --config FILE}. */
   @Command(name = "check", mixinStandardHelpOptions = true,
       description = "Validates a configuration file against the databases, read-only.")
@@ -202,7 +342,8 @@ public final class CutoverCli implements Callable<Integer> {
       }
       io.cutover.admin.MetricsServer metrics = null;
       if (metricsPort >= 0) {
-        metrics = io.cutover.admin.MetricsServer.start(metricsPort, migration.pipeline(), migration.syncs());
+        metrics = io.cutover.admin.MetricsServer.start(metricsPort, migration.pipeline(), migration.syncs())
+            .validations(migration.validations());
         out.printf("cutover: metrics on http://127.0.0.1:%d/metrics%n", metrics.port());
       }
       CountDownLatch stopped = new CountDownLatch(1);
@@ -231,8 +372,10 @@ public final class CutoverCli implements Callable<Integer> {
           long captured = migration.captures().stream().mapToLong(c -> c.published()).sum();
           long conflicts = migration.syncs().values().stream().mapToLong(s -> s.stats().conflicts()).sum();
           long parked = migration.syncs().values().stream().mapToLong(s -> s.stats().parked()).sum();
-          out.printf("cutover: captured %d, journaled %d, in flight %d, conflicts %d (parked %d)%n", captured,
-              stats.durable(), stats.inFlight(), conflicts, parked);
+          long outstanding = migration.validations().values().stream().mapToLong(v -> v.stats().outstanding())
+              .sum();
+          out.printf("cutover: captured %d, journaled %d, in flight %d, conflicts %d (parked %d), discrepancies %d%n",
+              captured, stats.durable(), stats.inFlight(), conflicts, parked, outstanding);
         }
       } finally {
         if (admin != null) {

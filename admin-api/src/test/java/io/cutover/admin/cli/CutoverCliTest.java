@@ -42,6 +42,10 @@ class CutoverCliTest {
   }
 
   private Path config(String monolithUrl, String serviceUrl, String serviceColumn) throws Exception {
+    return config(monolithUrl, serviceUrl, serviceColumn, "");
+  }
+
+  private Path config(String monolithUrl, String serviceUrl, String serviceColumn, String extra) throws Exception {
     Path file = dir.resolve("cutover.yaml");
     Files.writeString(file, String.join("\n",
         "journal: {directory: journal}",
@@ -51,7 +55,7 @@ class CutoverCliTest {
         "    accounts: {url: '" + serviceUrl + "', user: sa}",
         "tables:",
         "  - {source: users, service: accounts, target: accounts, columns: {id: id, name: " + serviceColumn + "}}",
-        ""));
+        extra));
     return file;
   }
 
@@ -132,7 +136,7 @@ class CutoverCliTest {
     StringWriter out = new StringWriter();
     CommandLine commandLine = CutoverCli.commandLine(new PrintWriter(out, true), new PrintWriter(new StringWriter()));
     CutoverCli.Run run = (CutoverCli.Run) commandLine.getSubcommands().get("run").getCommand();
-    Path file = config(mono, svc, "name");
+    Path file = config(mono, svc, "name", "validation: {interval: 200ms, consistency: strict}\n");
     CompletableFuture<Integer> code = CompletableFuture.supplyAsync(() ->
         commandLine.execute("run", "--config", file.toString(), "--status-every", "1", "--admin-port", "0",
             "--metrics-port", "0"));
@@ -170,6 +174,15 @@ class CutoverCliTest {
         java.net.URI.create("http://127.0.0.1:" + metricsPort.group(1) + "/metrics")).build(),
         java.net.http.HttpResponse.BodyHandlers.ofString()).body();
     assertTrue(page.contains("cutover_sync_changes_total{service=\"accounts\",direction=\"to_service\"}"), page);
+    while (!page.matches("(?s).*cutover_validation_rounds_total\\{service=\"accounts\"} [1-9].*")
+        && System.nanoTime() < deadline) {
+      Thread.sleep(50);
+      page = java.net.http.HttpClient.newHttpClient().send(java.net.http.HttpRequest.newBuilder(
+          java.net.URI.create("http://127.0.0.1:" + metricsPort.group(1) + "/metrics")).build(),
+          java.net.http.HttpResponse.BodyHandlers.ofString()).body();
+    }
+    assertTrue(page.contains("cutover_validation_outstanding{service=\"accounts\"} 0"), page);
+    assertTrue(page.matches("(?s).*cutover_validation_rounds_total\\{service=\"accounts\"} [1-9].*"), page);
     run.stop.countDown();
     assertEquals(0, code.get(30, TimeUnit.SECONDS));
     assertTrue(out.toString().contains("stopped after draining the pipeline"), out.toString());
@@ -181,5 +194,61 @@ class CutoverCliTest {
     Result cleanup = cli("cleanup", "--config", file.toString());
     assertTrue(cleanup.out().contains("removed monolith: trigger cutover_capture_users"), cleanup.out());
     assertTrue(cli("cleanup", "--config", file.toString(), "--dry-run").out().contains("nothing of this migration"));
+  }
+
+  private static java.util.List<String> query(String url, String sql) throws Exception {
+    java.util.List<String> out = new java.util.ArrayList<>();
+    try (Connection c = DriverManager.getConnection(url, "sa", ""); Statement st = c.createStatement();
+         ResultSet rs = st.executeQuery(sql)) {
+      while (rs.next()) {
+        out.add(rs.getString(1));
+      }
+    }
+    return out;
+  }
+
+  @Test
+  void shouldValidateListDiscrepanciesPlanAndRepairThroughTheJournal() throws Exception {
+    String mono = "jdbc:h2:mem:cli-vm-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
+    String svc = "jdbc:h2:mem:cli-vs-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
+    exec(mono, "CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR(20))");
+    exec(svc, "CREATE TABLE accounts (id BIGINT PRIMARY KEY, nick VARCHAR(20))");
+    for (int i = 1; i <= 20; i++) {
+      exec(mono, "INSERT INTO users VALUES (" + i + ", 'u" + i + "')");
+      exec(svc, "INSERT INTO accounts VALUES (" + i + ", 'u" + i + "')");
+    }
+    String file = config(mono, svc, "nick").toString();
+    Result clean = cli("validate", "--config", file);
+    assertEquals(0, clean.code(), clean.out() + clean.err());
+    assertTrue(clean.out().contains("users -> accounts.accounts: 20 monolith rows, 20 service rows, consistent"),
+        clean.out());
+
+    exec(svc, "UPDATE accounts SET nick = '' WHERE id = 3");
+    exec(svc, "DELETE FROM accounts WHERE id = 4");
+    exec(mono, "DELETE FROM users WHERE id = 5");
+    Result found = cli("validate", "--config", file, "--limit", "2");
+    assertEquals(CutoverCli.DISCREPANCIES, found.code(), found.out() + found.err());
+    assertTrue(found.out().contains("3 discrepancies"), found.out());
+    assertTrue(found.out().contains("... 1 more"), found.out());
+
+    Result plan = cli("validate", "--config", file, "--repair", "monolith", "--dry-run");
+    assertEquals(CutoverCli.DISCREPANCIES, plan.code(), plan.out() + plan.err());
+    assertTrue(plan.out().contains("would repair users {id=3}: copy the monolith's row to the service (COLUMNS_DIFFER)"),
+        plan.out());
+    assertTrue(plan.out().contains("would repair users {id=5}: delete from the service (MISSING_ON_MONOLITH)"),
+        plan.out());
+    assertEquals(java.util.List.of(""), query(svc, "SELECT nick FROM accounts WHERE id = 3"), "a dry run changes nothing");
+
+    Result repaired = cli("validate", "--config", file, "--repair", "monolith");
+    assertEquals(0, repaired.code(), repaired.out() + repaired.err());
+    assertTrue(repaired.out().contains("3 discrepancies, 3 repaired through the journal"), repaired.out());
+    assertEquals(0, cli("validate", "--config", file).code(), "consistent after the repair");
+    assertEquals(java.util.List.of("u3"), query(svc, "SELECT nick FROM accounts WHERE id = 3"));
+    Result replay = cli("replay", "--journal", dir.resolve("journal").toString());
+    assertTrue(replay.out().contains("3 change(s)"), "the repairs are journaled changes: " + replay.out());
+
+    assertEquals(2, cli("validate", "--config", file, "--repair", "nobody").code());
+    assertEquals(2, cli("validate", "--config", file, "--dry-run").code());
+    assertEquals(2, cli("validate", "--config", file, "--table", "nope").code());
   }
 }

@@ -54,7 +54,13 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
  *                                        #   | manual | custom:NAME
  *       columns: {amount: monolith_wins, retries: counter}   # per column, also max | min | counter
  * state:
- *   directory: ./cutover-state           # sync's state store (relative to the configuration file)
+ *   directory: ./cutover-state           # sync's state store and the audit log (relative to this file)
+ * validation:                            # optional: continuous validation of every table pair
+ *   interval: 60s                        # between rounds (ms, s, m, h); off: only on demand
+ *   consistency: eventual                # eventual (hold back rows in flight) | strict
+ *   tolerance: 30s                       # eventual: how long a divergence must persist to be reported
+ *   repair: none                         # none | monolith | service | newest: repair reported ones
+ *   depth: 14                            # Merkle tree depth (2^depth leaves)
  * </pre>
  *
  * @param file the file it was loaded from.
@@ -64,9 +70,26 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
  * @param services the services by name, in file order.
  * @param tables the mapped tables, in file order.
  * @param stateDirectory where sync keeps its state store.
+ * @param validation how tables are validated.
  */
 public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync, SideConfig monolith,
-    Map<String, SideConfig> services, List<TableConfig> tables, Path stateDirectory) {
+    Map<String, SideConfig> services, List<TableConfig> tables, Path stateDirectory, ValidationConfig validation) {
+
+  /**
+   * Continuous validation.
+   *
+   * @param interval time between rounds; null when validation runs only on demand.
+   * @param strict true to report every divergence at once; false to hold back rows in flight.
+   * @param tolerance how long a divergence must persist before it is reported (eventual level).
+   * @param repair who wins automatic repairs: {@code monolith}, {@code service}, {@code newest}; empty for none.
+   * @param depth the Merkle trees' depth.
+   */
+  public record ValidationConfig(java.time.Duration interval, boolean strict, java.time.Duration tolerance,
+      String repair, int depth) {
+    /** Validation on demand only, eventual, 30 s tolerance, no repair, depth 14. */
+    public static final ValidationConfig ON_DEMAND = new ValidationConfig(null, false, java.time.Duration
+        .ofSeconds(30), "", 14);
+  }
 
   /** How a side's changes are captured. */
   public enum CaptureMethod {
@@ -163,7 +186,8 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
     }
 
     MigrationConfig read(Object document) {
-      Map<String, Object> root = map(document, "(document)", Set.of("journal", "sides", "tables", "state"));
+      Map<String, Object> root = map(document, "(document)", Set.of("journal", "sides", "tables", "state",
+          "validation"));
       Map<String, Object> journal = root.containsKey("journal") ? map(root.get("journal"), "journal",
           Set.of("directory", "sync")) : Map.of();
       Path base = file.toAbsolutePath().getParent();
@@ -203,8 +227,59 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
       Map<String, Object> state = root.containsKey("state") ? map(root.get("state"), "state", Set.of("directory"))
           : Map.of();
       Path stateDirectory = base.resolve(string(state, "state", "directory", "cutover-state"));
+      ValidationConfig validation = root.containsKey("validation") ? validation(root.get("validation"))
+          : ValidationConfig.ON_DEMAND;
+      if (validation.repair().equals("service") && tables.stream().anyMatch(t -> !t.bidirectional())) {
+        throw error("validation.repair", "service cannot win repairs of tables synced one way (direction: "
+            + "to_service); use monolith or newest");
+      }
       return new MigrationConfig(file, journalDirectory, sync, monolith, Collections.unmodifiableMap(services),
-          List.copyOf(tables), stateDirectory);
+          List.copyOf(tables), stateDirectory, validation);
+    }
+
+    private ValidationConfig validation(Object node) {
+      Map<String, Object> map = map(node, "validation", Set.of("interval", "consistency", "tolerance", "repair",
+          "depth"));
+      String intervalText = string(map, "validation", "interval", "off");
+      java.time.Duration interval = intervalText.equals("off") ? null : duration(intervalText, "validation.interval");
+      if (interval != null && interval.isZero()) {
+        throw error("validation.interval", "must be more than 0 (or off)");
+      }
+      String consistency = string(map, "validation", "consistency", "eventual");
+      if (!consistency.equals("eventual") && !consistency.equals("strict")) {
+        throw error("validation.consistency", "'" + consistency + "' is not one of eventual, strict");
+      }
+      java.time.Duration tolerance = duration(string(map, "validation", "tolerance", "30s"), "validation.tolerance");
+      String repair = string(map, "validation", "repair", "none");
+      if (!Set.of("none", "monolith", "service", "newest").contains(repair)) {
+        throw error("validation.repair", "'" + repair + "' is not one of none, monolith, service, newest");
+      }
+      String depthText = string(map, "validation", "depth", "14");
+      int depth;
+      try {
+        depth = Integer.parseInt(depthText);
+      } catch (NumberFormatException e) {
+        depth = -1;
+      }
+      if (depth < 1 || depth > 24) {
+        throw error("validation.depth", "'" + depthText + "' is not a whole number from 1 to 24");
+      }
+      return new ValidationConfig(interval, consistency.equals("strict"), tolerance,
+          repair.equals("none") ? "" : repair, depth);
+    }
+
+    private java.time.Duration duration(String text, String key) {
+      Matcher m = Pattern.compile("(\\d{1,9})(ms|s|m|h)").matcher(text.trim());
+      if (!m.matches()) {
+        throw error(key, "'" + text + "' is not a duration such as 500ms, 30s, 5m or 1h");
+      }
+      long n = Long.parseLong(m.group(1));
+      return switch (m.group(2)) {
+        case "ms" -> java.time.Duration.ofMillis(n);
+        case "s" -> java.time.Duration.ofSeconds(n);
+        case "m" -> java.time.Duration.ofMinutes(n);
+        default -> java.time.Duration.ofHours(n);
+      };
     }
 
     private SideConfig side(Object node, String key, Side side) {

@@ -34,6 +34,12 @@ public record ChangeEvent(
     long hlc,
     String origin) {
 
+  /**
+   * The origin tag of a repair made by validation: a change that carries the winning side's whole row (or its
+   * delete), which sync writes to the other side unconditionally.
+   */
+  public static final String ORIGIN_REPAIR = "cutover-repair";
+
   /** Validates the event; the message names the field that is wrong. */
   public ChangeEvent {
     Objects.requireNonNull(side, "change event side");

@@ -77,6 +77,7 @@ public final class EventCodec {
     }
     int tableStart = p;
     p += putString(buffer, p, event.table());
+    int tableEnd = p;
     p += putString(buffer, p, event.transactionId());
     p += putString(buffer, p, event.origin());
     if (position.kind() == SourcePosition.Kind.KAFKA) {
@@ -84,7 +85,7 @@ public final class EventCodec {
     }
     int keyStart = p;
     p = putRow(buffer, p, event.key());
-    buffer.putLong(offset + KEY_HASH, keyHash(buffer, tableStart, keyStart, p));
+    buffer.putLong(offset + KEY_HASH, keyHash(buffer, tableStart, tableEnd, keyStart, p));
     if (event.before() != null) {
       p = putRow(buffer, p, event.before());
     }
@@ -100,8 +101,8 @@ public final class EventCodec {
     return p - offset;
   }
 
-  private static long keyHash(DirectBuffer buffer, int tableStart, int keyStart, int keyEnd) {
-    long tableHash = XxHash64.hash(buffer, tableStart, keyStart - tableStart, 0);
+  private static long keyHash(DirectBuffer buffer, int tableStart, int tableEnd, int keyStart, int keyEnd) {
+    long tableHash = XxHash64.hash(buffer, tableStart, tableEnd - tableStart, 0);
     return XxHash64.hash(buffer, keyStart, keyEnd - keyStart, tableHash);
   }
 
@@ -195,6 +196,32 @@ public final class EventCodec {
    */
   public static long keyHash(DirectBuffer buffer, int offset) {
     return buffer.getLong(offset + KEY_HASH);
+  }
+
+  /**
+   * The key hash a change to a row would carry ({@link #keyHash(DirectBuffer, int)}), computed from the table and
+   * key (for lookups off the ring; allocates).
+   *
+   * @param table the table, as the change names it.
+   * @param key the key, as the change carries it.
+   * @return the hash.
+   */
+  public static long keyHash(String table, Row key) {
+    org.agrona.ExpandableArrayBuffer buffer = new org.agrona.ExpandableArrayBuffer(128);
+    int tableEnd = putString(buffer, 0, table);
+    int keyEnd = putRow(buffer, tableEnd, key);
+    return keyHash(buffer, 0, tableEnd, tableEnd, keyEnd);
+  }
+
+  /**
+   * Whether an encoded event comes from a service (rather than the monolith).
+   *
+   * @param buffer holding the event.
+   * @param offset where it starts.
+   * @return true for a service's change.
+   */
+  public static boolean fromService(DirectBuffer buffer, int offset) {
+    return (buffer.getByte(offset + FLAGS) & FLAG_SERVICE) != 0;
   }
 
   /**

@@ -14,6 +14,13 @@ import io.cutover.engine.pipeline.ChangeHandler;
 import io.cutover.engine.pipeline.Pipeline;
 import io.cutover.engine.pipeline.PipelineConfig;
 import io.cutover.engine.sync.BidirectionalSync;
+import io.cutover.engine.validate.AuditLog;
+import io.cutover.engine.validate.Authority;
+import io.cutover.engine.validate.ChangeClock;
+import io.cutover.engine.validate.Consistency;
+import io.cutover.engine.validate.ContinuousValidator;
+import io.cutover.engine.validate.Repairer;
+import io.cutover.engine.validate.Validator;
 import io.cutover.engine.sync.Conflict;
 import io.cutover.journal.JournalConfig;
 import java.io.IOException;
@@ -38,13 +45,43 @@ public final class Migration implements AutoCloseable {
   private final Pipeline pipeline;
   private final Map<String, BidirectionalSync> syncs;
   private final java.util.concurrent.ScheduledExecutorService ticker;
+  private final ChangeClock clock;
+  private final AuditLog audit;
+  private final Map<String, ContinuousValidator> validations = new LinkedHashMap<>();
+  private final Map<String, Repairer> repairers = new LinkedHashMap<>();
 
   private Migration(MigrationConfig config, List<ChangeCapture> captures, Pipeline pipeline,
-      Map<String, BidirectionalSync> syncs) {
+      Map<String, BidirectionalSync> syncs, ChangeClock clock, Map<String, List<TableConfig>> tablesByService) {
     this.config = config;
     this.captures = captures;
     this.pipeline = pipeline;
     this.syncs = syncs;
+    this.clock = clock;
+    this.audit = AuditLog.open(config.stateDirectory().resolve("audit"));
+    MigrationConfig.ValidationConfig v = config.validation();
+    for (Map.Entry<String, List<TableConfig>> service : tablesByService.entrySet()) {
+      SideConfig side = config.services().get(service.getKey());
+      Repairer repairer = new Repairer(pipeline, side.side(), clock, audit);
+      ContinuousValidator.Builder validation = ContinuousValidator.builder(Validator.builder(service.getKey(),
+              DataSources.of(config.monolith().url(), config.monolith().user(), config.monolith().password()),
+              DataSources.of(side.url(), side.user(), side.password())).depth(v.depth()).build())
+          .consistency(v.strict() ? Consistency.STRICT : Consistency.EVENTUAL).tolerance(v.tolerance())
+          .clock(clock).audit(audit);
+      for (TableConfig table : service.getValue()) {
+        TableMapping mapping = mapping(table);
+        repairer.table(mapping, table.bidirectional());
+        validation.table(mapping);
+      }
+      if (!v.repair().isEmpty()) {
+        validation.autoRepair(repairer, Authority.parse(v.repair()));
+      }
+      if (v.interval() != null) {
+        validation.interval(v.interval());
+      }
+      ContinuousValidator built = validation.build();
+      validations.put(service.getKey(), v.interval() != null ? built.start() : built);
+      repairers.put(service.getKey(), repairer);
+    }
     this.ticker = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
       Thread thread = new Thread(r, "cutover-tick");
       thread.setDaemon(true);
@@ -81,14 +118,10 @@ public final class Migration implements AutoCloseable {
     captures.add(capture(config.monolith(), config.tables().stream().map(TableConfig::source).distinct()
         .toArray(String[]::new)));
     Map<String, BidirectionalSync.Builder> builders = new LinkedHashMap<>();
+    Map<String, List<TableConfig>> tablesByService = new LinkedHashMap<>();
     for (TableConfig table : config.tables()) {
-      TableMapping mapping = TableMapping.renamed(table.source(), table.target());
-      if (!table.columns().isEmpty()) {
-        mapping = mapping.withColumns(table.columns());
-      }
-      if (!table.filter().isEmpty()) {
-        mapping = mapping.withFilter(table.filter());
-      }
+      TableMapping mapping = mapping(table);
+      tablesByService.computeIfAbsent(table.service(), k -> new ArrayList<>()).add(table);
       SideConfig service = config.services().get(table.service());
       builders.computeIfAbsent(table.service(), name -> BidirectionalSync.builder(name,
               DataSources.of(config.monolith().url(), config.monolith().user(), config.monolith().password()),
@@ -109,14 +142,33 @@ public final class Migration implements AutoCloseable {
     }
     Map<String, BidirectionalSync> syncs = new LinkedHashMap<>();
     builders.forEach((name, builder) -> syncs.put(name, builder.build()));
+    ChangeClock clock = new ChangeClock();
     Pipeline pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.builder(config.journalDirectory())
             .syncPolicy(config.sync()).build()).build())
         .apply(syncs.values().toArray(new ChangeHandler[0]))
+        .checksum(clock)
         .start();
     for (ChangeCapture capture : captures) {
       capture.start(pipeline);
     }
-    return new Migration(config, captures, pipeline, syncs);
+    return new Migration(config, captures, pipeline, syncs, clock, tablesByService);
+  }
+
+  /**
+   * The mapping a table's configuration describes.
+   *
+   * @param table the table's configuration.
+   * @return the mapping.
+   */
+  public static TableMapping mapping(TableConfig table) {
+    TableMapping mapping = TableMapping.renamed(table.source(), table.target());
+    if (!table.columns().isEmpty()) {
+      mapping = mapping.withColumns(table.columns());
+    }
+    if (!table.filter().isEmpty()) {
+      mapping = mapping.withFilter(table.filter());
+    }
+    return mapping;
   }
 
   static ChangeCapture capture(SideConfig side, String[] tables) {
@@ -193,6 +245,43 @@ public final class Migration implements AutoCloseable {
   }
 
   /**
+   * Each service's validation (continuous when the configuration sets an interval; otherwise run on demand with
+   * {@link ContinuousValidator#runOnce}), by service name.
+   *
+   * @return the validations.
+   */
+  public Map<String, ContinuousValidator> validations() {
+    return validations;
+  }
+
+  /**
+   * Each service's repairer, by service name (repairs travel through this migration's pipeline).
+   *
+   * @return the repairers.
+   */
+  public Map<String, Repairer> repairers() {
+    return repairers;
+  }
+
+  /**
+   * The audit log of validation runs, discrepancies and repairs.
+   *
+   * @return the log.
+   */
+  public AuditLog audit() {
+    return audit;
+  }
+
+  /**
+   * The checksum stage's clock.
+   *
+   * @return the clock.
+   */
+  public ChangeClock clock() {
+    return clock;
+  }
+
+  /**
    * The configuration it runs.
    *
    * @return the configuration.
@@ -205,8 +294,10 @@ public final class Migration implements AutoCloseable {
   @Override
   public void close() {
     ticker.shutdownNow();
+    validations.values().forEach(ContinuousValidator::close);
     captures.forEach(ChangeCapture::close);
     pipeline.close();
     syncs.values().forEach(BidirectionalSync::close);
+    audit.close();
   }
 }

@@ -241,7 +241,7 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
   public void onChange(ChangeRecord change) {
     pendingIndex = change.journalIndex();
     ChangeEvent event = change.decode();
-    if (!event.origin().isEmpty()) {
+    if (!event.origin().isEmpty() && !event.origin().equals(ChangeEvent.ORIGIN_REPAIR)) {
       return;
     }
     if (event.table().equals(TICK_TABLE)) {
@@ -289,7 +289,7 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
 
   private static ChangeEvent toMonolithNames(Table table, ChangeEvent event) {
     ChangeEvent.Builder out = ChangeEvent.builder(event.side(), table.mapping().sourceTable(), event.operation())
-        .key(rename(table, event.key()))
+        .key(rename(table, event.key())).origin(event.origin())
         .position(event.position()).transactionId(event.transactionId())
         .commitTimeMicros(event.commitTimeMicros()).hlc(event.hlc());
     if (event.before() != null) {
@@ -448,6 +448,10 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
       List<Conflict> conflicts, List<SideWriter.Indexed> toMonolithWrites, List<SideWriter.Indexed> toServiceWrites) {
     Table table = byMonolithTable.get(event.table());
     byte[] key = StateStore.rowKey(event.table(), event.key());
+    if (event.origin().equals(ChangeEvent.ORIGIN_REPAIR)) {
+      repair(state, key, event, index, held, toMonolithWrites, toServiceWrites);
+      return 0;
+    }
     Reconciler.Outcome outcome = reconciler.reconcile(event, table.policy(), state.get(key), now);
     state.put(key, outcome.next());
     long parkedDelta = 0;
@@ -463,6 +467,31 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
           held));
     }
     return parkedDelta;
+  }
+
+  /**
+   * A repair from validation: the winning side's row (or its absence) is written to the other side
+   * unconditionally and becomes the agreed version. A parked row is left to the operator.
+   */
+  private void repair(StateStore state, byte[] key, ChangeEvent event, long index, boolean held,
+      List<SideWriter.Indexed> toMonolithWrites, List<SideWriter.Indexed> toServiceWrites) {
+    RowState current = state.get(key);
+    if (current != null && current.parked() != 0) {
+      LOG.warn("repair of {} {} skipped: the row is parked as conflict {}; resolve the conflict instead",
+          event.table(), event.key(), current.parked());
+      return;
+    }
+    Side to = event.side().isMonolith() ? service : Side.MONOLITH;
+    Write write;
+    if (event.operation() == Operation.DELETE) {
+      state.put(key, RowState.deleted(event.hlc()));
+      write = new Write(to, event.table(), Write.Type.FORCE_DELETE, event.key(), null, null);
+    } else {
+      Row base = current == null || current.isDeleted() ? null : current.row();
+      state.put(key, RowState.existing(RowState.overlay(base, event.after().columns()), event.hlc()));
+      write = new Write(to, event.table(), Write.Type.UPSERT, event.key(), event.after(), null);
+    }
+    (to.isMonolith() ? toMonolithWrites : toServiceWrites).add(new SideWriter.Indexed(index, write, held));
   }
 
   /** Whether a change fits the other side's table; null if it does, else what does not. */

@@ -151,6 +151,17 @@ class MigrationConfigTest {
     assertEquals("sides.monolith.slot", loadError(VALID.replace("    user: sa\n    password: ${env:MONO_PASSWORD}",
         "    user: sa\n    password: ${env:MONO_PASSWORD}\n    slot: mono")).key(), "a slot needs logical capture");
     assertEquals("state", loadError(VALID + "state: nowhere\n").key());
+    assertEquals("validation.interval", loadError(VALID + "validation: {interval: soon}\n").key());
+    assertTrue(loadError(VALID + "validation: {interval: soon}\n").getMessage().contains("such as 500ms, 30s"));
+    assertEquals("validation.interval", loadError(VALID + "validation: {interval: 0s}\n").key());
+    assertEquals("validation.tolerance", loadError(VALID + "validation: {tolerance: -1s}\n").key());
+    assertEquals("validation.consistency", loadError(VALID + "validation: {consistency: loose}\n").key());
+    assertEquals("validation.repair", loadError(VALID + "validation: {repair: whoever}\n").key());
+    assertEquals("validation.depth", loadError(VALID + "validation: {depth: 30}\n").key());
+    assertEquals("validation.depth", loadError(VALID + "validation: {depth: deep}\n").key());
+    assertEquals("validation.speed", loadError(VALID + "validation: {speed: 1}\n").key());
+    assertEquals("validation.repair", loadError(VALID.replace(table, table + "\n    direction: to_service")
+        + "validation: {repair: service}\n").key(), "the service cannot win one-way tables");
   }
 
   @Test
@@ -172,6 +183,13 @@ class MigrationConfigTest {
     assertTrue(defaults.tables().get(0).bidirectional());
     assertEquals(io.cutover.engine.sync.ConflictPolicy.LAST_WRITER_WINS, defaults.tables().get(0).conflicts());
     assertEquals(dir.resolve("cutover-state").toAbsolutePath(), defaults.stateDirectory());
+    assertEquals(MigrationConfig.ValidationConfig.ON_DEMAND, defaults.validation());
+    MigrationConfig validated = MigrationConfig.load(write(VALID + "validation: {interval: 5m, consistency: strict, "
+        + "tolerance: 1500ms, repair: newest, depth: 10}\n"), Map.of("MONO_PASSWORD", "")::get);
+    assertEquals(new MigrationConfig.ValidationConfig(java.time.Duration.ofMinutes(5), true,
+        java.time.Duration.ofMillis(1500), "newest", 10), validated.validation());
+    assertEquals(java.time.Duration.ofHours(2), MigrationConfig.load(write(VALID + "validation: {interval: 2h, "
+        + "tolerance: 3s}\n"), Map.of("MONO_PASSWORD", "")::get).validation().interval());
   }
 
   @Test

@@ -38,6 +38,11 @@ class EventCodecTest {
     assertEquals(keyHash(a), keyHash(sameRow));
     assertNotEquals(keyHash(a), keyHash(otherRow));
     assertNotEquals(keyHash(a), keyHash(otherTable));
+    ChangeEvent laterTransaction = ChangeEvent.builder(Side.MONOLITH, "orders", Operation.DELETE)
+        .key(a.key()).transactionId("tx-99").origin("cutover-repair").build();
+    assertEquals(keyHash(a), keyHash(laterTransaction));
+    assertEquals(keyHash(a), EventCodec.keyHash("orders", a.key()));
+    assertEquals(keyHash(otherRow), EventCodec.keyHash("orders", otherRow.key()));
   }
 
   @Test

@@ -15,9 +15,11 @@ import java.util.function.Consumer;
 import org.h2.jdbcx.JdbcDataSource;
 
 /** A monolith and a service on embedded H2, trigger capture on both, one pipeline, bi-directional sync. */
-final class H2SyncFixture implements AutoCloseable {
-  final JdbcDataSource monolith = h2("monolith");
-  final JdbcDataSource service = h2("service");
+public final class H2SyncFixture implements AutoCloseable {
+  public final JdbcDataSource monolith = h2("monolith");
+  public final JdbcDataSource service = h2("service");
+  /** The checksum stage's clock (validation reads it). */
+  public final io.cutover.engine.validate.ChangeClock clock = new io.cutover.engine.validate.ChangeClock();
   private final Path dir;
   private final String serviceName;
   private final String[] monolithTables;
@@ -25,10 +27,10 @@ final class H2SyncFixture implements AutoCloseable {
   private final Consumer<BidirectionalSync.Builder> tables;
   TriggerCapture monolithCapture;
   TriggerCapture serviceCapture;
-  Pipeline pipeline;
-  BidirectionalSync sync;
+  public Pipeline pipeline;
+  public BidirectionalSync sync;
 
-  H2SyncFixture(Path dir, String serviceName, String[] monolithTables, String[] serviceTables,
+  public H2SyncFixture(Path dir, String serviceName, String[] monolithTables, String[] serviceTables,
       Consumer<BidirectionalSync.Builder> tables) {
     this.dir = dir;
     this.serviceName = serviceName;
@@ -44,13 +46,13 @@ final class H2SyncFixture implements AutoCloseable {
   }
 
   /** Installs capture on both sides (tables must exist) and starts everything. */
-  void start() throws SQLException {
+  public void start() throws SQLException {
     BidirectionalSync.Builder builder = BidirectionalSync.builder(serviceName, monolith, service,
         dir.resolve("state")).syncState(false);
     tables.accept(builder);
     sync = builder.build();
     pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.of(dir.resolve("journal")))
-        .ringSize(1024).retryBackoff(Duration.ofMillis(5), Duration.ofMillis(50)).build()).apply(sync).start();
+        .ringSize(1024).retryBackoff(Duration.ofMillis(5), Duration.ofMillis(50)).build()).apply(sync).checksum(clock).start();
     monolithCapture = TriggerCapture.builder(Side.MONOLITH, monolith).tables(monolithTables)
         .pollInterval(Duration.ofMillis(2)).build();
     serviceCapture = TriggerCapture.builder(Side.service(serviceName), service).tables(serviceTables)
@@ -69,7 +71,7 @@ final class H2SyncFixture implements AutoCloseable {
   }
 
   /** Waits until both change tables are drained and the pipeline has handled everything, twice over. */
-  void awaitQuiet() throws Exception {
+  public void awaitQuiet() throws Exception {
     awaitQuiet(monolith, service);
   }
 

@@ -1,0 +1,162 @@
+package io.cutover.bench;
+
+import io.cutover.engine.apply.TableMapping;
+import io.cutover.engine.validate.ValidationReport;
+import io.cutover.engine.validate.Validator;
+import io.zonky.test.db.postgres.embedded.EmbeddedPostgres;
+import java.lang.management.ManagementFactory;
+import java.lang.management.MemoryPoolMXBean;
+import java.lang.management.MemoryType;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.sql.Connection;
+import java.sql.PreparedStatement;
+import java.sql.ResultSet;
+import java.sql.Statement;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import javax.sql.DataSource;
+
+/**
+ * Full validation of a table pair on real PostgreSQL: ROWS rows on each side (an orders table of six columns:
+ * bigint, bigint, text, numeric, timestamptz, text), DIFFS of them damaged on the service. Runs, in one process:
+ * <ol>
+ *   <li>baseline {@code scan}: both tables streamed in parallel by JDBC with the same fetch size, every value read,
+ *       nothing hashed (the floor any client-side validator pays);</li>
+ *   <li>baseline {@code server-checksum}: a pt-table-checksum style whole-table checksum computed inside
+ *       PostgreSQL on both databases in parallel ({@code bit_xor} of a per-row md5): it says whether the tables
+ *       differ, not where;</li>
+ *   <li>{@code cutover}: {@link Validator#validate}, which finds and classifies every discrepancy.</li>
+ * </ol>
+ * Each is run RUNS times; the heap's peak is measured per run. Starts its own PostgreSQL server.
+ *
+ * <pre>
+ * java -Xmx256m -cp bench/target/benchmarks.jar io.cutover.bench.ValidationHarness [ROWS] [DIFFS] [RUNS]
+ * </pre>
+ */
+public final class ValidationHarness {
+  private ValidationHarness() {}
+
+  /**
+   * Runs the benchmark.
+   *
+   * @param args rows, damaged rows, runs.
+   * @throws Exception on failure.
+   */
+  public static void main(String[] args) throws Exception {
+    int rows = args.length > 0 ? Integer.parseInt(args[0]) : 1_000_000;
+    int diffs = args.length > 1 ? Integer.parseInt(args[1]) : 10;
+    int runs = args.length > 2 ? Integer.parseInt(args[2]) : 3;
+    Path dir = Files.createTempDirectory("cutover-validation-bench");
+    try (EmbeddedPostgres pg = BenchEvents.postgres(dir)) {
+      DataSource monolith = pg.getDatabase("postgres", "monolith");
+      DataSource service = pg.getDatabase("postgres", "service");
+      long t0 = System.nanoTime();
+      for (DataSource ds : List.of(monolith, service)) {
+        try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
+          st.execute("CREATE TABLE orders (id BIGINT PRIMARY KEY, customer_id BIGINT NOT NULL, status TEXT NOT NULL, "
+              + "total NUMERIC(12,2) NOT NULL, created_at TIMESTAMPTZ NOT NULL, note TEXT)");
+          st.execute("INSERT INTO orders SELECT g, g % 50000, (ARRAY['new','paid','shipped','returned'])[1 + g % 4], "
+              + "(g % 100000) / 100.0, timestamptz '2024-01-01 00:00:00+00' + g * interval '1 second', "
+              + "CASE WHEN g % 3 = 0 THEN NULL ELSE 'note ' || g END FROM generate_series(1, " + rows + ") g");
+          st.execute("VACUUM ANALYZE orders");
+        }
+      }
+      try (Connection c = service.getConnection(); Statement st = c.createStatement()) {
+        for (int i = 0; i < diffs; i++) {
+          long id = 1 + (long) i * (rows / Math.max(1, diffs));
+          st.execute(switch (i % 3) {
+            case 0 -> "DELETE FROM orders WHERE id = " + id;
+            case 1 -> "UPDATE orders SET total = total + 0.01 WHERE id = " + id;
+            default -> "UPDATE orders SET note = '' WHERE id = " + id;
+          });
+        }
+      }
+      System.out.printf("loaded %,d rows per side in %.1f s; %d damaged; JDK %s, %d cores%n", rows,
+          (System.nanoTime() - t0) / 1e9, diffs, System.getProperty("java.version"),
+          Runtime.getRuntime().availableProcessors());
+      System.out.printf("%-16s %8s %12s %14s %12s %s%n", "mode", "run", "seconds", "rows/s (both)", "peak heap",
+          "result");
+      ExecutorService pool = Executors.newFixedThreadPool(2);
+      try (Validator validator = Validator.builder("bench", monolith, service).build()) {
+        for (int run = 1; run <= runs; run++) {
+          resetPeaks();
+          long s = System.nanoTime();
+          Future<Long> a = pool.submit(() -> scan(monolith));
+          long n = scan(service) + a.get();
+          print("scan", run, s, n, n + " rows read");
+        }
+        for (int run = 1; run <= runs; run++) {
+          resetPeaks();
+          long s = System.nanoTime();
+          Future<String> a = pool.submit(() -> serverChecksum(monolith));
+          String serviceSum = serverChecksum(service);
+          String monolithSum = a.get();
+          print("server-checksum", run, s, 2L * rows, monolithSum.equals(serviceSum) ? "same" : "differ (where?)");
+        }
+        for (int run = 1; run <= runs; run++) {
+          resetPeaks();
+          long s = System.nanoTime();
+          ValidationReport report = validator.validate(TableMapping.identity("orders"));
+          print("cutover", run, s, report.monolithRows() + report.serviceRows(), report.discrepancyCount()
+              + " discrepancies found, " + report.differingLeaves() + " leaves read");
+        }
+      } finally {
+        pool.shutdownNow();
+      }
+    } finally {
+      BenchEvents.delete(dir);
+    }
+  }
+
+  private static long scan(DataSource ds) throws Exception {
+    try (Connection c = ds.getConnection()) {
+      c.setAutoCommit(false);
+      try (PreparedStatement st = c.prepareStatement("SELECT id, customer_id, status, total, created_at, note "
+          + "FROM orders")) {
+        st.setFetchSize(5_000);
+        long n = 0;
+        try (ResultSet rs = st.executeQuery()) {
+          while (rs.next()) {
+            for (int i = 1; i <= 6; i++) {
+              rs.getObject(i);
+            }
+            n++;
+          }
+        }
+        c.rollback();
+        return n;
+      }
+    }
+  }
+
+  private static String serverChecksum(DataSource ds) throws Exception {
+    try (Connection c = ds.getConnection(); Statement st = c.createStatement();
+         ResultSet rs = st.executeQuery("SELECT count(*), bit_xor(('x' || substr(md5(o::text), 1, 16))::bit(64)"
+             + "::bigint) FROM orders o")) {
+      rs.next();
+      return rs.getLong(1) + ":" + rs.getLong(2);
+    }
+  }
+
+  private static void resetPeaks() {
+    System.gc();
+    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+      pool.resetPeakUsage();
+    }
+  }
+
+  private static void print(String mode, int run, long startNanos, long rowsRead, String result) {
+    double seconds = (System.nanoTime() - startNanos) / 1e9;
+    long peak = 0;
+    for (MemoryPoolMXBean pool : ManagementFactory.getMemoryPoolMXBeans()) {
+      if (pool.getType() == MemoryType.HEAP) {
+        peak += pool.getPeakUsage().getUsed();
+      }
+    }
+    System.out.printf("%-16s %8d %12.2f %,14.0f %9d MB %s%n", mode, run, seconds, rowsRead / seconds,
+        peak >> 20, result);
+  }
+}

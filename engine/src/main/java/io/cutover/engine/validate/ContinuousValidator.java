@@ -1,0 +1,362 @@
+package io.cutover.engine.validate;
+
+import io.cutover.engine.apply.TableMapping;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Validation on a schedule while the migration runs: each round validates every table pair with the
+ * {@link Validator}, then decides per discrepancy whether to report it. At {@link Consistency#STRICT} every one is
+ * reported. At {@link Consistency#EVENTUAL} a discrepancy is reported only when it was first seen at least the lag
+ * tolerance ago and its row had no change through the pipeline within the tolerance (the {@link ChangeClock} of the
+ * checksum stage says when), so rows merely in transit never raise an alarm, while a divergence that persists is
+ * reported one tolerance after it is first seen. Reported discrepancies go to the {@link ValidationListener}, the
+ * {@link AuditLog} and, with automatic repair, to the {@link Repairer}; every round is audited.
+ *
+ * <p>Thread-safe: rounds run one at a time, on the schedule or through {@link #runOnce}.
+ */
+public final class ContinuousValidator implements AutoCloseable {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ContinuousValidator.class);
+  private final Validator validator;
+  private final List<TableMapping> tables;
+  private final Consistency consistency;
+  private final long toleranceMillis;
+  private final Duration interval;
+  private final ChangeClock clock;
+  private final ValidationListener listener;
+  private final AuditLog audit;
+  private final Repairer repairer;
+  private final Authority authority;
+  private final Map<String, Long> firstSeen = new HashMap<>();
+  private final Map<String, Discrepancy> reported = new LinkedHashMap<>();
+  private final AtomicLong rounds = new AtomicLong();
+  private final AtomicLong rowsCompared = new AtomicLong();
+  private final AtomicLong reportedTotal = new AtomicLong();
+  private final AtomicLong heldBack = new AtomicLong();
+  private final AtomicLong repaired = new AtomicLong();
+  private final AtomicLong failures = new AtomicLong();
+  private volatile long outstanding;
+  private volatile long lastRoundMillis;
+  private volatile long lastRoundEnd;
+  private ScheduledExecutorService schedule;
+
+  private ContinuousValidator(Builder builder) {
+    this.validator = builder.validator;
+    this.tables = List.copyOf(builder.tables);
+    this.consistency = builder.consistency;
+    this.toleranceMillis = builder.tolerance.toMillis();
+    this.interval = builder.interval;
+    this.clock = builder.clock;
+    this.listener = builder.listener;
+    this.audit = builder.audit;
+    this.repairer = builder.repairer;
+    this.authority = builder.authority;
+  }
+
+  /**
+   * Starts building continuous validation.
+   *
+   * @param validator validates the table pairs (this takes ownership and closes it).
+   * @return a builder.
+   */
+  public static Builder builder(Validator validator) {
+    return new Builder(validator);
+  }
+
+  /**
+   * Starts the schedule: the first round runs after one interval.
+   *
+   * @return this.
+   */
+  public synchronized ContinuousValidator start() {
+    if (schedule == null) {
+      schedule = Executors.newSingleThreadScheduledExecutor(r -> {
+        Thread thread = new Thread(r, "cutover-validation-" + validator.service());
+        thread.setDaemon(true);
+        return thread;
+      });
+      schedule.scheduleWithFixedDelay(this::scheduledRound, interval.toMillis(), interval.toMillis(),
+          TimeUnit.MILLISECONDS);
+    }
+    return this;
+  }
+
+  private void scheduledRound() {
+    try {
+      runOnce("scheduled");
+    } catch (Exception e) {
+      LOG.warn("validation round of {} failed; the next runs in {}", validator.service(), interval, e);
+    }
+  }
+
+  /**
+   * Runs one round now.
+   *
+   * @param cause why (recorded in the audit log): {@code scheduled}, {@code on demand}, ...
+   * @return the discrepancies reported after this round (newly or still).
+   * @throws Exception if a database fails (the round is counted as failed).
+   */
+  public synchronized List<Discrepancy> runOnce(String cause) throws Exception {
+    long started = System.nanoTime();
+    try {
+      Set<String> seenNow = new HashSet<>();
+      for (TableMapping table : tables) {
+        ValidationReport report = validator.validate(table);
+        rowsCompared.addAndGet(report.monolithRows() + report.serviceRows());
+        long now = System.currentTimeMillis();
+        List<Discrepancy> fresh = new ArrayList<>();
+        int reportedHere = 0;
+        for (Discrepancy d : report.discrepancies()) {
+          String id = d.table() + " " + d.key();
+          seenNow.add(id);
+          long first = firstSeen.computeIfAbsent(id, k -> now);
+          boolean report1 = consistency == Consistency.STRICT
+              || (now - first >= toleranceMillis && now - lastChange(table, d) >= toleranceMillis);
+          if (!report1) {
+            heldBack.incrementAndGet();
+            continue;
+          }
+          reportedHere++;
+          Discrepancy before = reported.put(id, d);
+          if (before == null || !before.equals(d)) {
+            fresh.add(d);
+          }
+        }
+        for (Discrepancy d : fresh) {
+          reportedTotal.incrementAndGet();
+          if (audit != null) {
+            audit.append(new AuditEntry(System.currentTimeMillis() * 1_000L, AuditEntry.Kind.DISCREPANCY,
+                validator.service(), d.table(), cause, d.describe()));
+          }
+          if (listener != null) {
+            listener.onDiscrepancy(d);
+          }
+        }
+        if (audit != null) {
+          audit.append(new AuditEntry(report.startedMicros(), AuditEntry.Kind.VALIDATION, validator.service(),
+              table.sourceTable(), cause, report.summary() + "; " + reportedHere + " reported, "
+                  + (report.discrepancies().size() - reportedHere) + " held back as possibly in flight"));
+        }
+        if (listener != null) {
+          listener.onValidated(report, reportedHere);
+        }
+        if (repairer != null && !fresh.isEmpty()) {
+          repaired.addAndGet(repairer.repair(fresh, authority, "automatic repair").size());
+        }
+      }
+      firstSeen.keySet().retainAll(seenNow);
+      reported.keySet().retainAll(seenNow);
+      outstanding = reported.size();
+      rounds.incrementAndGet();
+      return new ArrayList<>(reported.values());
+    } catch (Exception | Error e) {
+      failures.incrementAndGet();
+      throw e;
+    } finally {
+      lastRoundMillis = (System.nanoTime() - started) / 1_000_000;
+      lastRoundEnd = System.currentTimeMillis();
+    }
+  }
+
+  private long lastChange(TableMapping table, Discrepancy d) {
+    if (clock == null) {
+      return 0;
+    }
+    return Math.max(clock.lastChangeMillis(table.sourceTable(), Repairer.toMonolith(table, d.key())),
+        clock.lastChangeMillis(table.targetTable(), d.key()));
+  }
+
+  /**
+   * The discrepancies currently reported (as of the last round).
+   *
+   * @return a snapshot.
+   */
+  public synchronized List<Discrepancy> outstanding() {
+    return new ArrayList<>(reported.values());
+  }
+
+  /**
+   * Counters since start.
+   *
+   * @return a snapshot.
+   */
+  public ValidationStats stats() {
+    return new ValidationStats(rounds.get(), rowsCompared.get(), reportedTotal.get(), heldBack.get(),
+        repaired.get(), outstanding, failures.get(), lastRoundMillis, lastRoundEnd);
+  }
+
+  /**
+   * The validator used.
+   *
+   * @return the validator.
+   */
+  public Validator validator() {
+    return validator;
+  }
+
+  /**
+   * The table pairs validated.
+   *
+   * @return the mappings.
+   */
+  public List<TableMapping> tables() {
+    return tables;
+  }
+
+  /** Stops the schedule (a round under way finishes) and closes the validator. */
+  @Override
+  public void close() {
+    ScheduledExecutorService s;
+    synchronized (this) {
+      s = schedule;
+      schedule = null;
+    }
+    if (s != null) {
+      s.shutdown();
+      try {
+        s.awaitTermination(30, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+    validator.close();
+  }
+
+  /** Builds a {@link ContinuousValidator}. Not thread-safe. */
+  public static final class Builder {
+    private final Validator validator;
+    private final List<TableMapping> tables = new ArrayList<>();
+    private Consistency consistency = Consistency.EVENTUAL;
+    private Duration tolerance = Duration.ofSeconds(30);
+    private Duration interval = Duration.ofMinutes(1);
+    private ChangeClock clock;
+    private ValidationListener listener;
+    private AuditLog audit;
+    private Repairer repairer;
+    private Authority authority;
+
+    private Builder(Validator validator) {
+      this.validator = Objects.requireNonNull(validator, "validator");
+    }
+
+    /**
+     * Adds table pairs to validate.
+     *
+     * @param mappings how the monolith's tables land in the service.
+     * @return this builder.
+     */
+    public Builder table(TableMapping... mappings) {
+      tables.addAll(List.of(mappings));
+      return this;
+    }
+
+    /**
+     * The consistency level (default eventual).
+     *
+     * @param value the level.
+     * @return this builder.
+     */
+    public Builder consistency(Consistency value) {
+      consistency = Objects.requireNonNull(value, "consistency");
+      return this;
+    }
+
+    /**
+     * The lag tolerance of the eventual level (default 30 s).
+     *
+     * @param value zero or more.
+     * @return this builder.
+     */
+    public Builder tolerance(Duration value) {
+      if (value.isNegative()) {
+        throw new IllegalArgumentException("validation lag tolerance must not be negative, was " + value);
+      }
+      tolerance = value;
+      return this;
+    }
+
+    /**
+     * The time between rounds (default 1 min).
+     *
+     * @param value at least 1 ms.
+     * @return this builder.
+     */
+    public Builder interval(Duration value) {
+      if (value.toMillis() < 1) {
+        throw new IllegalArgumentException("validation interval must be at least 1 ms, was " + value);
+      }
+      interval = value;
+      return this;
+    }
+
+    /**
+     * The checksum stage's clock (rows with recent changes are held back at the eventual level).
+     *
+     * @param value the clock; without one only the persistence of a discrepancy is checked.
+     * @return this builder.
+     */
+    public Builder clock(ChangeClock value) {
+      clock = value;
+      return this;
+    }
+
+    /**
+     * Where alerts go.
+     *
+     * @param value the listener.
+     * @return this builder.
+     */
+    public Builder listener(ValidationListener value) {
+      listener = value;
+      return this;
+    }
+
+    /**
+     * Where runs and discrepancies are recorded.
+     *
+     * @param value the audit log (not closed by the validator).
+     * @return this builder.
+     */
+    public Builder audit(AuditLog value) {
+      audit = value;
+      return this;
+    }
+
+    /**
+     * Repairs reported discrepancies automatically.
+     *
+     * @param value the repairer.
+     * @param winner who wins.
+     * @return this builder.
+     */
+    public Builder autoRepair(Repairer value, Authority winner) {
+      repairer = Objects.requireNonNull(value, "repairer");
+      authority = Objects.requireNonNull(winner, "repair authority");
+      return this;
+    }
+
+    /**
+     * Builds it (not started).
+     *
+     * @return the continuous validator.
+     * @throws IllegalArgumentException if no table is given.
+     */
+    public ContinuousValidator build() {
+      if (tables.isEmpty()) {
+        throw new IllegalArgumentException("continuous validation needs at least one table");
+      }
+      return new ContinuousValidator(this);
+    }
+  }
+}

@@ -1,0 +1,2 @@
+/** Validation's machinery: canonical row hashing, Merkle trees, streaming table reads. */
+package io.cutover.engine.validate.internal;

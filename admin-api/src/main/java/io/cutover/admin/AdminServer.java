@@ -48,11 +48,12 @@ public final class AdminServer implements AutoCloseable {
   private final HealthStatusManager health = new HealthStatusManager();
 
   private AdminServer(AdminConfig config, Pipeline pipeline,
-      java.util.Map<String, io.cutover.engine.sync.BidirectionalSync> syncs) {
+      java.util.Map<String, io.cutover.engine.sync.BidirectionalSync> syncs, ValidationMethods validation) {
     NettyServerBuilder builder = NettyServerBuilder
         .forAddress(new InetSocketAddress(config.host(), config.port()))
         .maxInboundMessageSize(config.maxInboundMessageBytes())
-        .addService(ServerInterceptors.intercept(new AdminService(pipeline, syncs), new BearerTokenCheck(config)))
+        .addService(ServerInterceptors.intercept(new AdminService(pipeline, syncs, validation),
+            new BearerTokenCheck(config)))
         .addService(ProtoReflectionServiceV1.newInstance())
         .addService(health.getHealthService());
     this.server = builder.build();
@@ -81,7 +82,25 @@ public final class AdminServer implements AutoCloseable {
    */
   public static AdminServer start(AdminConfig config, Pipeline pipeline,
       java.util.Map<String, io.cutover.engine.sync.BidirectionalSync> syncs) {
-    AdminServer admin = new AdminServer(config, pipeline, syncs);
+    return start(config, pipeline, syncs, new ValidationMethods(java.util.Map.of(), java.util.Map.of(), null));
+  }
+
+  /**
+   * Starts serving a running migration: its pipeline, syncs, validation, repairs and audit log.
+   *
+   * @param config where to listen and how to authenticate.
+   * @param migration the migration.
+   * @return the running server.
+   * @throws UncheckedIOException if the address cannot be bound.
+   */
+  public static AdminServer start(AdminConfig config, io.cutover.engine.migration.Migration migration) {
+    return start(config, migration.pipeline(), migration.syncs(), new ValidationMethods(migration.validations(),
+        migration.repairers(), migration.audit()));
+  }
+
+  private static AdminServer start(AdminConfig config, Pipeline pipeline,
+      java.util.Map<String, io.cutover.engine.sync.BidirectionalSync> syncs, ValidationMethods validation) {
+    AdminServer admin = new AdminServer(config, pipeline, syncs, validation);
     try {
       admin.server.start();
     } catch (IOException e) {
@@ -124,10 +143,36 @@ public final class AdminServer implements AutoCloseable {
     private static final int MAX_LIMIT = 10_000;
     private final Pipeline pipeline;
     private final java.util.Map<String, BidirectionalSync> syncs;
+    private final ValidationMethods validation;
 
-    AdminService(Pipeline pipeline, java.util.Map<String, BidirectionalSync> syncs) {
+    AdminService(Pipeline pipeline, java.util.Map<String, BidirectionalSync> syncs, ValidationMethods validation) {
       this.pipeline = pipeline;
       this.syncs = java.util.Map.copyOf(syncs);
+      this.validation = validation;
+    }
+
+    @Override
+    public void validate(io.cutover.admin.v1.ValidateRequest request,
+        StreamObserver<io.cutover.admin.v1.ValidateResponse> response) {
+      validation.validate(request, response);
+    }
+
+    @Override
+    public void repair(io.cutover.admin.v1.RepairRequest request,
+        StreamObserver<io.cutover.admin.v1.RepairResponse> response) {
+      validation.repair(request, response);
+    }
+
+    @Override
+    public void watchDiscrepancies(io.cutover.admin.v1.WatchDiscrepanciesRequest request,
+        StreamObserver<io.cutover.admin.v1.DiscrepancyInfo> response) {
+      validation.watch(request, response);
+    }
+
+    @Override
+    public void readAudit(io.cutover.admin.v1.ReadAuditRequest request,
+        StreamObserver<io.cutover.admin.v1.ReadAuditResponse> response) {
+      validation.readAudit(request, response);
     }
 
     private static io.grpc.StatusRuntimeException invalid(String message) {
@@ -290,6 +335,7 @@ public final class AdminServer implements AutoCloseable {
         }
         out.addSyncs(one);
       }
+      out.addAllValidations(validation.status());
       response.onNext(out.build());
       response.onCompleted();
     }

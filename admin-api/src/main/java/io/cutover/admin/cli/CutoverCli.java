@@ -337,7 +337,7 @@ public final class CutoverCli implements Callable<Integer> {
         if (token != null && !token.isEmpty()) {
           adminConfig = adminConfig.withBearerToken(token);
         }
-        admin = io.cutover.admin.AdminServer.start(adminConfig, migration.pipeline(), migration.syncs());
+        admin = io.cutover.admin.AdminServer.start(adminConfig, migration);
         out.printf("cutover: admin API on 127.0.0.1:%d%n", admin.port());
       }
       io.cutover.admin.MetricsServer metrics = null;

@@ -34,7 +34,7 @@ public final class ContinuousValidator implements AutoCloseable {
   private final long toleranceMillis;
   private final Duration interval;
   private final ChangeClock clock;
-  private final ValidationListener listener;
+  private final List<ValidationListener> listeners = new java.util.concurrent.CopyOnWriteArrayList<>();
   private final AuditLog audit;
   private final Repairer repairer;
   private final Authority authority;
@@ -58,7 +58,9 @@ public final class ContinuousValidator implements AutoCloseable {
     this.toleranceMillis = builder.tolerance.toMillis();
     this.interval = builder.interval;
     this.clock = builder.clock;
-    this.listener = builder.listener;
+    if (builder.listener != null) {
+      listeners.add(builder.listener);
+    }
     this.audit = builder.audit;
     this.repairer = builder.repairer;
     this.authority = builder.authority;
@@ -139,8 +141,12 @@ public final class ContinuousValidator implements AutoCloseable {
             audit.append(new AuditEntry(System.currentTimeMillis() * 1_000L, AuditEntry.Kind.DISCREPANCY,
                 validator.service(), d.table(), cause, d.describe()));
           }
-          if (listener != null) {
-            listener.onDiscrepancy(d);
+          for (ValidationListener listener : listeners) {
+            try {
+              listener.onDiscrepancy(d);
+            } catch (RuntimeException e) {
+              LOG.warn("validation listener {} failed on {}", listener, d.describe(), e);
+            }
           }
         }
         if (audit != null) {
@@ -148,8 +154,12 @@ public final class ContinuousValidator implements AutoCloseable {
               table.sourceTable(), cause, report.summary() + "; " + reportedHere + " reported, "
                   + (report.discrepancies().size() - reportedHere) + " held back as possibly in flight"));
         }
-        if (listener != null) {
-          listener.onValidated(report, reportedHere);
+        for (ValidationListener listener : listeners) {
+          try {
+            listener.onValidated(report, reportedHere);
+          } catch (RuntimeException e) {
+            LOG.warn("validation listener {} failed after {}", listener, report.summary(), e);
+          }
         }
         if (repairer != null && !fresh.isEmpty()) {
           repaired.addAndGet(repairer.repair(fresh, authority, "automatic repair").size());
@@ -175,6 +185,24 @@ public final class ContinuousValidator implements AutoCloseable {
     }
     return Math.max(clock.lastChangeMillis(table.sourceTable(), Repairer.toMonolith(table, d.key())),
         clock.lastChangeMillis(table.targetTable(), d.key()));
+  }
+
+  /**
+   * Adds a listener (for example a gRPC stream that watches alerts).
+   *
+   * @param listener the listener.
+   */
+  public void addListener(ValidationListener listener) {
+    listeners.add(java.util.Objects.requireNonNull(listener, "listener"));
+  }
+
+  /**
+   * Removes a listener added before.
+   *
+   * @param listener the listener.
+   */
+  public void removeListener(ValidationListener listener) {
+    listeners.remove(listener);
   }
 
   /**

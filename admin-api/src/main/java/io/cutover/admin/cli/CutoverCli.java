@@ -33,7 +33,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "cutover", mixinStandardHelpOptions = true, version = "cutover 0.1.0",
     description = "Moves data from a monolith database to service databases with zero downtime and zero loss.",
     subcommands = {CutoverCli.Demo.class, CutoverCli.Check.class, CutoverCli.Run.class, CutoverCli.Replay.class,
-        CutoverCli.Validate.class, CutoverCli.Cleanup.class})
+        CutoverCli.Validate.class, CutoverCli.Analyze.class, CutoverCli.Cleanup.class})
 public final class CutoverCli implements Callable<Integer> {
   /** Exit code: success. */
   public static final int OK = 0;
@@ -275,6 +275,109 @@ public final class CutoverCli implements Callable<Integer> {
         }
       }
       return planner;
+    }
+  }
+
+  /** {@code cutover analyze --url URL [--user U] [--access-log FILE] [--pg-stat-statements] [hints] --out DIR}. */
+  @Command(name = "analyze", mixinStandardHelpOptions = true,
+      description = "Proposes services from the monolith's schema (tables, keys, indexes over JDBC) and, optionally, "
+          + "how the application uses it; writes plan.yaml (a configuration `run` accepts), report.md, graph.dot "
+          + "and analysis.json to --out. Read-only.")
+  static final class Analyze implements Callable<Integer> {
+    @Option(names = "--url", required = true, description = "the monolith's JDBC URL (PostgreSQL or H2)")
+    String url;
+
+    @Option(names = "--user", defaultValue = "", description = "the database user")
+    String user;
+
+    @Option(names = "--access-log", description = "transactions in JSON lines: "
+        + "{\"tx\": \"place_order\", \"reads\": [...], \"writes\": [...], \"count\": 1200}")
+    Path accessLog;
+
+    @Option(names = "--pg-stat-statements", description = "also read PostgreSQL's pg_stat_statements (statements, "
+        + "not transactions)")
+    boolean pgStatStatements;
+
+    @Option(names = "--together", description = "tables that must share a service, comma-separated (repeatable)")
+    java.util.List<String> together = new java.util.ArrayList<>();
+
+    @Option(names = "--apart", description = "two tables that must not share a service, comma-separated "
+        + "(repeatable)")
+    java.util.List<String> apart = new java.util.ArrayList<>();
+
+    @Option(names = "--services", defaultValue = "0", description = "how many services (default: as the data says)")
+    int services;
+
+    @Option(names = "--max-tables", defaultValue = "0", description = "the most tables per service (default: no limit)")
+    int maxTables;
+
+    @Option(names = "--seed", defaultValue = "1", description = "makes the result reproducible (default 1)")
+    long seed;
+
+    @Option(names = "--out", required = true, description = "the output directory")
+    Path out;
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+      PrintWriter print = spec.commandLine().getOut();
+      io.cutover.engine.analysis.Hints hints;
+      try {
+        hints = new io.cutover.engine.analysis.Hints(together.stream().map(Analyze::tables).toList(),
+            apart.stream().map(Analyze::tables).toList(), services, maxTables);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+      }
+      javax.sql.DataSource ds;
+      try {
+        ds = io.cutover.engine.db.DataSources.of(url, user, System.getenv().getOrDefault("CUTOVER_DB_PASSWORD", ""));
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--url: " + e.getMessage());
+      }
+      io.cutover.engine.analysis.Schema schema = io.cutover.engine.analysis.Schema.read(ds);
+      if (schema.tables().isEmpty()) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--url: no tables in " + url);
+      }
+      java.util.List<io.cutover.engine.analysis.Transaction> transactions = new java.util.ArrayList<>();
+      if (accessLog != null) {
+        try {
+          transactions.addAll(io.cutover.engine.analysis.AccessLog.read(accessLog));
+        } catch (java.io.IOException | IllegalArgumentException e) {
+          throw new CommandLine.ParameterException(spec.commandLine(), "--access-log: " + e.getMessage());
+        }
+      }
+      if (pgStatStatements) {
+        transactions.addAll(io.cutover.engine.analysis.AccessLog.fromPgStatStatements(ds));
+      }
+      io.cutover.engine.analysis.Analysis analysis;
+      try {
+        analysis = io.cutover.engine.analysis.BoundaryAnalyzer.analyze(schema, transactions, hints, seed);
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(spec.commandLine(), e.getMessage());
+      }
+      io.cutover.engine.analysis.AnalysisWriter.write(analysis, out, url, user);
+      print.printf("cutover: %d tables -> %d services, %d shared reference tables, %d crossing foreign keys, %s "
+          + "distributed, %d cycles (%d ms)%n", schema.tables().size(), analysis.services().size(),
+          analysis.referenceTables().size(), analysis.crossingForeignKeys().size(), transactions.isEmpty()
+              ? "no access log, so unknown" : String.format(java.util.Locale.ROOT, "%.1f%%",
+              100 * analysis.distributedShare()), analysis.cycles().size(), analysis.elapsed().toMillis());
+      for (io.cutover.engine.analysis.Analysis.ProposedService s : analysis.services()) {
+        print.printf("  %-20s %s%n", s.name(), String.join(", ", s.tables()));
+      }
+      print.printf("cutover: wrote plan.yaml, report.md, graph.dot, analysis.json to %s%n", out);
+      return OK;
+    }
+
+    private static java.util.Set<String> tables(String list) {
+      java.util.Set<String> out = new java.util.TreeSet<>();
+      for (String t : list.split(",")) {
+        if (!t.isBlank()) {
+          out.add(t.strip().toLowerCase(java.util.Locale.ROOT));
+        }
+      }
+      return out;
     }
   }
 

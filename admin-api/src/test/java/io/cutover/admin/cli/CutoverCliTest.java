@@ -251,4 +251,51 @@ class CutoverCliTest {
     assertEquals(2, cli("validate", "--config", file, "--dry-run").code());
     assertEquals(2, cli("validate", "--config", file, "--table", "nope").code());
   }
+
+  @Test
+  void shouldAnalyzeASchemaIntoAPlanThatLoads() throws Exception {
+    String mono = "jdbc:h2:mem:cli-an-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
+    exec(mono, "CREATE TABLE currencies (code VARCHAR(3) PRIMARY KEY)");
+    exec(mono, "CREATE TABLE customers (id BIGINT PRIMARY KEY, currency VARCHAR(3) REFERENCES currencies)");
+    exec(mono, "CREATE TABLE customer_addresses (id BIGINT PRIMARY KEY, customer_id BIGINT REFERENCES customers)");
+    exec(mono, "CREATE TABLE orders (id BIGINT PRIMARY KEY, customer_id BIGINT REFERENCES customers, "
+        + "currency VARCHAR(3) REFERENCES currencies)");
+    exec(mono, "CREATE TABLE order_items (id BIGINT PRIMARY KEY, order_id BIGINT REFERENCES orders)");
+    exec(mono, "CREATE TABLE products (sku VARCHAR(9) PRIMARY KEY, currency VARCHAR(3) REFERENCES currencies)");
+    exec(mono, "CREATE TABLE stock (sku VARCHAR(9) PRIMARY KEY REFERENCES products, qty INT)");
+    Path log = dir.resolve("access.jsonl");
+    Files.writeString(log, String.join("\n",
+        "{\"tx\": \"order\", \"reads\": [\"customers\"], \"writes\": [\"orders\", \"order_items\"], \"count\": 500}",
+        "{\"tx\": \"restock\", \"writes\": [\"stock\", \"products\"], \"count\": 100}",
+        "{\"tx\": \"signup\", \"writes\": [\"customers\", \"customer_addresses\"], \"count\": 100}"));
+    Path out = dir.resolve("analysis");
+    Result result = cli("analyze", "--url", mono, "--user", "sa", "--access-log", log.toString(), "--out",
+        out.toString());
+    assertEquals(0, result.code(), result.out() + result.err());
+    assertTrue(result.out().contains("7 tables -> 3 services, 1 shared reference tables"), result.out());
+    io.cutover.engine.config.MigrationConfig plan = io.cutover.engine.config.MigrationConfig.load(
+        out.resolve("plan.yaml"));
+    assertEquals(3, plan.services().size());
+    assertTrue(Files.readString(out.resolve("report.md")).contains("currencies"));
+
+    Result hinted = cli("analyze", "--url", mono, "--user", "sa", "--access-log", log.toString(), "--services", "2",
+        "--together", "orders,stock", "--out", dir.resolve("hinted").toString());
+    assertEquals(0, hinted.code(), hinted.out() + hinted.err());
+    assertTrue(hinted.out().contains("-> 2 services"), hinted.out());
+
+    Result badHint = cli("analyze", "--url", mono, "--user", "sa", "--apart", "orders", "--out", out.toString());
+    assertEquals(2, badHint.code());
+    assertTrue(badHint.err().contains("an apart hint names two different tables"), badHint.err());
+    Result unknown = cli("analyze", "--url", mono, "--user", "sa", "--together", "orders,nope", "--out",
+        out.toString());
+    assertEquals(2, unknown.code());
+    assertTrue(unknown.err().contains("hint names table nope"), unknown.err());
+    Path bad = dir.resolve("bad.jsonl");
+    Files.writeString(bad, "{\"tx\": 1}\n");
+    Result badLog = cli("analyze", "--url", mono, "--user", "sa", "--access-log", bad.toString(), "--out",
+        out.toString());
+    assertEquals(2, badLog.code());
+    assertTrue(badLog.err().contains("line 1: 'tx' must be a non-empty string"), badLog.err());
+    assertEquals(2, cli("analyze", "--url", "mysql://x", "--out", out.toString()).code());
+  }
 }

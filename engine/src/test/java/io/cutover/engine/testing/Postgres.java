@@ -30,6 +30,7 @@ public final class Postgres {
             .setServerConfig("max_wal_senders", "20")
             .setServerConfig("synchronous_commit", "on")
             .setServerConfig("listen_addresses", "127.0.0.1")
+            .setServerConfig("shared_preload_libraries", "pg_stat_statements")
             .start();
         EmbeddedPostgres started = server;
         Runtime.getRuntime().addShutdownHook(new Thread(() -> {

@@ -1,0 +1,2 @@
+/** Boundary analysis machinery: Louvain community detection with constraints. */
+package io.cutover.engine.analysis.internal;

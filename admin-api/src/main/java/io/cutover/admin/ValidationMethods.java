@@ -6,7 +6,6 @@ import io.cutover.admin.v1.ReadAuditRequest;
 import io.cutover.admin.v1.ReadAuditResponse;
 import io.cutover.admin.v1.RepairRequest;
 import io.cutover.admin.v1.RepairResponse;
-import io.cutover.admin.v1.TableReport;
 import io.cutover.admin.v1.ValidateRequest;
 import io.cutover.admin.v1.ValidateResponse;
 import io.cutover.admin.v1.ValidationStatus;
@@ -93,12 +92,8 @@ final class ValidationMethods {
       ValidateResponse.Builder out = ValidateResponse.newBuilder().setConsistent(true);
       for (Map.Entry<String, ContinuousValidator> service : services(request.getService()).entrySet()) {
         for (ValidationReport report : run(service.getValue(), request.getTable(), "admin Validate")) {
-          TableReport.Builder table = TableReport.newBuilder().setService(service.getKey()).setTable(report.table())
-              .setServiceTable(report.serviceTable()).setMonolithRows(report.monolithRows())
-              .setServiceRows(report.serviceRows()).setDiscrepancyCount(report.discrepancyCount())
-              .setElapsedMillis(report.elapsed().toMillis());
-          report.discrepancies().stream().limit(limit).forEach(d -> table.addDiscrepancies(info(service.getKey(), d)));
-          out.addReports(table).setConsistent(out.getConsistent() && report.consistent());
+          out.addReports(Reports.tableReport(service.getKey(), report, limit))
+              .setConsistent(out.getConsistent() && report.consistent());
         }
       }
       response.onNext(out.build());
@@ -240,9 +235,7 @@ final class ValidationMethods {
   }
 
   private static DiscrepancyInfo info(String service, Discrepancy d) {
-    return DiscrepancyInfo.newBuilder().setService(service).setTable(d.table()).setKey(d.key().toString())
-        .setKind(d.kind().name().toLowerCase(Locale.ROOT)).addAllColumns(d.columns())
-        .setMonolith(String.valueOf(d.monolith())).setServiceRow(String.valueOf(d.service()))
-        .setDescription(d.describe()).build();
+    return Reports.discrepancy(service, d);
   }
+
 }

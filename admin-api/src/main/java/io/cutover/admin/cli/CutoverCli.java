@@ -33,7 +33,7 @@ import picocli.CommandLine.Spec;
 @Command(name = "cutover", mixinStandardHelpOptions = true, version = "cutover 0.1.0",
     description = "Moves data from a monolith database to service databases with zero downtime and zero loss.",
     subcommands = {CutoverCli.Demo.class, CutoverCli.Check.class, CutoverCli.Run.class, CutoverCli.Replay.class,
-        CutoverCli.Validate.class, CutoverCli.Analyze.class, CutoverCli.Cleanup.class})
+        CutoverCli.Validate.class, CutoverCli.Analyze.class, CutoverCli.Admin.class, CutoverCli.Cleanup.class})
 public final class CutoverCli implements Callable<Integer> {
   /** Exit code: success. */
   public static final int OK = 0;
@@ -167,6 +167,10 @@ public final class CutoverCli implements Callable<Integer> {
         + " default ${DEFAULT-VALUE})")
     int limit;
 
+    @Option(names = "--json", description = "one JSON object per table pair (the admin API's TableReport), then "
+        + "nothing else")
+    boolean json;
+
     @Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -207,15 +211,21 @@ public final class CutoverCli implements Callable<Integer> {
                   side.password())).depth(loaded.validation().depth()).reportLimit(Math.max(limit, 10_000))
               .build()) {
             io.cutover.engine.validate.ValidationReport report = validator.validate(Migration.mapping(t));
-            out.println(report.summary());
-            int listed = 0;
-            for (io.cutover.engine.validate.Discrepancy d : report.discrepancies()) {
-              if (listed++ < limit) {
-                out.println("  " + d.describe());
+            if (json) {
+              out.println(JsonFormat.printer().omittingInsignificantWhitespace().print(
+                  io.cutover.admin.Reports.tableReport(t.service(), report, limit)));
+            } else {
+              out.println(report.summary());
+              int listed = 0;
+              for (io.cutover.engine.validate.Discrepancy d : report.discrepancies()) {
+                if (listed++ < limit) {
+                  out.println("  " + d.describe());
+                }
               }
-            }
-            if (report.discrepancyCount() > Math.min(limit, report.discrepancies().size())) {
-              out.printf("  ... %d more%n", report.discrepancyCount() - Math.min(limit, report.discrepancies().size()));
+              if (report.discrepancyCount() > Math.min(limit, report.discrepancies().size())) {
+                out.printf("  ... %d more%n", report.discrepancyCount() - Math.min(limit,
+                    report.discrepancies().size()));
+              }
             }
             total += report.discrepancyCount();
             found.computeIfAbsent(t.service(), k -> new java.util.ArrayList<>()).addAll(report.discrepancies());
@@ -228,11 +238,15 @@ public final class CutoverCli implements Callable<Integer> {
         }
       }
       if (total == 0) {
-        out.println("cutover: consistent");
+        if (!json) {
+          out.println("cutover: consistent");
+        }
         return OK;
       }
       if (authority == null) {
-        out.printf("cutover: %d discrepancies%n", total);
+        if (!json) {
+          out.printf("cutover: %d discrepancies%n", total);
+        }
         return DISCREPANCIES;
       }
       if (authority == io.cutover.engine.validate.Authority.NEWEST) {
@@ -378,6 +392,100 @@ public final class CutoverCli implements Callable<Integer> {
         }
       }
       return out;
+    }
+  }
+
+  /** {@code cutover admin --target HOST:PORT ACTION [options]}: the admin API from the command line. */
+  @Command(name = "admin", mixinStandardHelpOptions = true,
+      description = "Calls a running engine's gRPC admin API and prints the answer as JSON. Actions: status, "
+          + "conflicts, resolve, pause, resume, validate, repair, audit. The bearer token, if any, comes from "
+          + "CUTOVER_ADMIN_TOKEN.")
+  static final class Admin implements Callable<Integer> {
+    @Option(names = "--target", defaultValue = "127.0.0.1:7070", description = "HOST:PORT (default ${DEFAULT-VALUE})")
+    String target;
+
+    @CommandLine.Parameters(index = "0", description = "status | conflicts | resolve | pause | resume | validate | "
+        + "repair | audit")
+    String action;
+
+    @Option(names = "--service", defaultValue = "", description = "the service")
+    String service;
+
+    @Option(names = "--table", defaultValue = "", description = "the monolith's table")
+    String table;
+
+    @Option(names = "--parked", description = "conflicts: only parked ones")
+    boolean parked;
+
+    @Option(names = "--conflict", defaultValue = "0", description = "resolve: the conflict id")
+    long conflict;
+
+    @Option(names = "--winner", defaultValue = "", description = "resolve: monolith or the service's name")
+    String winner;
+
+    @Option(names = "--authority", defaultValue = "", description = "repair: monolith, service or newest")
+    String authority;
+
+    @Option(names = "--dry-run", description = "repair: list, change nothing")
+    boolean dryRun;
+
+    @Option(names = "--limit", defaultValue = "0", description = "conflicts, validate, audit: at most this many")
+    int limit;
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+      int colon = target.lastIndexOf(':');
+      int port;
+      try {
+        port = Integer.parseInt(target.substring(colon + 1));
+      } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--target: expected HOST:PORT, got " + target);
+      }
+      io.grpc.ManagedChannel channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
+          .forAddress(colon > 0 ? target.substring(0, colon) : "127.0.0.1", port).usePlaintext().build();
+      try {
+        io.cutover.admin.v1.CutoverAdminGrpc.CutoverAdminBlockingStub stub = io.cutover.admin.v1.CutoverAdminGrpc
+            .newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.MINUTES);
+        String token = System.getenv("CUTOVER_ADMIN_TOKEN");
+        if (token != null && !token.isEmpty()) {
+          io.grpc.Metadata headers = new io.grpc.Metadata();
+          headers.put(io.grpc.Metadata.Key.of("authorization", io.grpc.Metadata.ASCII_STRING_MARSHALLER),
+              "Bearer " + token);
+          stub = stub.withInterceptors(io.grpc.stub.MetadataUtils.newAttachHeadersInterceptor(headers));
+        }
+        com.google.protobuf.Message answer = switch (action) {
+          case "status" -> stub.getStatus(io.cutover.admin.v1.GetStatusRequest.getDefaultInstance());
+          case "conflicts" -> stub.listConflicts(io.cutover.admin.v1.ListConflictsRequest.newBuilder()
+              .setService(service).setParkedOnly(parked).setLimit(limit).build());
+          case "resolve" -> stub.resolveConflict(io.cutover.admin.v1.ResolveConflictRequest.newBuilder()
+              .setConflictId(conflict).setWinner(winner).build());
+          case "pause" -> stub.pauseTable(io.cutover.admin.v1.TableRequest.newBuilder().setService(service)
+              .setTable(table).build());
+          case "resume" -> stub.resumeTable(io.cutover.admin.v1.TableRequest.newBuilder().setService(service)
+              .setTable(table).build());
+          case "validate" -> stub.validate(io.cutover.admin.v1.ValidateRequest.newBuilder().setService(service)
+              .setTable(table).setLimit(limit).build());
+          case "repair" -> stub.repair(io.cutover.admin.v1.RepairRequest.newBuilder().setService(service)
+              .setTable(table).setAuthority(authority).setDryRun(dryRun).build());
+          case "audit" -> stub.readAudit(io.cutover.admin.v1.ReadAuditRequest.newBuilder().setLimit(limit).build());
+          default -> throw new CommandLine.ParameterException(spec.commandLine(), "action: '" + action
+              + "' is not one of status, conflicts, resolve, pause, resume, validate, repair, audit");
+        };
+        spec.commandLine().getOut().println(JsonFormat.printer().print(answer));
+        if (answer instanceof io.cutover.admin.v1.ValidateResponse v && !v.getConsistent()) {
+          return DISCREPANCIES;
+        }
+        return OK;
+      } catch (io.grpc.StatusRuntimeException e) {
+        spec.commandLine().getErr().println("cutover admin " + action + ": " + e.getStatus().getCode() + ": "
+            + e.getStatus().getDescription());
+        return e.getStatus().getCode() == io.grpc.Status.Code.INVALID_ARGUMENT ? USAGE : FAILURE;
+      } finally {
+        channel.shutdownNow();
+      }
     }
   }
 

@@ -183,6 +183,27 @@ class CutoverCliTest {
     }
     assertTrue(page.contains("cutover_validation_outstanding{service=\"accounts\"} 0"), page);
     assertTrue(page.matches("(?s).*cutover_validation_rounds_total\\{service=\"accounts\"} [1-9].*"), page);
+    String target = "127.0.0.1:" + port.group(1);
+    Result status = cli("admin", "--target", target, "status");
+    assertEquals(0, status.code(), status.err());
+    assertTrue(status.out().contains("\"service\": \"accounts\""), status.out());
+    Result validate = cli("admin", "--target", target, "validate", "--service", "accounts");
+    assertEquals(0, validate.code(), validate.out() + validate.err());
+    assertTrue(validate.out().contains("\"consistent\": true"), validate.out());
+    Result paused = cli("admin", "--target", target, "pause", "--service", "accounts", "--table", "users");
+    assertEquals(0, paused.code(), paused.err());
+    assertTrue(cli("admin", "--target", target, "resume", "--service", "accounts", "--table", "users").code() == 0);
+    assertEquals(0, cli("admin", "--target", target, "conflicts", "--parked").code());
+    assertEquals(0, cli("admin", "--target", target, "audit", "--limit", "5").code());
+    assertEquals(0, cli("admin", "--target", target, "repair", "--service", "accounts", "--authority", "monolith",
+        "--dry-run").code());
+    Result badAuthority = cli("admin", "--target", target, "repair", "--service", "accounts", "--authority", "x");
+    assertEquals(2, badAuthority.code());
+    assertTrue(badAuthority.err().contains("INVALID_ARGUMENT: authority:"), badAuthority.err());
+    assertEquals(1, cli("admin", "--target", target, "resolve", "--conflict", "7", "--winner", "monolith").code(),
+        "no such parked conflict: NOT_FOUND");
+    assertEquals(2, cli("admin", "--target", target, "frobnicate").code());
+    assertEquals(2, cli("admin", "--target", "nowhere", "status").code());
     run.stop.countDown();
     assertEquals(0, code.get(30, TimeUnit.SECONDS));
     assertTrue(out.toString().contains("stopped after draining the pipeline"), out.toString());
@@ -230,6 +251,11 @@ class CutoverCliTest {
     assertEquals(CutoverCli.DISCREPANCIES, found.code(), found.out() + found.err());
     assertTrue(found.out().contains("3 discrepancies"), found.out());
     assertTrue(found.out().contains("... 1 more"), found.out());
+    Result json = cli("validate", "--config", file, "--json");
+    assertEquals(CutoverCli.DISCREPANCIES, json.code());
+    assertTrue(json.out().strip().startsWith("{\"service\":\"accounts\",\"table\":\"users\""), json.out());
+    assertTrue(json.out().contains("\"discrepancyCount\":\"3\""), json.out());
+    assertEquals(1, json.out().strip().lines().count(), "one JSON object per table pair, nothing else");
 
     Result plan = cli("validate", "--config", file, "--repair", "monolith", "--dry-run");
     assertEquals(CutoverCli.DISCREPANCIES, plan.code(), plan.out() + plan.err());

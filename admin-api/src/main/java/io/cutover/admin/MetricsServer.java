@@ -224,6 +224,13 @@ public final class MetricsServer implements AutoCloseable {
       header(out, "cutover_validation_outstanding", "gauge", "Discrepancies reported by the last round.");
       checks.forEach((service, v) -> sample(out, "cutover_validation_outstanding", label("service", service),
           v.outstanding()));
+      header(out, "cutover_validation_full_scans_total", "counter", "Rounds that scanned the tables in full.");
+      checks.forEach((service, v) -> sample(out, "cutover_validation_full_scans_total", label("service", service),
+          v.fullScans()));
+      header(out, "cutover_validation_rows_rechecked_total", "counter",
+          "Changed rows read again by incremental rounds.");
+      checks.forEach((service, v) -> sample(out, "cutover_validation_rows_rechecked_total", label("service", service),
+          v.rowsRechecked()));
       header(out, "cutover_validation_last_round_seconds", "gauge", "How long the last round took.");
       checks.forEach((service, v) -> sample(out, "cutover_validation_last_round_seconds", label("service", service),
           v.lastRoundMillis() / 1e3));

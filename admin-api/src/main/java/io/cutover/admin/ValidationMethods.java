@@ -229,7 +229,8 @@ final class ValidationMethods {
       out.add(ValidationStatus.newBuilder().setService(service).setRounds(s.rounds())
           .setRowsCompared(s.rowsCompared()).setReported(s.reported()).setHeldBack(s.heldBack())
           .setRepaired(s.repaired()).setOutstanding(s.outstanding()).setFailures(s.failures())
-          .setLastRoundMillis(s.lastRoundMillis()).build());
+          .setLastRoundMillis(s.lastRoundMillis()).setFullScans(s.fullScans()).setRowsRechecked(s.rowsRechecked())
+          .build());
     });
     return out;
   }

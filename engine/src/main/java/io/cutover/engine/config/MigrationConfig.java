@@ -61,6 +61,7 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
  *   tolerance: 30s                       # eventual: how long a divergence must persist to be reported
  *   repair: none                         # none | monolith | service | newest: repair reported ones
  *   depth: 14                            # Merkle tree depth (2^depth leaves)
+ *   full_scan: 1h                        # optional: incremental rounds (changed rows only) between full scans
  * </pre>
  *
  * @param file the file it was loaded from.
@@ -83,12 +84,14 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
    * @param tolerance how long a divergence must persist before it is reported (eventual level).
    * @param repair who wins automatic repairs: {@code monolith}, {@code service}, {@code newest}; empty for none.
    * @param depth the Merkle trees' depth.
+   * @param fullScan the longest time between full scans, rounds in between reading only changed rows again; null
+   *     for a full scan every round.
    */
   public record ValidationConfig(java.time.Duration interval, boolean strict, java.time.Duration tolerance,
-      String repair, int depth) {
-    /** Validation on demand only, eventual, 30 s tolerance, no repair, depth 14. */
+      String repair, int depth, java.time.Duration fullScan) {
+    /** Validation on demand only, eventual, 30 s tolerance, no repair, depth 14, full scans. */
     public static final ValidationConfig ON_DEMAND = new ValidationConfig(null, false, java.time.Duration
-        .ofSeconds(30), "", 14);
+        .ofSeconds(30), "", 14, null);
   }
 
   /** How a side's changes are captured. */
@@ -239,7 +242,7 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
 
     private ValidationConfig validation(Object node) {
       Map<String, Object> map = map(node, "validation", Set.of("interval", "consistency", "tolerance", "repair",
-          "depth"));
+          "depth", "full_scan"));
       String intervalText = string(map, "validation", "interval", "off");
       java.time.Duration interval = intervalText.equals("off") ? null : duration(intervalText, "validation.interval");
       if (interval != null && interval.isZero()) {
@@ -264,8 +267,13 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
       if (depth < 1 || depth > 24) {
         throw error("validation.depth", "'" + depthText + "' is not a whole number from 1 to 24");
       }
+      java.time.Duration fullScan = map.containsKey("full_scan")
+          ? duration(string(map, "validation", "full_scan", ""), "validation.full_scan") : null;
+      if (fullScan != null && fullScan.isZero()) {
+        throw error("validation.full_scan", "must be more than 0");
+      }
       return new ValidationConfig(interval, consistency.equals("strict"), tolerance,
-          repair.equals("none") ? "" : repair, depth);
+          repair.equals("none") ? "" : repair, depth, fullScan);
     }
 
     private java.time.Duration duration(String text, String key) {

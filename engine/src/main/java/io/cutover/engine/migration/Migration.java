@@ -78,6 +78,9 @@ public final class Migration implements AutoCloseable {
       if (v.interval() != null) {
         validation.interval(v.interval());
       }
+      if (v.fullScan() != null) {
+        validation.fullScanEvery(v.fullScan());
+      }
       ContinuousValidator built = validation.build();
       validations.put(service.getKey(), v.interval() != null ? built.start() : built);
       repairers.put(service.getKey(), repairer);
@@ -142,7 +145,8 @@ public final class Migration implements AutoCloseable {
     }
     Map<String, BidirectionalSync> syncs = new LinkedHashMap<>();
     builders.forEach((name, builder) -> syncs.put(name, builder.build()));
-    ChangeClock clock = new ChangeClock();
+    ChangeClock clock = config.validation().fullScan() != null ? ChangeClock.trackingKeys(1_000_000)
+        : new ChangeClock();
     Pipeline pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.builder(config.journalDirectory())
             .syncPolicy(config.sync()).build()).build())
         .apply(syncs.values().toArray(new ChangeHandler[0]))

@@ -4,7 +4,11 @@ import io.cutover.engine.event.EventCodec;
 import io.cutover.engine.event.Row;
 import io.cutover.engine.pipeline.ChangeHandler;
 import io.cutover.engine.pipeline.ChangeRecord;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
 import org.agrona.collections.Long2LongHashMap;
 
 /**
@@ -25,6 +29,13 @@ public final class ChangeClock implements ChangeHandler {
   private final Long2LongHashMap seen = new Long2LongHashMap(0L);
   private final Long2LongHashMap monolithStamp = new Long2LongHashMap(0L);
   private final Long2LongHashMap serviceStamp = new Long2LongHashMap(0L);
+  private final boolean trackKeys;
+  private final int maxDirty;
+  private final org.agrona.ExpandableArrayBuffer events = new org.agrona.ExpandableArrayBuffer(64 * 1024);
+  private int[] eventEnds = new int[1024];
+  private final Map<String, Map<Row, Long>> dirty = new HashMap<>();
+  private int dirtyCount;
+  private boolean overflowed;
   private long[] keys = new long[1024];
   private long[] stamps = new long[1024];
   private boolean[] fromService = new boolean[1024];
@@ -38,12 +49,31 @@ public final class ChangeClock implements ChangeHandler {
   }
 
   /**
+   * A clock that also remembers which rows changed (their keys), for incremental validation: rows changed since
+   * the last full validation are read again instead of rescanning the tables. Decodes each change at the end of
+   * its batch, off the ring's publish path.
+   *
+   * @param maxDirty the most changed rows remembered between two drains; beyond that the clock says it
+   *     {@link #overflowed()} and validation falls back to a full scan.
+   * @return the clock.
+   */
+  public static ChangeClock trackingKeys(int maxDirty) {
+    return new ChangeClock(1 << 20, 600_000, true, maxDirty);
+  }
+
+  /**
    * A clock with given bounds.
    *
    * @param capacity the most rows remembered before quiet ones are forgotten.
    * @param horizonMillis how long a quiet row is remembered once the capacity is reached.
    */
   public ChangeClock(int capacity, long horizonMillis) {
+    this(capacity, horizonMillis, false, 0);
+  }
+
+  private ChangeClock(int capacity, long horizonMillis, boolean trackKeys, int maxDirty) {
+    this.trackKeys = trackKeys;
+    this.maxDirty = maxDirty;
     if (capacity < 1 || horizonMillis < 1) {
       throw new IllegalArgumentException("change clock capacity and horizon must be positive, were " + capacity
           + " and " + horizonMillis);
@@ -63,6 +93,14 @@ public final class ChangeClock implements ChangeHandler {
       keys = Arrays.copyOf(keys, batch * 2);
       stamps = Arrays.copyOf(stamps, batch * 2);
       fromService = Arrays.copyOf(fromService, batch * 2);
+    }
+    if (trackKeys) {
+      int start = batch == 0 ? 0 : eventEnds[batch - 1];
+      events.putBytes(start, change.buffer(), 0, change.length());
+      if (batch == eventEnds.length) {
+        eventEnds = Arrays.copyOf(eventEnds, batch * 2);
+      }
+      eventEnds[batch] = start + change.length();
     }
     keys[batch] = change.keyHash();
     stamps[batch] = change.hlc();
@@ -87,6 +125,21 @@ public final class ChangeClock implements ChangeHandler {
       if (seen.size() > capacity) {
         forgetQuiet(now);
       }
+      if (trackKeys) {
+        for (int i = 0; i < batch; i++) {
+          int start = i == 0 ? 0 : eventEnds[i - 1];
+          io.cutover.engine.event.ChangeEvent event = EventCodec.decode(events, start, eventEnds[i] - start);
+          if (!event.origin().isEmpty() && !event.origin().equals(io.cutover.engine.event.ChangeEvent.ORIGIN_REPAIR)) {
+            continue;
+          }
+          Map<Row, Long> rows = dirty.computeIfAbsent(dirtyKey(fromService[i], event.table()), k -> new HashMap<>());
+          if (rows.put(event.key(), now) == null && ++dirtyCount > maxDirty) {
+            overflowed = true;
+            dirty.clear();
+            dirtyCount = 0;
+          }
+        }
+      }
     }
     batch = 0;
   }
@@ -101,6 +154,69 @@ public final class ChangeClock implements ChangeHandler {
         serviceStamp.remove(key);
       }
     }
+  }
+
+  private static String dirtyKey(boolean fromService, String table) {
+    return (fromService ? "s:" : "m:") + table;
+  }
+
+  /**
+   * Takes the keys of rows that changed on one side and have been quiet since a time (their changes settled);
+   * rows changed later stay for a later drain.
+   *
+   * @param fromServiceSide true for the service's changes, false for the monolith's.
+   * @param table the table as that side's changes name it.
+   * @param quietSinceMillis rows whose last change is at or before this are taken (Long.MAX_VALUE: all).
+   * @return the keys as that side's changes carry them.
+   */
+  public List<Row> drainChanged(boolean fromServiceSide, String table, long quietSinceMillis) {
+    List<Row> out = new ArrayList<>();
+    synchronized (seen) {
+      Map<Row, Long> rows = dirty.get(dirtyKey(fromServiceSide, table));
+      if (rows == null) {
+        return out;
+      }
+      java.util.Iterator<Map.Entry<Row, Long>> it = rows.entrySet().iterator();
+      while (it.hasNext()) {
+        Map.Entry<Row, Long> e = it.next();
+        if (e.getValue() <= quietSinceMillis) {
+          out.add(e.getKey());
+          it.remove();
+          dirtyCount--;
+        }
+      }
+    }
+    return out;
+  }
+
+  /**
+   * Whether changed rows were dropped because more than the maximum piled up since the last reset; the next
+   * validation must then scan in full.
+   *
+   * @return true after an overflow, until {@link #resetChanged()}.
+   */
+  public boolean overflowed() {
+    synchronized (seen) {
+      return overflowed;
+    }
+  }
+
+  /** Forgets every changed row and the overflow (a full validation has just seen everything). */
+  public void resetChanged() {
+    synchronized (seen) {
+      dirty.clear();
+      dirtyCount = 0;
+      overflowed = false;
+    }
+  }
+
+  /**
+   * Whether this clock remembers changed rows.
+   *
+   * @return true when built with {@link #trackingKeys}.
+   */
+  public boolean tracksKeys() {
+    return trackKeys;
   }
 
   /**

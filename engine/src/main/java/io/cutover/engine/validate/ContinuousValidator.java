@@ -1,6 +1,8 @@
 package io.cutover.engine.validate;
 
 import io.cutover.engine.apply.TableMapping;
+import io.cutover.engine.event.Row;
+import io.cutover.engine.validate.internal.MerkleTree;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -46,6 +48,11 @@ public final class ContinuousValidator implements AutoCloseable {
   private final AtomicLong heldBack = new AtomicLong();
   private final AtomicLong repaired = new AtomicLong();
   private final AtomicLong failures = new AtomicLong();
+  private final AtomicLong fullScans = new AtomicLong();
+  private final AtomicLong rowsRechecked = new AtomicLong();
+  private final Duration fullScanEvery;
+  private final Map<TableMapping, TableState> states = new HashMap<>();
+  private long lastFullScan;
   private volatile long outstanding;
   private volatile long lastRoundMillis;
   private volatile long lastRoundEnd;
@@ -64,6 +71,7 @@ public final class ContinuousValidator implements AutoCloseable {
     this.audit = builder.audit;
     this.repairer = builder.repairer;
     this.authority = builder.authority;
+    this.fullScanEvery = builder.fullScanEvery;
   }
 
   /**
@@ -110,11 +118,31 @@ public final class ContinuousValidator implements AutoCloseable {
    * @throws Exception if a database fails (the round is counted as failed).
    */
   public synchronized List<Discrepancy> runOnce(String cause) throws Exception {
+    return run(cause, false);
+  }
+
+  /**
+   * Runs one round now that scans the tables in full, even between the full scans of incremental validation
+   * (an operator who suspects writes that bypassed capture).
+   *
+   * @param cause why (recorded in the audit log).
+   * @return the discrepancies reported after this round.
+   * @throws Exception if a database fails (the round is counted as failed).
+   */
+  public synchronized List<Discrepancy> runFullScan(String cause) throws Exception {
+    return run(cause, true);
+  }
+
+  private List<Discrepancy> run(String cause, boolean forceFull) throws Exception {
     long started = System.nanoTime();
     try {
       Set<String> seenNow = new HashSet<>();
+      boolean incremental = !forceFull && incrementalPossible();
+      if (!incremental && fullScanEvery != null) {
+        clock.resetChanged(); // what changes from now on is read again after this scan
+      }
       for (TableMapping table : tables) {
-        ValidationReport report = validator.validate(table);
+        ValidationReport report = incremental ? recheck(table) : fullScan(table);
         rowsCompared.addAndGet(report.monolithRows() + report.serviceRows());
         long now = System.currentTimeMillis();
         List<Discrepancy> fresh = new ArrayList<>();
@@ -169,6 +197,10 @@ public final class ContinuousValidator implements AutoCloseable {
       reported.keySet().retainAll(seenNow);
       outstanding = reported.size();
       rounds.incrementAndGet();
+      if (!incremental) {
+        fullScans.incrementAndGet();
+        lastFullScan = System.currentTimeMillis();
+      }
       return new ArrayList<>(reported.values());
     } catch (Exception | Error e) {
       failures.incrementAndGet();
@@ -177,6 +209,124 @@ public final class ContinuousValidator implements AutoCloseable {
       lastRoundMillis = (System.nanoTime() - started) / 1_000_000;
       lastRoundEnd = System.currentTimeMillis();
     }
+  }
+
+  /** Incremental rounds: a difference tree per table pair and the rows known to differ. */
+  private static final class TableState {
+    MerkleTree difference;
+    final Map<String, Open> open = new HashMap<>();
+    boolean complete;
+  }
+
+  /** A row known to differ: its bucket, both sides' hashes (null: missing) and the discrepancy. */
+  private record Open(long keyHash, long[] monolith, long[] service, Discrepancy discrepancy) {}
+
+  private boolean incrementalPossible() {
+    if (fullScanEvery == null || clock.overflowed()
+        || System.currentTimeMillis() - lastFullScan >= fullScanEvery.toMillis()) {
+      return false;
+    }
+    for (TableMapping table : tables) {
+      TableState state = states.get(table);
+      if (state == null || !state.complete) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** A full validation, which also reseeds the incremental state when there is one. */
+  private ValidationReport fullScan(TableMapping table) throws Exception {
+    Validator.Scan scan = validator.scan(table);
+    if (fullScanEvery != null) {
+      TableState state = new TableState();
+      state.difference = scan.monolithTree().minus(scan.serviceTree());
+      state.complete = !scan.report().truncated();
+      for (Discrepancy d : scan.report().discrepancies()) {
+        state.open.put(d.table() + " " + d.key(), new Open(validator.keyHash(table, d.key()),
+            validator.rowHash(table, d.monolith()), validator.rowHash(table, d.service()), d));
+      }
+      states.put(table, state);
+    }
+    return scan.report();
+  }
+
+  /**
+   * An incremental round: only rows that changed since the last round, and whose changes settled (older than
+   * the tolerance at the eventual level), are read again on both sides; the difference tree (monolith minus
+   * service) is updated with them, and must then differ exactly in the buckets of the rows known to differ.
+   */
+  private ValidationReport recheck(TableMapping table) throws Exception {
+    long started = System.currentTimeMillis() * 1_000L;
+    long t0 = System.nanoTime();
+    long quietSince = consistency == Consistency.STRICT ? Long.MAX_VALUE : System.currentTimeMillis()
+        - toleranceMillis;
+    java.util.Set<Row> keys = new java.util.LinkedHashSet<>();
+    for (Row key : clock.drainChanged(false, table.sourceTable(), quietSince)) {
+      keys.add(toService(table, key));
+    }
+    keys.addAll(clock.drainChanged(true, table.targetTable(), quietSince));
+    TableState state = states.get(table);
+    long monolithRows = 0;
+    long serviceRows = 0;
+    if (!keys.isEmpty()) {
+      for (Validator.Recheck r : validator.recheck(table, keys)) {
+        String id = table.sourceTable() + " " + r.key();
+        Open before = state.open.remove(id);
+        if (before != null) { // take its old difference out; a row not known to differ contributed nothing
+          add(state.difference, before.keyHash(), before.service());
+          remove(state.difference, before.keyHash(), before.monolith());
+        }
+        add(state.difference, r.keyHash(), r.monolith());
+        remove(state.difference, r.keyHash(), r.service());
+        monolithRows += r.monolith() == null ? 0 : 1;
+        serviceRows += r.service() == null ? 0 : 1;
+        if (r.discrepancy() != null) {
+          state.open.put(id, new Open(r.keyHash(), r.monolith(), r.service(), r.discrepancy()));
+        }
+      }
+      rowsRechecked.addAndGet(keys.size());
+    }
+    java.util.Set<Integer> expected = new java.util.TreeSet<>();
+    state.open.values().forEach(o -> expected.add(state.difference.leaf(o.keyHash())));
+    java.util.Set<Integer> actual = new java.util.TreeSet<>();
+    for (int leaf : state.difference.differingLeaves(new MerkleTree(state.difference.depth()))) {
+      actual.add(leaf);
+    }
+    if (!expected.equals(actual)) {
+      state.complete = false;
+      LOG.warn("validation of {} with {}: the difference tree disagrees with the rows known to differ ({} buckets "
+          + "against {}); the next round scans in full", table.sourceTable(), validator.service(), actual.size(),
+          expected.size());
+    }
+    List<Discrepancy> open = state.open.values().stream().map(Open::discrepancy).toList();
+    return new ValidationReport(validator.service(), table.sourceTable(), table.targetTable(), monolithRows,
+        serviceRows, actual.size(), open.size(), open, started, java.time.Duration.ofNanos(System.nanoTime() - t0));
+  }
+
+  private static void add(MerkleTree tree, long keyHash, long[] hash) {
+    if (hash != null) {
+      tree.add(keyHash, hash[0], hash[1]);
+    }
+  }
+
+  private static void remove(MerkleTree tree, long keyHash, long[] hash) {
+    if (hash != null) {
+      tree.remove(keyHash, hash[0], hash[1]);
+    }
+  }
+
+  /** A monolith key renamed to the service's column names. */
+  private static Row toService(TableMapping table, Row key) {
+    if (table.columns().isEmpty()) {
+      return key;
+    }
+    Row.Builder out = Row.builder();
+    key.columns().forEach((column, value) -> {
+      String target = table.targetColumn(column);
+      out.put(target == null ? column : target.toLowerCase(java.util.Locale.ROOT), value);
+    });
+    return out.build();
   }
 
   private long lastChange(TableMapping table, Discrepancy d) {
@@ -221,7 +371,8 @@ public final class ContinuousValidator implements AutoCloseable {
    */
   public ValidationStats stats() {
     return new ValidationStats(rounds.get(), rowsCompared.get(), reportedTotal.get(), heldBack.get(),
-        repaired.get(), outstanding, failures.get(), lastRoundMillis, lastRoundEnd);
+        repaired.get(), outstanding, failures.get(), lastRoundMillis, lastRoundEnd, fullScans.get(),
+        rowsRechecked.get());
   }
 
   /**
@@ -273,6 +424,7 @@ public final class ContinuousValidator implements AutoCloseable {
     private AuditLog audit;
     private Repairer repairer;
     private Authority authority;
+    private Duration fullScanEvery;
 
     private Builder(Validator validator) {
       this.validator = Objects.requireNonNull(validator, "validator");
@@ -340,6 +492,23 @@ public final class ContinuousValidator implements AutoCloseable {
     }
 
     /**
+     * Makes validation incremental: a full scan at most this often (and whenever the change clock overflowed),
+     * and between full scans only the rows that changed are read again, on both sides, to keep a difference tree
+     * up to date. Needs a clock built with {@link ChangeClock#trackingKeys}. A write that bypasses capture is
+     * seen by the next full scan only.
+     *
+     * @param value the longest time between full scans.
+     * @return this builder.
+     */
+    public Builder fullScanEvery(Duration value) {
+      if (value.toMillis() < 1) {
+        throw new IllegalArgumentException("full scan interval must be at least 1 ms, was " + value);
+      }
+      fullScanEvery = value;
+      return this;
+    }
+
+    /**
      * Where alerts go.
      *
      * @param value the listener.
@@ -383,6 +552,10 @@ public final class ContinuousValidator implements AutoCloseable {
     public ContinuousValidator build() {
       if (tables.isEmpty()) {
         throw new IllegalArgumentException("continuous validation needs at least one table");
+      }
+      if (fullScanEvery != null && (clock == null || !clock.tracksKeys())) {
+        throw new IllegalArgumentException("incremental validation (fullScanEvery) needs a change clock that "
+            + "tracks keys: ChangeClock.trackingKeys(...)");
       }
       return new ContinuousValidator(this);
     }

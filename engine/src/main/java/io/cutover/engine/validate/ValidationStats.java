@@ -12,6 +12,9 @@ package io.cutover.engine.validate;
  * @param failures rounds that failed (a database down, ...).
  * @param lastRoundMillis how long the last round took.
  * @param lastRoundEndMillis when it ended, milliseconds since the epoch (0 before the first).
+ * @param fullScans rounds that scanned the tables in full (the others read only changed rows again).
+ * @param rowsRechecked changed rows read again by incremental rounds.
  */
 public record ValidationStats(long rounds, long rowsCompared, long reported, long heldBack, long repaired,
-    long outstanding, long failures, long lastRoundMillis, long lastRoundEndMillis) {}
+    long outstanding, long failures, long lastRoundMillis, long lastRoundEndMillis, long fullScans,
+    long rowsRechecked) {}

@@ -97,7 +97,18 @@ public final class Validator implements AutoCloseable {
    *     its key is not mapped.
    * @throws Exception if a database fails.
    */
-  public synchronized ValidationReport validate(TableMapping mapping) throws Exception {
+  public ValidationReport validate(TableMapping mapping) throws Exception {
+    return scan(mapping).report();
+  }
+
+  /** A full validation's report and the two trees it built. */
+  record Scan(ValidationReport report, MerkleTree monolithTree, MerkleTree serviceTree) {}
+
+  /** One key read again: its bucket, each side's row hash (null when the row is missing) and the discrepancy. */
+  record Recheck(Row key, long keyHash, long[] monolith, long[] service, Discrepancy discrepancy) {}
+
+  /** Full validation, keeping the trees. */
+  synchronized Scan scan(TableMapping mapping) throws Exception {
     long started = System.currentTimeMillis() * 1_000L;
     long t0 = System.nanoTime();
     Plan plan = Plan.of(mapping, monolith, serviceDb);
@@ -124,8 +135,120 @@ public final class Validator implements AutoCloseable {
       count += classify(plan, monolithTree, batch, found);
       from = to;
     }
-    return new ValidationReport(service, mapping.sourceTable(), mapping.targetTable(), monolithTree.rows(),
-        serviceTree.rows(), leaves.length, count, found, started, Duration.ofNanos(System.nanoTime() - t0));
+    return new Scan(new ValidationReport(service, mapping.sourceTable(), mapping.targetTable(), monolithTree.rows(),
+        serviceTree.rows(), leaves.length, count, found, started, Duration.ofNanos(System.nanoTime() - t0)),
+        monolithTree, serviceTree);
+  }
+
+  /**
+   * Reads given rows again on both sides (by key, in batches) and compares them: the incremental check of rows
+   * that changed since the last full validation.
+   *
+   * @param mapping the table pair.
+   * @param keys the keys, in the service's column names.
+   * @return one result per key.
+   * @throws Exception if a database fails.
+   */
+  synchronized List<Recheck> recheck(TableMapping mapping, java.util.Collection<Row> keys) throws Exception {
+    Plan plan = Plan.of(mapping, monolith, serviceDb);
+    List<Value[]> values = new ArrayList<>();
+    for (Row key : keys) {
+      Value[] v = new Value[plan.serviceKeys.size()];
+      for (int i = 0; i < v.length; i++) {
+        v[i] = key.get(plan.serviceKeys.get(i));
+        if (v[i] == null) {
+          throw new IllegalArgumentException("key " + key + " of " + mapping.targetTable() + " lacks column "
+              + plan.serviceKeys.get(i));
+        }
+      }
+      values.add(v);
+    }
+    Future<Map<ByteBuffer, Row>> serviceRows = scans.submit(() -> rows(plan, false, values));
+    Map<ByteBuffer, Row> monolithRows = rows(plan, true, values);
+    Map<ByteBuffer, Row> onService = await(serviceRows);
+    RowHasher hasher = new RowHasher();
+    List<Recheck> out = new ArrayList<>();
+    for (Value[] v : values) {
+      List<Value> key = List.of(v);
+      ByteBuffer id = plan.keyBytes(key);
+      Row mono = monolithRows.get(id);
+      Row serv = onService.get(id);
+      long keyHash = hasher.keyHash(key);
+      long[] m = mono == null ? null : new long[] {hasher.hash(plan.serviceRead, mono), hasher.laneB()};
+      long[] s = serv == null ? null : new long[] {hasher.hash(plan.serviceRead, serv), hasher.laneB()};
+      Discrepancy d = null;
+      if (mono == null && serv != null) {
+        d = new Discrepancy(mapping.sourceTable(), Discrepancy.Kind.MISSING_ON_MONOLITH, plan.key(serv), null, serv,
+            List.of());
+      } else if (mono != null && serv == null) {
+        d = new Discrepancy(mapping.sourceTable(), Discrepancy.Kind.MISSING_ON_SERVICE, plan.key(mono), mono, null,
+            List.of());
+      } else if (mono != null) {
+        List<String> differing = new ArrayList<>();
+        for (String column : plan.serviceRead) {
+          if (!hasher.same(mono.get(column), serv.get(column))) {
+            differing.add(column);
+          }
+        }
+        if (!differing.isEmpty()) {
+          d = new Discrepancy(mapping.sourceTable(), Discrepancy.Kind.COLUMNS_DIFFER, plan.key(mono), mono, serv,
+              differing);
+        }
+      }
+      out.add(new Recheck(plan.key(mono != null ? mono : serv != null ? serv : keyRow(plan, v)), keyHash, m, s, d));
+    }
+    return out;
+  }
+
+  private static Row keyRow(Plan plan, Value[] values) {
+    Row.Builder key = Row.builder();
+    for (int i = 0; i < values.length; i++) {
+      key.put(plan.serviceKeys.get(i), values[i]);
+    }
+    return key.build();
+  }
+
+  /**
+   * The row hash lanes of a discrepancy's rows, as {@link #recheck} computes them.
+   *
+   * @param mapping the table pair.
+   * @param row a row in the service's names, or null.
+   * @return {lane A, lane B}, or null for a missing row.
+   * @throws Exception if the catalog cannot be read.
+   */
+  long[] rowHash(TableMapping mapping, Row row) throws Exception {
+    if (row == null) {
+      return null;
+    }
+    Plan plan = Plan.of(mapping, monolith, serviceDb);
+    RowHasher hasher = new RowHasher();
+    return new long[] {hasher.hash(plan.serviceRead, row), hasher.laneB()};
+  }
+
+  /**
+   * The bucket hash of a key in the service's names.
+   *
+   * @param mapping the table pair.
+   * @param key the key.
+   * @return the key hash.
+   * @throws Exception if the catalog cannot be read.
+   */
+  long keyHash(TableMapping mapping, Row key) throws Exception {
+    Plan plan = Plan.of(mapping, monolith, serviceDb);
+    List<Value> values = new ArrayList<>();
+    for (String column : plan.serviceKeys) {
+      values.add(key.get(column));
+    }
+    return new RowHasher().keyHash(values);
+  }
+
+  /**
+   * The trees' depth.
+   *
+   * @return the depth.
+   */
+  int depth() {
+    return depth;
   }
 
   private static long weight(MerkleTree a, MerkleTree b, int leaf) {

@@ -160,6 +160,7 @@ class MigrationConfigTest {
     assertEquals("validation.depth", loadError(VALID + "validation: {depth: 30}\n").key());
     assertEquals("validation.depth", loadError(VALID + "validation: {depth: deep}\n").key());
     assertEquals("validation.speed", loadError(VALID + "validation: {speed: 1}\n").key());
+    assertEquals("validation.full_scan", loadError(VALID + "validation: {full_scan: 0m}\n").key());
     assertEquals("validation.repair", loadError(VALID.replace(table, table + "\n    direction: to_service")
         + "validation: {repair: service}\n").key(), "the service cannot win one-way tables");
   }
@@ -185,9 +186,9 @@ class MigrationConfigTest {
     assertEquals(dir.resolve("cutover-state").toAbsolutePath(), defaults.stateDirectory());
     assertEquals(MigrationConfig.ValidationConfig.ON_DEMAND, defaults.validation());
     MigrationConfig validated = MigrationConfig.load(write(VALID + "validation: {interval: 5m, consistency: strict, "
-        + "tolerance: 1500ms, repair: newest, depth: 10}\n"), Map.of("MONO_PASSWORD", "")::get);
+        + "tolerance: 1500ms, repair: newest, depth: 10, full_scan: 1h}\n"), Map.of("MONO_PASSWORD", "")::get);
     assertEquals(new MigrationConfig.ValidationConfig(java.time.Duration.ofMinutes(5), true,
-        java.time.Duration.ofMillis(1500), "newest", 10), validated.validation());
+        java.time.Duration.ofMillis(1500), "newest", 10, java.time.Duration.ofHours(1)), validated.validation());
     assertEquals(java.time.Duration.ofHours(2), MigrationConfig.load(write(VALID + "validation: {interval: 2h, "
         + "tolerance: 3s}\n"), Map.of("MONO_PASSWORD", "")::get).validation().interval());
   }

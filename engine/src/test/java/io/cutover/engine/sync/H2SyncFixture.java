@@ -19,7 +19,8 @@ public final class H2SyncFixture implements AutoCloseable {
   public final JdbcDataSource monolith = h2("monolith");
   public final JdbcDataSource service = h2("service");
   /** The checksum stage's clock (validation reads it). */
-  public final io.cutover.engine.validate.ChangeClock clock = new io.cutover.engine.validate.ChangeClock();
+  public final io.cutover.engine.validate.ChangeClock clock =
+      io.cutover.engine.validate.ChangeClock.trackingKeys(100_000);
   private final Path dir;
   private final String serviceName;
   private final String[] monolithTables;
@@ -39,7 +40,7 @@ public final class H2SyncFixture implements AutoCloseable {
     this.tables = tables;
   }
 
-  static JdbcDataSource h2(String name) {
+  public static JdbcDataSource h2(String name) {
     JdbcDataSource ds = new JdbcDataSource();
     ds.setURL("jdbc:h2:mem:" + name + "-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1");
     return ds;

@@ -213,4 +213,104 @@ class ContinuousValidationTest {
       TestSupport.delete(dir);
     }
   }
+
+  @Test
+  void incrementalRoundsReadOnlyChangedRowsKeepTheDifferenceTreeAndFullScansCatchTheRest() throws Exception {
+    Path dir = TestSupport.tempDir("cutover-incremental");
+    List<Discrepancy> alerts = new CopyOnWriteArrayList<>();
+    try (H2SyncFixture f = fixture(dir); ContinuousValidator validation = ContinuousValidator.builder(
+        Validator.builder("inventory", f.monolith, f.service).depth(5).build()).table(ITEM)
+        .consistency(Consistency.EVENTUAL).tolerance(Duration.ofMillis(300)).clock(f.clock)
+        .fullScanEvery(Duration.ofHours(1)).listener(alerts::add).build()) {
+      assertEquals(List.of(), validation.runOnce("on demand"));
+      assertEquals(1, validation.stats().fullScans());
+      long compared = validation.stats().rowsCompared();
+      assertEquals(600, compared, "the first round scans both tables");
+
+      exec(f.monolith, "UPDATE item SET stock = 1 WHERE id IN (1, 2, 3)");
+      exec(f.service, "UPDATE item SET name = 'svc' WHERE id IN (4, 5)", "INSERT INTO item VALUES (400, 'new', 1)");
+      f.awaitQuiet();
+      Thread.sleep(400); // settled: older than the tolerance
+      assertEquals(List.of(), validation.runOnce("scheduled"));
+      assertEquals(1, validation.stats().fullScans(), "no full scan");
+      assertEquals(6, validation.stats().rowsRechecked(), "only the six changed rows were read again");
+
+      // a divergence that travels through the pipeline: the table is paused, the monolith's change is held
+      f.pipeline.publish(io.cutover.engine.sync.BidirectionalSync.pauseTable("item")).join();
+      f.awaitQuiet();
+      exec(f.monolith, "UPDATE item SET name = 'held' WHERE id = 9");
+      f.awaitQuiet();
+      Thread.sleep(400);
+      List<Discrepancy> first = validation.runOnce("scheduled");
+      assertEquals(List.of(), first, "seen, held back for one tolerance");
+      Thread.sleep(400);
+      List<Discrepancy> found = validation.runOnce("scheduled");
+      assertEquals(1, found.size(), found.toString());
+      assertEquals(Discrepancy.Kind.COLUMNS_DIFFER, found.get(0).kind());
+      assertEquals(List.of("name"), found.get(0).columns());
+      assertEquals(1, validation.stats().fullScans(), "found without a full scan");
+      assertEquals(7, validation.stats().rowsRechecked());
+
+      f.pipeline.publish(io.cutover.engine.sync.BidirectionalSync.resumeTable("item")).join();
+      f.pipeline.publish(io.cutover.engine.sync.BidirectionalSync.tick()).join();
+      TestSupport.awaitSame(f.monolith, "SELECT name FROM item WHERE id = 9", f.service,
+          "SELECT name FROM item WHERE id = 9", Duration.ofSeconds(30));
+      exec(f.monolith, "UPDATE item SET stock = stock WHERE id = 9"); // the release itself is not captured
+      f.awaitQuiet();
+      Thread.sleep(400);
+      assertEquals(List.of(), validation.runOnce("scheduled"), "released and rechecked: consistent again");
+
+      behindTheBack(f.service, "DELETE FROM item WHERE id = 77");
+      Thread.sleep(400);
+      assertEquals(List.of(), validation.runOnce("scheduled"), "a write that bypassed capture is not in the stream");
+      validation.runFullScan("operator"); // full scan: first sight
+      assertEquals(2, validation.stats().fullScans());
+      Thread.sleep(400);
+      List<Discrepancy> bypass = validation.runOnce("scheduled");
+      assertEquals(1, bypass.size(), bypass.toString());
+      assertEquals(Discrepancy.Kind.MISSING_ON_SERVICE, bypass.get(0).kind());
+      assertEquals(2, alerts.size());
+    } finally {
+      TestSupport.delete(dir);
+    }
+  }
+
+  @Test
+  void aClockThatOverflowedForcesAFullScanAndIncrementalNeedsATrackingClock() throws Exception {
+    assertThrows(IllegalArgumentException.class, () -> ContinuousValidator.builder(Validator.builder("s",
+        H2SyncFixture.h2("a"), H2SyncFixture.h2("b")).build()).table(ITEM).clock(new ChangeClock())
+        .fullScanEvery(Duration.ofMinutes(1)).build());
+    javax.sql.DataSource monolith = H2SyncFixture.h2("m");
+    javax.sql.DataSource service = H2SyncFixture.h2("s");
+    for (javax.sql.DataSource ds : List.of(monolith, service)) {
+      exec(ds, DDL, "INSERT INTO item VALUES (1, 'a', 1)", "INSERT INTO item VALUES (2, 'b', 1)");
+    }
+    ChangeClock small = ChangeClock.trackingKeys(2);
+    assertTrue(small.tracksKeys());
+    try (ContinuousValidator validation = ContinuousValidator.builder(Validator.builder("inventory", monolith,
+        service).build()).table(ITEM).consistency(Consistency.STRICT).clock(small)
+        .fullScanEvery(Duration.ofHours(1)).build()) {
+      validation.runOnce("first");
+      small.onChange(ValidatorTest.record(io.cutover.engine.event.ChangeEvent.builder(
+          io.cutover.engine.event.Side.MONOLITH, "item", io.cutover.engine.event.Operation.DELETE)
+          .key(io.cutover.engine.event.Row.of("id", io.cutover.engine.event.Value.of(1))).build()));
+      small.onBatchEnd();
+      exec(service, "UPDATE item SET name = 'x' WHERE id = 1");
+      assertEquals(1, validation.runOnce("second").size(), "the changed row, read again");
+      assertEquals(1, validation.stats().fullScans());
+      assertEquals(1, validation.stats().rowsRechecked());
+      for (int id = 10; id < 13; id++) {
+        small.onChange(ValidatorTest.record(io.cutover.engine.event.ChangeEvent.builder(
+            io.cutover.engine.event.Side.service("inventory"), "item", io.cutover.engine.event.Operation.DELETE)
+            .key(io.cutover.engine.event.Row.of("id", io.cutover.engine.event.Value.of(id))).build()));
+      }
+      small.onBatchEnd();
+      assertTrue(small.overflowed());
+      assertEquals(List.of(), small.drainChanged(true, "item", Long.MAX_VALUE), "an overflow drops the keys");
+      exec(service, "UPDATE item SET name = 'y' WHERE id = 2");
+      assertEquals(2, validation.runOnce("third").size());
+      assertEquals(2, validation.stats().fullScans(), "after an overflow the round scans in full");
+      assertTrue(!small.overflowed(), "and the full scan resets the clock");
+    }
+  }
 }

@@ -211,7 +211,7 @@ class ValidatorTest {
     assertThrows(IllegalArgumentException.class, () -> new ChangeClock(0, 1));
   }
 
-  private static ChangeRecord record(ChangeEvent event) {
+  static ChangeRecord record(ChangeEvent event) {
     ExpandableArrayBuffer buffer = new ExpandableArrayBuffer(256);
     int length = EventCodec.encode(event, buffer, 0);
     return new ChangeRecord() {

@@ -81,6 +81,26 @@ public final class MerkleTree {
   }
 
   /**
+   * A tree whose leaves are this tree's minus another's (counts and both lanes), for a difference tree that is
+   * all zeros exactly when the two trees are equal.
+   *
+   * @param other a tree of the same depth.
+   * @return a new tree.
+   */
+  public MerkleTree minus(MerkleTree other) {
+    if (other.depth != depth) {
+      throw new IllegalArgumentException("trees of depth " + depth + " and " + other.depth + " cannot be subtracted");
+    }
+    MerkleTree out = new MerkleTree(depth);
+    for (int leaf = 0; leaf < counts.length; leaf++) {
+      out.counts[leaf] = counts[leaf] - other.counts[leaf];
+      out.laneA[leaf] = laneA[leaf] - other.laneA[leaf];
+      out.laneB[leaf] = laneB[leaf] - other.laneB[leaf];
+    }
+    return out;
+  }
+
+  /**
    * The depth.
    *
    * @return the depth.

@@ -24,6 +24,7 @@ public final class Rollout {
   private long stepStarted;
   private State state = State.PENDING;
   private String reason = "";
+  private java.util.concurrent.ScheduledFuture<?> ticker;
 
   /** Where the rollout is. */
   public enum State {
@@ -158,10 +159,39 @@ public final class Rollout {
     router.setWeight(route, steps.get(index).weightBps());
   }
 
+  /**
+   * Runs the rollout on a schedule: a tick every period on the given executor until it is done, rolled back or
+   * stopped.
+   *
+   * @param executor where ticks run.
+   * @param period how often.
+   * @return this.
+   */
+  public Rollout start(java.util.concurrent.ScheduledExecutorService executor, Duration period) {
+    java.util.concurrent.ScheduledFuture<?>[] self = new java.util.concurrent.ScheduledFuture<?>[1];
+    synchronized (this) {
+      self[0] = executor.scheduleAtFixedRate(() -> {
+        State s = tick(System.nanoTime());
+        if (s != State.RUNNING && s != State.PENDING) {
+          synchronized (Rollout.this) {
+            if (ticker != null) {
+              ticker.cancel(false);
+            }
+          }
+        }
+      }, 0, period.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+      ticker = self[0];
+    }
+    return this;
+  }
+
   /** Stops the rollout where it is (the weight stays). */
   public synchronized void stop() {
     if (state == State.PENDING || state == State.RUNNING) {
       state = State.STOPPED;
+    }
+    if (ticker != null) {
+      ticker.cancel(false);
     }
   }
 

@@ -356,4 +356,27 @@ class RouterTest {
     List<Map<String, Object>> users = (List<Map<String, Object>>) http.get(3).get("route");
     assertEquals(3, users.get(1).get("weight"), "333 bps rounds to 3%");
   }
+
+  @Test
+  void aStartedRolloutTicksByItselfUntilDone() throws Exception {
+    Router router = router(0);
+    RouteStats stats = new RouteStats();
+    java.util.concurrent.ScheduledExecutorService executor = java.util.concurrent.Executors
+        .newSingleThreadScheduledExecutor();
+    try {
+      Rollout rollout = new Rollout(router, "orders", List.of(new Rollout.Step(2_000, Duration.ofMillis(50)),
+          new Rollout.Step(10_000, Duration.ofMillis(50))), new Rollout.Thresholds(0.5, 1_000_000,
+          Duration.ofSeconds(1), 10), stats).start(executor, Duration.ofMillis(10));
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (rollout.state() != Rollout.State.DONE && System.nanoTime() < deadline) {
+        Thread.sleep(10);
+      }
+      assertEquals(Rollout.State.DONE, rollout.state());
+      assertEquals(10_000, router.table().route("orders").weightBps());
+      rollout.stop();
+      assertEquals(Rollout.State.DONE, rollout.state(), "stop after the end changes nothing");
+    } finally {
+      executor.shutdownNow();
+    }
+  }
 }

@@ -276,27 +276,11 @@ public final class BoundaryAnalyzer {
     int[] c = community.clone();
     while (count > target) {
       double total = weights.values().stream().mapToDouble(Double::doubleValue).sum();
-      double[] degree = new double[count];
-      int[] size = new int[count];
-      Map<Long, Double> between = new HashMap<>();
-      for (Map.Entry<Long, Double> e : weights.entrySet()) {
-        int a = c[(int) (e.getKey() >>> 32)];
-        int b = c[(int) (long) e.getKey()];
-        degree[a] += e.getValue();
-        degree[b] += e.getValue();
-        if (a != b) {
-          between.merge(Louvain.key(a, b), e.getValue(), Double::sum);
-        }
-      }
-      for (int v : c) {
-        size[v]++;
-      }
-      Set<Long> forbidden = new HashSet<>();
-      for (int i = 0; i < apartOf.length; i++) {
-        for (int j : apartOf[i]) {
-          forbidden.add(Louvain.key(c[i], c[j]));
-        }
-      }
+      Communities stats = Communities.of(c, count, weights, apartOf);
+      double[] degree = stats.volume();
+      int[] size = stats.size();
+      Map<Long, Double> between = stats.between();
+      Set<Long> forbidden = stats.forbidden();
       int bestA = -1;
       int bestB = -1;
       double best = Double.NEGATIVE_INFINITY;
@@ -336,27 +320,11 @@ public final class BoundaryAnalyzer {
     int[] c = community.clone();
     while (true) {
       int count = renumber(c);
-      double[] volume = new double[count];
-      int[] size = new int[count];
-      Map<Long, Double> between = new HashMap<>();
-      for (Map.Entry<Long, Double> e : weights.entrySet()) {
-        int a = c[(int) (e.getKey() >>> 32)];
-        int b = c[(int) (long) e.getKey()];
-        volume[a] += e.getValue();
-        volume[b] += e.getValue();
-        if (a != b) {
-          between.merge(Louvain.key(a, b), e.getValue(), Double::sum);
-        }
-      }
-      for (int v : c) {
-        size[v]++;
-      }
-      Set<Long> forbidden = new HashSet<>();
-      for (int i = 0; i < apartOf.length; i++) {
-        for (int j : apartOf[i]) {
-          forbidden.add(Louvain.key(c[i], c[j]));
-        }
-      }
+      Communities stats = Communities.of(c, count, weights, apartOf);
+      double[] volume = stats.volume();
+      int[] size = stats.size();
+      Map<Long, Double> between = stats.between();
+      Set<Long> forbidden = stats.forbidden();
       long best = -1;
       double bestShare = CONSOLIDATE;
       List<Long> keys = new ArrayList<>(between.keySet());
@@ -381,6 +349,35 @@ public final class BoundaryAnalyzer {
           c[i] = a;
         }
       }
+    }
+  }
+
+  /** Per community: its volume (tie weight touching it), its size, the ties between pairs, the pairs the
+   *  apart hints forbid to merge. */
+  private record Communities(double[] volume, int[] size, Map<Long, Double> between, Set<Long> forbidden) {
+    static Communities of(int[] c, int count, Map<Long, Double> weights, int[][] apartOf) {
+      double[] volume = new double[count];
+      int[] size = new int[count];
+      Map<Long, Double> between = new HashMap<>();
+      for (Map.Entry<Long, Double> e : weights.entrySet()) {
+        int a = c[(int) (e.getKey() >>> 32)];
+        int b = c[(int) (long) e.getKey()];
+        volume[a] += e.getValue();
+        volume[b] += e.getValue();
+        if (a != b) {
+          between.merge(Louvain.key(a, b), e.getValue(), Double::sum);
+        }
+      }
+      for (int v : c) {
+        size[v]++;
+      }
+      Set<Long> forbidden = new HashSet<>();
+      for (int i = 0; i < apartOf.length; i++) {
+        for (int j : apartOf[i]) {
+          forbidden.add(Louvain.key(c[i], c[j]));
+        }
+      }
+      return new Communities(volume, size, between, forbidden);
     }
   }
 

@@ -272,7 +272,8 @@ public final class ShopDemo {
       lines.add("stock                       " + stock + " (model: " + expectedStock + " = start - " + ordered.get()
           + " ordered + " + restocked.get() + " restocked)");
       lines.add("logins counted              " + loginTotal + " (model: " + logins.get() + ")");
-      lines.add("not in this demo yet        API generation, gateway traffic shift (their issues are open)");
+      lines.add("not in this demo yet        API generation (its issue is open), the gateway 0 -> 50 -> 100% "
+          + "shift (next)");
       boolean ok = proposalSplits && discrepancies == 0 && found.size() == 2 && repairs.size() == 2 && afterRepair == 0
           && stock == expectedStock && loginTotal == logins.get() && parked == 0;
       lines.add("result                      " + (ok ? "OK" : "FAILED") + " in "

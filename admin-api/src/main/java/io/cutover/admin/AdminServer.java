@@ -48,11 +48,12 @@ public final class AdminServer implements AutoCloseable {
   private final HealthStatusManager health = new HealthStatusManager();
 
   private AdminServer(AdminConfig config, Pipeline pipeline,
-      java.util.Map<String, io.cutover.engine.sync.BidirectionalSync> syncs, ValidationMethods validation) {
+      java.util.Map<String, io.cutover.engine.sync.BidirectionalSync> syncs, ValidationMethods validation,
+      RoutingMethods routing) {
     NettyServerBuilder builder = NettyServerBuilder
         .forAddress(new InetSocketAddress(config.host(), config.port()))
         .maxInboundMessageSize(config.maxInboundMessageBytes())
-        .addService(ServerInterceptors.intercept(new AdminService(pipeline, syncs, validation),
+        .addService(ServerInterceptors.intercept(new AdminService(pipeline, syncs, validation, routing),
             new BearerTokenCheck(config)))
         .addService(ProtoReflectionServiceV1.newInstance())
         .addService(health.getHealthService());
@@ -82,7 +83,8 @@ public final class AdminServer implements AutoCloseable {
    */
   public static AdminServer start(AdminConfig config, Pipeline pipeline,
       java.util.Map<String, io.cutover.engine.sync.BidirectionalSync> syncs) {
-    return start(config, pipeline, syncs, new ValidationMethods(java.util.Map.of(), java.util.Map.of(), null));
+    return start(config, pipeline, syncs, new ValidationMethods(java.util.Map.of(), java.util.Map.of(), null),
+        new RoutingMethods(null));
   }
 
   /**
@@ -95,12 +97,13 @@ public final class AdminServer implements AutoCloseable {
    */
   public static AdminServer start(AdminConfig config, io.cutover.engine.migration.Migration migration) {
     return start(config, migration.pipeline(), migration.syncs(), new ValidationMethods(migration.validations(),
-        migration.repairers(), migration.audit()));
+        migration.repairers(), migration.audit()), new RoutingMethods(migration));
   }
 
   private static AdminServer start(AdminConfig config, Pipeline pipeline,
-      java.util.Map<String, io.cutover.engine.sync.BidirectionalSync> syncs, ValidationMethods validation) {
-    AdminServer admin = new AdminServer(config, pipeline, syncs, validation);
+      java.util.Map<String, io.cutover.engine.sync.BidirectionalSync> syncs, ValidationMethods validation,
+      RoutingMethods routing) {
+    AdminServer admin = new AdminServer(config, pipeline, syncs, validation, routing);
     try {
       admin.server.start();
     } catch (IOException e) {
@@ -144,11 +147,44 @@ public final class AdminServer implements AutoCloseable {
     private final Pipeline pipeline;
     private final java.util.Map<String, BidirectionalSync> syncs;
     private final ValidationMethods validation;
+    private final RoutingMethods routing;
 
-    AdminService(Pipeline pipeline, java.util.Map<String, BidirectionalSync> syncs, ValidationMethods validation) {
+    AdminService(Pipeline pipeline, java.util.Map<String, BidirectionalSync> syncs, ValidationMethods validation,
+        RoutingMethods routing) {
       this.pipeline = pipeline;
       this.syncs = java.util.Map.copyOf(syncs);
       this.validation = validation;
+      this.routing = routing;
+    }
+
+    @Override
+    public void getRoutes(io.cutover.admin.v1.GetRoutesRequest request,
+        StreamObserver<io.cutover.admin.v1.RoutesResponse> response) {
+      routing.getRoutes(request, response);
+    }
+
+    @Override
+    public void setWeight(io.cutover.admin.v1.SetWeightRequest request,
+        StreamObserver<io.cutover.admin.v1.RoutesResponse> response) {
+      routing.setWeight(request, response);
+    }
+
+    @Override
+    public void rollback(io.cutover.admin.v1.RouteRequest request,
+        StreamObserver<io.cutover.admin.v1.RoutesResponse> response) {
+      routing.rollback(request, response);
+    }
+
+    @Override
+    public void startRollout(io.cutover.admin.v1.StartRolloutRequest request,
+        StreamObserver<io.cutover.admin.v1.RolloutStatus> response) {
+      routing.startRollout(request, response);
+    }
+
+    @Override
+    public void stopRollout(io.cutover.admin.v1.RouteRequest request,
+        StreamObserver<io.cutover.admin.v1.RolloutStatus> response) {
+      routing.stopRollout(request, response);
     }
 
     @Override

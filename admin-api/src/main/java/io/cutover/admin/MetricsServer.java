@@ -38,6 +38,23 @@ public final class MetricsServer implements AutoCloseable {
     this.syncs = new TreeMap<>(syncs);
   }
 
+  private volatile io.cutover.engine.route.Router router;
+  private volatile io.cutover.engine.route.RouteStats routeStats;
+
+  /**
+   * Also exports the gateway's routing ({@code cutover_router_*}): weights, requests and errors per side,
+   * upstreams down.
+   *
+   * @param value the router.
+   * @param stats what each side answered.
+   * @return this server.
+   */
+  public MetricsServer routing(io.cutover.engine.route.Router value, io.cutover.engine.route.RouteStats stats) {
+    this.routeStats = stats;
+    this.router = value;
+    return this;
+  }
+
   /**
    * Also exports each service's validation counters ({@code cutover_validation_*}).
    *
@@ -234,6 +251,27 @@ public final class MetricsServer implements AutoCloseable {
       header(out, "cutover_validation_last_round_seconds", "gauge", "How long the last round took.");
       checks.forEach((service, v) -> sample(out, "cutover_validation_last_round_seconds", label("service", service),
           v.lastRoundMillis() / 1e3));
+    }
+    io.cutover.engine.route.Router r = router;
+    if (r != null) {
+      io.cutover.engine.route.RoutingTable table = r.table();
+      header(out, "cutover_router_weight_bps", "gauge", "Share of a route's requests sent to its service (0-10000).");
+      table.routes().forEach(route -> sample(out, "cutover_router_weight_bps", label("route", route.name()),
+          route.weightBps()));
+      header(out, "cutover_router_requests_total", "counter", "Requests answered through the gateway, per side.");
+      header(out, "cutover_router_errors_total", "counter", "Failed requests (5xx, refused, timed out), per side.");
+      for (io.cutover.engine.route.Route route : table.routes()) {
+        for (io.cutover.engine.route.Target side : io.cutover.engine.route.Target.values()) {
+          String labels = label("route", route.name()) + "," + label("side", side.name().toLowerCase(Locale.ROOT));
+          sample(out, "cutover_router_requests_total", labels, routeStats.requests(route.name(), side));
+          sample(out, "cutover_router_errors_total", labels, routeStats.errors(route.name(), side));
+        }
+      }
+      header(out, "cutover_router_upstream_down", "gauge", "1 while an upstream is marked down.");
+      java.util.Set<String> upstreams = new java.util.TreeSet<>();
+      upstreams.add(io.cutover.engine.route.Router.MONOLITH);
+      table.routes().forEach(route -> upstreams.add(route.service()));
+      upstreams.forEach(u -> sample(out, "cutover_router_upstream_down", label("upstream", u), r.isDown(u) ? 1 : 0));
     }
     return out.toString();
   }

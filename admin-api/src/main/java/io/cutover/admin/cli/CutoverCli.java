@@ -405,8 +405,25 @@ public final class CutoverCli implements Callable<Integer> {
     String target;
 
     @CommandLine.Parameters(index = "0", description = "status | conflicts | resolve | pause | resume | validate | "
-        + "repair | audit")
+        + "repair | audit | routes | weight | rollback | rollout | stop-rollout")
     String action;
+
+    @Option(names = "--route", defaultValue = "", description = "weight, rollback, rollout, stop-rollout: the route")
+    String route;
+
+    @Option(names = "--bps", defaultValue = "0", description = "weight: basis points to the service (0-10000)")
+    int bps;
+
+    @Option(names = "--steps", defaultValue = "", description = "rollout: WEIGHT_BPS:HOLD steps, e.g. "
+        + "500:10m,5000:30m,10000:0s")
+    String steps;
+
+    @Option(names = "--max-error-rate", defaultValue = "0", description = "rollout: roll back above this error share "
+        + "(default 0.01)")
+    double maxErrorRate;
+
+    @Option(names = "--max-p99-ms", defaultValue = "0", description = "rollout: roll back above this p99 (default 1000)")
+    long maxP99Millis;
 
     @Option(names = "--service", defaultValue = "", description = "the service")
     String service;
@@ -434,6 +451,32 @@ public final class CutoverCli implements Callable<Integer> {
 
     @Spec
     CommandLine.Model.CommandSpec spec;
+
+    private io.cutover.admin.v1.StartRolloutRequest rollout() {
+      io.cutover.admin.v1.StartRolloutRequest.Builder request = io.cutover.admin.v1.StartRolloutRequest.newBuilder()
+          .setRoute(route).setMaxErrorRate(maxErrorRate).setMaxP99Micros(maxP99Millis * 1_000);
+      for (String step : steps.split(",")) {
+        if (step.isBlank()) {
+          continue;
+        }
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(\\d{1,5}):(\\d{1,9})(ms|s|m|h)")
+            .matcher(step.strip());
+        if (!m.matches()) {
+          throw new CommandLine.ParameterException(spec.commandLine(), "--steps: '" + step + "' is not "
+              + "WEIGHT_BPS:HOLD such as 500:10m");
+        }
+        long n = Long.parseLong(m.group(2));
+        long millis = switch (m.group(3)) {
+          case "ms" -> n;
+          case "s" -> n * 1_000;
+          case "m" -> n * 60_000;
+          default -> n * 3_600_000;
+        };
+        request.addSteps(io.cutover.admin.v1.RolloutStep.newBuilder().setWeightBps(Integer.parseInt(m.group(1)))
+            .setHoldMillis(millis));
+      }
+      return request.build();
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -471,8 +514,15 @@ public final class CutoverCli implements Callable<Integer> {
           case "repair" -> stub.repair(io.cutover.admin.v1.RepairRequest.newBuilder().setService(service)
               .setTable(table).setAuthority(authority).setDryRun(dryRun).build());
           case "audit" -> stub.readAudit(io.cutover.admin.v1.ReadAuditRequest.newBuilder().setLimit(limit).build());
+          case "routes" -> stub.getRoutes(io.cutover.admin.v1.GetRoutesRequest.getDefaultInstance());
+          case "weight" -> stub.setWeight(io.cutover.admin.v1.SetWeightRequest.newBuilder().setRoute(route)
+              .setWeightBps(Math.max(0, bps)).build());
+          case "rollback" -> stub.rollback(io.cutover.admin.v1.RouteRequest.newBuilder().setRoute(route).build());
+          case "stop-rollout" -> stub.stopRollout(io.cutover.admin.v1.RouteRequest.newBuilder().setRoute(route).build());
+          case "rollout" -> stub.startRollout(rollout());
           default -> throw new CommandLine.ParameterException(spec.commandLine(), "action: '" + action
-              + "' is not one of status, conflicts, resolve, pause, resume, validate, repair, audit");
+              + "' is not one of status, conflicts, resolve, pause, resume, validate, repair, audit, routes, weight, "
+              + "rollback, rollout, stop-rollout");
         };
         spec.commandLine().getOut().println(JsonFormat.printer().print(answer));
         if (answer instanceof io.cutover.admin.v1.ValidateResponse v && !v.getConsistent()) {
@@ -555,6 +605,9 @@ public final class CutoverCli implements Callable<Integer> {
       if (metricsPort >= 0) {
         metrics = io.cutover.admin.MetricsServer.start(metricsPort, migration.pipeline(), migration.syncs())
             .validations(migration.validations());
+        if (migration.router() != null) {
+          metrics.routing(migration.router(), migration.routeStats());
+        }
         out.printf("cutover: metrics on http://127.0.0.1:%d/metrics%n", metrics.port());
       }
       CountDownLatch stopped = new CountDownLatch(1);
@@ -577,6 +630,9 @@ public final class CutoverCli implements Callable<Integer> {
       }
       out.printf("cutover: syncing %d table(s); journal %s; stop with SIGTERM or Ctrl-C%n",
           migration.config().tables().size(), migration.config().journalDirectory());
+      if (migration.gateway() != null) {
+        out.printf("cutover: gateway on %s:%d%n", migration.config().gateway().host(), migration.gateway().port());
+      }
       try {
         while (!stop.await(statusSeconds, TimeUnit.SECONDS)) {
           PipelineStats stats = migration.pipeline().stats();

@@ -203,6 +203,12 @@ class CutoverCliTest {
     assertEquals(1, cli("admin", "--target", target, "resolve", "--conflict", "7", "--winner", "monolith").code(),
         "no such parked conflict: NOT_FOUND");
     assertEquals(2, cli("admin", "--target", target, "frobnicate").code());
+    Result noGateway = cli("admin", "--target", target, "routes");
+    assertEquals(1, noGateway.code());
+    assertTrue(noGateway.err().contains("FAILED_PRECONDITION: this engine runs no gateway"), noGateway.err());
+    assertEquals(2, cli("admin", "--target", target, "rollout", "--route", "x", "--steps", "fifty").code());
+    assertEquals(1, cli("admin", "--target", target, "rollout", "--route", "x", "--steps", "500:1s,10000:0s").code());
+    assertEquals(1, cli("admin", "--target", target, "weight", "--route", "x", "--bps", "5").code());
     assertEquals(2, cli("admin", "--target", "nowhere", "status").code());
     run.stop.countDown();
     assertEquals(0, code.get(30, TimeUnit.SECONDS));

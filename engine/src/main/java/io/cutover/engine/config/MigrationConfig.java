@@ -62,6 +62,13 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
  *   repair: none                         # none | monolith | service | newest: repair reported ones
  *   depth: 14                            # Merkle tree depth (2^depth leaves)
  *   full_scan: 1h                        # optional: incremental rounds (changed rows only) between full scans
+ * gateway:                               # optional: the HTTP gateway that moves traffic
+ *   port: 8080                           # host: 127.0.0.1 by default
+ *   upstreams: {monolith: 127.0.0.1:9000, payments: 127.0.0.1:9001}
+ *   health: {path: /health, interval: 5s}  # optional active health checks
+ *   routes:
+ *     - {name: payments, prefix: /api/payments, service: payments, weight: 0, sticky: header:x-user-id,
+ *        methods: [GET, POST], failover: true, rules: [{header: x-canary, value: "1", to: service, variant: canary}]}
  * </pre>
  *
  * @param file the file it was loaded from.
@@ -72,9 +79,24 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
  * @param tables the mapped tables, in file order.
  * @param stateDirectory where sync keeps its state store.
  * @param validation how tables are validated.
+ * @param gateway the HTTP gateway, or null for none.
  */
 public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync, SideConfig monolith,
-    Map<String, SideConfig> services, List<TableConfig> tables, Path stateDirectory, ValidationConfig validation) {
+    Map<String, SideConfig> services, List<TableConfig> tables, Path stateDirectory, ValidationConfig validation,
+    GatewaySection gateway) {
+
+  /**
+   * The HTTP gateway.
+   *
+   * @param host the address to bind.
+   * @param port the port.
+   * @param upstreams upstream name ({@code monolith} or a service) to its address.
+   * @param healthPath the active health check's path, or empty.
+   * @param healthInterval how often it runs.
+   * @param routes the routes.
+   */
+  public record GatewaySection(String host, int port, Map<String, java.net.InetSocketAddress> upstreams,
+      String healthPath, java.time.Duration healthInterval, List<io.cutover.engine.route.Route> routes) {}
 
   /**
    * Continuous validation.
@@ -190,7 +212,7 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
 
     MigrationConfig read(Object document) {
       Map<String, Object> root = map(document, "(document)", Set.of("journal", "sides", "tables", "state",
-          "validation"));
+          "validation", "gateway"));
       Map<String, Object> journal = root.containsKey("journal") ? map(root.get("journal"), "journal",
           Set.of("directory", "sync")) : Map.of();
       Path base = file.toAbsolutePath().getParent();
@@ -236,8 +258,109 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
         throw error("validation.repair", "service cannot win repairs of tables synced one way (direction: "
             + "to_service); use monolith or newest");
       }
+      GatewaySection gateway = root.containsKey("gateway") ? gateway(root.get("gateway")) : null;
       return new MigrationConfig(file, journalDirectory, sync, monolith, Collections.unmodifiableMap(services),
-          List.copyOf(tables), stateDirectory, validation);
+          List.copyOf(tables), stateDirectory, validation, gateway);
+    }
+
+    private GatewaySection gateway(Object node) {
+      Map<String, Object> map = map(node, "gateway", Set.of("host", "port", "upstreams", "health", "routes"));
+      String host = string(map, "gateway", "host", "127.0.0.1");
+      int port = number(string(map, "gateway", "port", null), "gateway.port", 0, 65_535);
+      Map<String, java.net.InetSocketAddress> upstreams = new LinkedHashMap<>();
+      for (Map.Entry<String, Object> u : map(required(map, "gateway", "upstreams"), "gateway.upstreams", null)
+          .entrySet()) {
+        String key = "gateway.upstreams." + u.getKey();
+        String address = String.valueOf(u.getValue());
+        int colon = address.lastIndexOf(':');
+        if (colon < 1) {
+          throw error(key, "'" + address + "' is not HOST:PORT");
+        }
+        upstreams.put(u.getKey(), java.net.InetSocketAddress.createUnresolved(address.substring(0, colon),
+            number(address.substring(colon + 1), key, 1, 65_535)));
+      }
+      if (!upstreams.containsKey("monolith")) {
+        throw error("gateway.upstreams", "must name the monolith");
+      }
+      String healthPath = "";
+      java.time.Duration interval = java.time.Duration.ofSeconds(5);
+      if (map.containsKey("health")) {
+        Map<String, Object> health = map(map.get("health"), "gateway.health", Set.of("path", "interval"));
+        healthPath = string(health, "gateway.health", "path", "/health");
+        if (!healthPath.startsWith("/")) {
+          throw error("gateway.health.path", "must start with /");
+        }
+        interval = duration(string(health, "gateway.health", "interval", "5s"), "gateway.health.interval");
+      }
+      Object routesNode = required(map, "gateway", "routes");
+      if (!(routesNode instanceof List<?> list)) {
+        throw error("gateway.routes", "must be a list of routes");
+      }
+      List<io.cutover.engine.route.Route> routes = new ArrayList<>();
+      for (int i = 0; i < list.size(); i++) {
+        String key = "gateway.routes[" + i + "]";
+        Map<String, Object> r = map(list.get(i), key, Set.of("name", "prefix", "service", "weight", "sticky",
+            "methods", "failover", "rules"));
+        String service = string(r, key, "service", null);
+        if (service == null || !upstreams.containsKey(service)) {
+          throw error(key + ".service", "'" + service + "' is not one of the upstreams " + upstreams.keySet());
+        }
+        List<String> methods = new ArrayList<>();
+        if (r.get("methods") instanceof List<?> m) {
+          m.forEach(x -> methods.add(String.valueOf(x)));
+        }
+        List<io.cutover.engine.route.Rule> rules = new ArrayList<>();
+        if (r.get("rules") instanceof List<?> rl) {
+          for (int j = 0; j < rl.size(); j++) {
+            String rk = key + ".rules[" + j + "]";
+            Map<String, Object> rule = map(rl.get(j), rk, Set.of("header", "cookie", "value", "to", "variant"));
+            String to = string(rule, rk, "to", "service");
+            if (!to.equals("service") && !to.equals("monolith")) {
+              throw error(rk + ".to", "'" + to + "' is not one of service, monolith");
+            }
+            io.cutover.engine.route.Target target = to.equals("service") ? io.cutover.engine.route.Target.SERVICE
+                : io.cutover.engine.route.Target.MONOLITH;
+            String value = string(rule, rk, "value", null);
+            String variant = string(rule, rk, "variant", to);
+            if (value == null || (rule.containsKey("header") == rule.containsKey("cookie"))) {
+              throw error(rk, "needs a value and exactly one of header, cookie");
+            }
+            rules.add(rule.containsKey("header")
+                ? io.cutover.engine.route.Rule.header(string(rule, rk, "header", ""), value, target, variant)
+                : io.cutover.engine.route.Rule.cookie(string(rule, rk, "cookie", ""), value, target, variant));
+          }
+        }
+        try {
+          routes.add(new io.cutover.engine.route.Route(string(r, key, "name", ""), string(r, key, "prefix", ""),
+              Set.copyOf(methods), service, number(string(r, key, "weight", "0"), key + ".weight", 0, 10_000),
+              io.cutover.engine.route.KeySource.parse(string(r, key, "sticky", "none")), rules,
+              !"false".equals(string(r, key, "failover", "true"))));
+        } catch (IllegalArgumentException e) {
+          throw error(key, e.getMessage());
+        }
+      }
+      try {
+        new io.cutover.engine.route.RoutingTable(1, routes);
+      } catch (IllegalArgumentException e) {
+        throw error("gateway.routes", e.getMessage());
+      }
+      return new GatewaySection(host, port, Collections.unmodifiableMap(upstreams), healthPath, interval,
+          List.copyOf(routes));
+    }
+
+    private int number(String text, String key, int min, int max) {
+      if (text == null) {
+        throw error(key, "is required");
+      }
+      try {
+        int n = Integer.parseInt(text.strip());
+        if (n >= min && n <= max) {
+          return n;
+        }
+      } catch (NumberFormatException e) {
+        // named below
+      }
+      throw error(key, "'" + text + "' is not a whole number from " + min + " to " + max);
     }
 
     private ValidationConfig validation(Object node) {

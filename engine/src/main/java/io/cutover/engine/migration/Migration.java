@@ -49,6 +49,10 @@ public final class Migration implements AutoCloseable {
   private final AuditLog audit;
   private final Map<String, ContinuousValidator> validations = new LinkedHashMap<>();
   private final Map<String, Repairer> repairers = new LinkedHashMap<>();
+  private final io.cutover.engine.route.Router router;
+  private final io.cutover.engine.route.RouteStats routeStats = new io.cutover.engine.route.RouteStats();
+  private final io.cutover.engine.gateway.Gateway gateway;
+  private final Map<String, io.cutover.engine.route.Rollout> rollouts = new java.util.concurrent.ConcurrentHashMap<>();
 
   private Migration(MigrationConfig config, List<ChangeCapture> captures, Pipeline pipeline,
       Map<String, BidirectionalSync> syncs, ChangeClock clock, Map<String, List<TableConfig>> tablesByService) {
@@ -84,6 +88,22 @@ public final class Migration implements AutoCloseable {
       ContinuousValidator built = validation.build();
       validations.put(service.getKey(), v.interval() != null ? built.start() : built);
       repairers.put(service.getKey(), repairer);
+    }
+    MigrationConfig.GatewaySection g = config.gateway();
+    if (g == null) {
+      router = null;
+      gateway = null;
+    } else {
+      router = new io.cutover.engine.route.Router(new io.cutover.engine.route.RoutingTable(1, g.routes()));
+      io.cutover.engine.gateway.GatewayConfig gc = new io.cutover.engine.gateway.GatewayConfig(g.host(), g.port(),
+          g.upstreams(), 8 * 1024, 1024 * 1024, java.time.Duration.ofSeconds(1), java.time.Duration.ofSeconds(30), 5,
+          java.time.Duration.ofSeconds(30), g.healthPath(), g.healthInterval());
+      try {
+        gateway = io.cutover.engine.gateway.Gateway.start(gc, router, routeStats);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while starting the gateway", e);
+      }
     }
     this.ticker = java.util.concurrent.Executors.newSingleThreadScheduledExecutor(r -> {
       Thread thread = new Thread(r, "cutover-tick");
@@ -277,6 +297,68 @@ public final class Migration implements AutoCloseable {
   }
 
   /**
+   * The router, when the configuration has a gateway.
+   *
+   * @return the router, or null.
+   */
+  public io.cutover.engine.route.Router router() {
+    return router;
+  }
+
+  /**
+   * What each side of each route answered through the gateway.
+   *
+   * @return the statistics.
+   */
+  public io.cutover.engine.route.RouteStats routeStats() {
+    return routeStats;
+  }
+
+  /**
+   * The gateway, when configured.
+   *
+   * @return the gateway, or null.
+   */
+  public io.cutover.engine.gateway.Gateway gateway() {
+    return gateway;
+  }
+
+  /**
+   * Starts a rollout of a route (replacing a finished one), ticking every 200 ms.
+   *
+   * @param route the route.
+   * @param steps the schedule.
+   * @param thresholds when to roll back.
+   * @return the rollout.
+   * @throws IllegalStateException if there is no gateway, or a rollout of that route is running.
+   * @throws IllegalArgumentException naming the route or step that is wrong.
+   */
+  public synchronized io.cutover.engine.route.Rollout startRollout(String route,
+      List<io.cutover.engine.route.Rollout.Step> steps, io.cutover.engine.route.Rollout.Thresholds thresholds) {
+    if (router == null) {
+      throw new IllegalStateException("this migration has no gateway (add a gateway section to the configuration)");
+    }
+    io.cutover.engine.route.Rollout running = rollouts.get(route);
+    if (running != null && (running.state() == io.cutover.engine.route.Rollout.State.RUNNING
+        || running.state() == io.cutover.engine.route.Rollout.State.PENDING)) {
+      throw new IllegalStateException("a rollout of " + route + " is running; stop it first");
+    }
+    io.cutover.engine.route.Rollout rollout = new io.cutover.engine.route.Rollout(router, route, steps, thresholds,
+        routeStats).start(ticker, java.time.Duration.ofMillis(200));
+    rollouts.put(route, rollout);
+    return rollout;
+  }
+
+  /**
+   * The rollouts started, by route.
+   *
+   * @return the rollouts.
+   */
+  public Map<String, io.cutover.engine.route.Rollout> rollouts() {
+    return rollouts;
+  }
+
+  /**
    * The checksum stage's clock.
    *
    * @return the clock.
@@ -298,6 +380,9 @@ public final class Migration implements AutoCloseable {
   @Override
   public void close() {
     ticker.shutdownNow();
+    if (gateway != null) {
+      gateway.close();
+    }
     validations.values().forEach(ContinuousValidator::close);
     captures.forEach(ChangeCapture::close);
     pipeline.close();

@@ -16,6 +16,7 @@ import java.sql.SQLException;
 import java.sql.Statement;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -161,6 +162,20 @@ class MigrationConfigTest {
     assertEquals("validation.depth", loadError(VALID + "validation: {depth: deep}\n").key());
     assertEquals("validation.speed", loadError(VALID + "validation: {speed: 1}\n").key());
     assertEquals("validation.full_scan", loadError(VALID + "validation: {full_scan: 0m}\n").key());
+    String gw = "gateway:\n  port: 8080\n  upstreams: {monolith: '127.0.0.1:9000', accounts: '127.0.0.1:9001'}\n"
+        + "  routes:\n    - {name: users, prefix: /api/users, service: accounts, weight: 100, sticky: 'cookie:sid'}\n";
+    assertEquals("gateway.upstreams", loadError(VALID + gw.replace("monolith: '127.0.0.1:9000', ", "")).key());
+    assertEquals("gateway.upstreams.accounts", loadError(VALID + gw.replace("127.0.0.1:9001", "nowhere")).key());
+    assertEquals("gateway.port", loadError(VALID + gw.replace("8080", "99999")).key());
+    assertEquals("gateway.routes[0].service", loadError(VALID + gw.replace("service: accounts",
+        "service: billing")).key());
+    assertEquals("gateway.routes[0].weight", loadError(VALID + gw.replace("weight: 100", "weight: 20000")).key());
+    assertEquals("gateway.routes[0]", loadError(VALID + gw.replace("cookie:sid", "body:x")).key());
+    assertEquals("gateway.routes[0].rules[0]", loadError(VALID + gw.replace("'cookie:sid'}",
+        "'cookie:sid', rules: [{value: '1'}]}")).key());
+    assertEquals("gateway.routes[0].rules[0].to", loadError(VALID + gw.replace("'cookie:sid'}",
+        "'cookie:sid', rules: [{header: x, value: '1', to: elsewhere}]}")).key());
+    assertEquals("gateway.health.path", loadError(VALID + gw + "  health: {path: health}\n").key());
     assertEquals("validation.repair", loadError(VALID.replace(table, table + "\n    direction: to_service")
         + "validation: {repair: service}\n").key(), "the service cannot win one-way tables");
   }
@@ -191,6 +206,24 @@ class MigrationConfigTest {
         java.time.Duration.ofMillis(1500), "newest", 10, java.time.Duration.ofHours(1)), validated.validation());
     assertEquals(java.time.Duration.ofHours(2), MigrationConfig.load(write(VALID + "validation: {interval: 2h, "
         + "tolerance: 3s}\n"), Map.of("MONO_PASSWORD", "")::get).validation().interval());
+    MigrationConfig routed = MigrationConfig.load(write(VALID + "gateway:\n  port: 8080\n  upstreams: "
+        + "{monolith: '127.0.0.1:9000', accounts: '127.0.0.1:9001'}\n  health: {path: /up, interval: 2s}\n"
+        + "  routes:\n    - {name: users, prefix: /api/users, service: accounts, weight: 250, sticky: 'cookie:sid', "
+        + "methods: [GET], failover: false, rules: [{cookie: beta, value: 'yes', to: service, variant: beta}, "
+        + "{header: x-old, value: '1', to: monolith}]}\n"), Map.of("MONO_PASSWORD", "")::get);
+    MigrationConfig.GatewaySection g = routed.gateway();
+    assertEquals("127.0.0.1", g.host());
+    assertEquals(8080, g.port());
+    assertEquals(9001, g.upstreams().get("accounts").getPort());
+    assertEquals("/up", g.healthPath());
+    assertEquals(java.time.Duration.ofSeconds(2), g.healthInterval());
+    io.cutover.engine.route.Route route = g.routes().get(0);
+    assertEquals(250, route.weightBps());
+    assertEquals(Set.of("GET"), route.methods());
+    assertFalse(route.failover());
+    assertEquals(2, route.rules().size());
+    assertEquals("monolith", route.rules().get(1).variant());
+    assertEquals(null, loadValid().gateway());
   }
 
   @Test

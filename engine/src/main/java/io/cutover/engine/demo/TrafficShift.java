@@ -89,11 +89,13 @@ final class TrafficShift {
           return null;
         }));
       }
+      Rollout.Thresholds thresholds = new Rollout.Thresholds(0.05, 2_000_000, Duration.ofSeconds(2), 30);
+      failing.set(true); // a bad build of the service: half its answers fail
+      // the 50% step holds long enough to be judged even on a slow machine; it rolls back as soon as it is
+      Rollout first = new Rollout(router, "products", List.of(new Rollout.Step(5_000, Duration.ofSeconds(20)),
+          new Rollout.Step(10_000, Duration.ofSeconds(1))), thresholds, stats).start(ticks, Duration.ofMillis(100));
       List<Rollout.Step> steps = List.of(new Rollout.Step(5_000, Duration.ofMillis(1_500)),
           new Rollout.Step(10_000, Duration.ofMillis(1_000)));
-      Rollout.Thresholds thresholds = new Rollout.Thresholds(0.05, 2_000_000, Duration.ofSeconds(1), 30);
-      failing.set(true); // a bad build of the service: half its answers fail
-      Rollout first = new Rollout(router, "products", steps, thresholds, stats).start(ticks, Duration.ofMillis(100));
       Rollout.State firstEnd = await(first);
       out.println("      rollout 1: " + firstEnd.name().toLowerCase(java.util.Locale.ROOT) + " "
           + first.reason() + " -> weight " + router.table().route("products").weightBps() + " bps");
@@ -120,7 +122,7 @@ final class TrafficShift {
   }
 
   private static Rollout.State await(Rollout rollout) throws InterruptedException {
-    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
     while ((rollout.state() == Rollout.State.RUNNING || rollout.state() == Rollout.State.PENDING)
         && System.nanoTime() < deadline) {
       Thread.sleep(20);

@@ -60,8 +60,10 @@ final class TrafficShift {
     AtomicLong toMonolith = new AtomicLong();
     AtomicLong toService = new AtomicLong();
     AtomicLong dropped = new AtomicLong();
-    try (Gateway gateway = Gateway.start(GatewayConfig.loopback(0, Map.of("monolith", monolithApi.getAddress(),
-        "inventory", inventoryApi.getAddress())), router, stats)) {
+    GatewayConfig config = GatewayConfig.loopback(0, Map.of("monolith", monolithApi.getAddress(), "inventory",
+        inventoryApi.getAddress())).withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(10), 5,
+        Duration.ofSeconds(1));
+    try (Gateway gateway = Gateway.start(config, router, stats)) {
       HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
       List<Future<?>> load = new ArrayList<>();
       for (int s = 0; s < 8; s++) {
@@ -101,6 +103,10 @@ final class TrafficShift {
           + first.reason() + " -> weight " + router.table().route("products").weightBps() + " bps");
       failing.set(false); // fixed
       Thread.sleep(400); // answers of the bad build still in flight land before the new rollout starts counting
+      long back = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (router.isDown("inventory") && System.nanoTime() < back) {
+        Thread.sleep(50); // an ejection of the bad build ends before the fixed one is rolled out
+      }
       Rollout second = new Rollout(router, "products", steps, thresholds, stats).start(ticks, Duration.ofMillis(100));
       Rollout.State secondEnd = await(second);
       out.println("      rollout 2: " + secondEnd.name().toLowerCase(java.util.Locale.ROOT)

@@ -10,7 +10,8 @@ import org.HdrHistogram.Histogram;
 /**
  * A gradual rollout of one route: a schedule of steps (weight, hold time) that advances by itself, and rolls back
  * at once (weight 0) when the service's error rate or p99 latency over a sliding window crosses a threshold
- * (Flagger's and Argo Rollouts' canary analysis). {@link #tick} is called on a schedule (or by tests with their
+ * (Flagger's and Argo Rollouts' canary analysis), or when the service is marked down (a failed health check or
+ * ejection: its traffic fails over to the monolith and could not be judged). {@link #tick} is called on a schedule (or by tests with their
  * own clock). Thread-safe.
  */
 public final class Rollout {
@@ -114,6 +115,15 @@ public final class Rollout {
     if (state == State.PENDING) {
       state = State.RUNNING;
       enter(0, nowNanos);
+      return state;
+    }
+    String service = router.table().route(route).service();
+    if (router.isDown(service) && steps.get(step).weightBps() > 0) {
+      // health checks or ejection took the service out: its traffic fails over and cannot be judged
+      router.rollback(route);
+      state = State.ROLLED_BACK;
+      reason = "at step " + (step + 1) + " (" + steps.get(step).weightBps() + " bps): " + service
+          + " was marked down (health check or ejection)";
       return state;
     }
     RouteStats.Interval interval = stats.interval(route, Target.SERVICE);

@@ -271,6 +271,13 @@ class RouterTest {
     assertEquals(Rollout.State.ROLLED_BACK, slow.tick(s));
     assertTrue(slow.reason().contains("p99"), slow.reason());
 
+    Rollout ejected = new Rollout(router, "orders", steps, thresholds, stats);
+    ejected.tick(0);
+    router.markDown("orders", true);
+    assertEquals(Rollout.State.ROLLED_BACK, ejected.tick(s), "a service taken out cannot be judged: roll back");
+    assertTrue(ejected.reason().contains("orders was marked down"), ejected.reason());
+    router.markDown("orders", false);
+
     Rollout quiet = new Rollout(router, "orders", steps, thresholds, stats);
     quiet.tick(0);
     stats.record("orders", Target.SERVICE, true, 10);

@@ -199,6 +199,14 @@ public final class MetricsServer implements AutoCloseable {
       sample(out, "cutover_sync_latency_seconds", label("service", service)
           + ",direction=\"to_monolith\",quantile=\"0.95\"", s.p95ToMonolithMicros() / 1e6);
     });
+    header(out, "cutover_sync_apply_latency_seconds", "histogram",
+        "Source commit to applied, per service and direction.");
+    for (Map.Entry<String, BidirectionalSync> sync : syncs.entrySet()) {
+      for (boolean toService : new boolean[] {true, false}) {
+        histogram(out, "cutover_sync_apply_latency_seconds", label("service", sync.getKey()) + ",direction=\""
+            + (toService ? "to_service" : "to_monolith") + "\"", sync.getValue().latency(toService));
+      }
+    }
     header(out, "cutover_sync_conflicts_total", "counter", "Conflicts detected, per service and kind.");
     all.forEach((service, s) -> s.conflictsByKind().forEach((kind, count) -> sample(out,
         "cutover_sync_conflicts_total", label("service", service) + "," + label("kind",
@@ -274,6 +282,22 @@ public final class MetricsServer implements AutoCloseable {
       upstreams.forEach(u -> sample(out, "cutover_router_upstream_down", label("upstream", u), r.isDown(u) ? 1 : 0));
     }
     return out.toString();
+  }
+
+  private static final double[] BUCKETS_SECONDS = {0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10,
+      30, 60};
+
+  /** A Prometheus histogram from an HdrHistogram of microseconds: cumulative buckets, sum and count. */
+  private static void histogram(StringBuilder out, String name, String labels,
+      org.HdrHistogram.Histogram micros) {
+    for (double le : BUCKETS_SECONDS) {
+      long upTo = micros.getTotalCount() == 0 ? 0 : micros.getCountBetweenValues(0, (long) (le * 1e6));
+      sample(out, name + "_bucket", labels + ",le=\"" + le + "\"", upTo);
+    }
+    sample(out, name + "_bucket", labels + ",le=\"+Inf\"", micros.getTotalCount());
+    sample(out, name + "_sum", labels, micros.getTotalCount() == 0 ? 0 : micros.getMean() * micros.getTotalCount()
+        / 1e6);
+    sample(out, name + "_count", labels, micros.getTotalCount());
   }
 
   private static String labels(StageStats stage) {

@@ -141,6 +141,11 @@ class AdminConflictsTest {
               text);
           assertTrue(text.contains("cutover_sync_parked_rows{service=\"catalog\"} 1\n"), text);
           assertTrue(text.contains("# TYPE cutover_pipeline_published_total counter\n"), text);
+          assertTrue(text.contains("# TYPE cutover_sync_apply_latency_seconds histogram\n"), text);
+          assertTrue(text.contains("cutover_sync_apply_latency_seconds_bucket{service=\"catalog\",direction="
+              + "\"to_service\",le=\"+Inf\"} "), text);
+          assertTrue(text.contains("cutover_sync_apply_latency_seconds_count{service=\"catalog\",direction="
+              + "\"to_monolith\"} "), text);
           java.util.Set<String> closed = new java.util.HashSet<>();
           String current = null;
           for (String line : text.split("\n")) {
@@ -148,7 +153,7 @@ class AdminConflictsTest {
               continue;
             }
             assertTrue(line.matches("cutover_[a-z_]+(\\{[^}]*})? -?[0-9][0-9.eE+-]*"), "malformed sample: " + line);
-            String family = line.replaceAll("[{ ].*", "");
+            String family = line.replaceAll("[{ ].*", "").replaceAll("_(bucket|sum|count)$", "");
             if (!family.equals(current)) {
               assertTrue(closed.add(family), "samples of " + family + " are not grouped together");
               current = family;

@@ -639,6 +639,18 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
         toServiceTotal.getValueAtPercentile(95), toMonolithTotal.getValueAtPercentile(95), lastDetection.get());
   }
 
+  /**
+   * The distribution of source-commit-to-applied latency since start, in microseconds (a copy).
+   *
+   * @param toServiceDirection true for changes applied to the service, false for those applied to the monolith.
+   * @return the histogram.
+   */
+  public synchronized Histogram latency(boolean toServiceDirection) {
+    toServiceTotal.add(toServiceLatency.getIntervalHistogram());
+    toMonolithTotal.add(toMonolithLatency.getIntervalHistogram());
+    return (toServiceDirection ? toServiceTotal : toMonolithTotal).copy();
+  }
+
   /** Closes the connections and the state store. */
   @Override
   public void close() {

@@ -1,5 +1,6 @@
 package io.cutover.engine.validate;
 
+import io.cutover.engine.event.ChangeEvent;
 import io.cutover.engine.event.EventCodec;
 import io.cutover.engine.event.Row;
 import io.cutover.engine.pipeline.ChangeHandler;
@@ -114,6 +115,14 @@ public final class ChangeClock implements ChangeHandler {
       return;
     }
     long now = System.currentTimeMillis();
+    List<ChangeEvent> changed = List.of();
+    if (trackKeys) { // decoded before taking the lock, so readers wait only for the map updates
+      changed = new ArrayList<>(batch);
+      for (int i = 0; i < batch; i++) {
+        int start = i == 0 ? 0 : eventEnds[i - 1];
+        changed.add(EventCodec.decode(events, start, eventEnds[i] - start));
+      }
+    }
     synchronized (seen) {
       for (int i = 0; i < batch; i++) {
         seen.put(keys[i], now);
@@ -125,24 +134,22 @@ public final class ChangeClock implements ChangeHandler {
       if (seen.size() > capacity) {
         forgetQuiet(now);
       }
-      if (trackKeys) {
-        for (int i = 0; i < batch; i++) {
-          int start = i == 0 ? 0 : eventEnds[i - 1];
-          io.cutover.engine.event.ChangeEvent event = EventCodec.decode(events, start, eventEnds[i] - start);
-          if (!event.origin().isEmpty() && !event.origin().equals(io.cutover.engine.event.ChangeEvent.ORIGIN_REPAIR)) {
-            continue;
-          }
-          Map<Row, Long> rows = dirty.computeIfAbsent(dirtyKey(fromService[i], event.table()), k -> new HashMap<>());
-          if (rows.put(event.key(), now) == null && ++dirtyCount > maxDirty) {
-            overflowed = true;
-            dirty.clear();
-            dirtyCount = 0;
-          }
+      for (int i = 0; i < changed.size(); i++) {
+        ChangeEvent event = changed.get(i);
+        if (!event.origin().isEmpty() && !event.origin().equals(ChangeEvent.ORIGIN_REPAIR)) {
+          continue;
+        }
+        Map<Row, Long> rows = dirty.computeIfAbsent(dirtyKey(fromService[i], event.table()), k -> new HashMap<>());
+        if (rows.put(event.key(), now) == null && ++dirtyCount > maxDirty) {
+          overflowed = true;
+          dirty.clear();
+          dirtyCount = 0;
         }
       }
     }
     batch = 0;
   }
+
 
   private void forgetQuiet(long now) {
     Long2LongHashMap.KeyIterator it = seen.keySet().iterator();

@@ -242,9 +242,9 @@ public final class ContinuousValidator implements AutoCloseable {
       TableState state = new TableState();
       state.difference = scan.monolithTree().minus(scan.serviceTree());
       state.complete = !scan.report().truncated();
-      for (Discrepancy d : scan.report().discrepancies()) {
-        state.open.put(d.table() + " " + d.key(), new Open(validator.keyHash(table, d.key()),
-            validator.rowHash(table, d.monolith()), validator.rowHash(table, d.service()), d));
+      for (Validator.Recheck r : validator.hashes(table, scan.report().discrepancies())) {
+        state.open.put(r.discrepancy().table() + " " + r.key(), new Open(r.keyHash(), r.monolith(), r.service(),
+            r.discrepancy()));
       }
       states.put(table, state);
     }

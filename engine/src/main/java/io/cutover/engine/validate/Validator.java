@@ -209,37 +209,26 @@ public final class Validator implements AutoCloseable {
   }
 
   /**
-   * The row hash lanes of a discrepancy's rows, as {@link #recheck} computes them.
+   * The bucket and both rows' hash lanes of discrepancies, as {@link #recheck} computes them (the catalog is read
+   * once for all of them).
    *
    * @param mapping the table pair.
-   * @param row a row in the service's names, or null.
-   * @return {lane A, lane B}, or null for a missing row.
+   * @param discrepancies discrepancies of that pair.
+   * @return one result per discrepancy, in order; a missing row has null lanes.
    * @throws Exception if the catalog cannot be read.
    */
-  long[] rowHash(TableMapping mapping, Row row) throws Exception {
-    if (row == null) {
-      return null;
-    }
+  List<Recheck> hashes(TableMapping mapping, List<Discrepancy> discrepancies) throws Exception {
     Plan plan = Plan.of(mapping, monolith, serviceDb);
     RowHasher hasher = new RowHasher();
-    return new long[] {hasher.hash(plan.serviceRead, row), hasher.laneB()};
-  }
-
-  /**
-   * The bucket hash of a key in the service's names.
-   *
-   * @param mapping the table pair.
-   * @param key the key.
-   * @return the key hash.
-   * @throws Exception if the catalog cannot be read.
-   */
-  long keyHash(TableMapping mapping, Row key) throws Exception {
-    Plan plan = Plan.of(mapping, monolith, serviceDb);
-    List<Value> values = new ArrayList<>();
-    for (String column : plan.serviceKeys) {
-      values.add(key.get(column));
+    List<Recheck> out = new ArrayList<>(discrepancies.size());
+    for (Discrepancy d : discrepancies) {
+      long[] m = d.monolith() == null ? null : new long[] {hasher.hash(plan.serviceRead, d.monolith()),
+          hasher.laneB()};
+      long[] s = d.service() == null ? null : new long[] {hasher.hash(plan.serviceRead, d.service()),
+          hasher.laneB()};
+      out.add(new Recheck(d.key(), hasher.keyHash(plan.keyValues(d.key())), m, s, d));
     }
-    return new RowHasher().keyHash(values);
+    return out;
   }
 
   /**

@@ -140,4 +140,25 @@ public final class TestSupport {
       Thread.sleep(200);
     }
   }
+
+  /**
+   * Writes on a session the capture ignores (marked as another applier's), as if someone patched a database by
+   * hand around Cutover; on PostgreSQL the session lets go of its replication origin before closing (a closed
+   * backend releases it late, and the next mark would find it busy).
+   *
+   * @param ds the database.
+   * @param sql the statements, run in one session.
+   * @throws java.sql.SQLException if one fails.
+   */
+  public static void behindTheBack(DataSource ds, String... sql) throws java.sql.SQLException {
+    try (java.sql.Connection c = ds.getConnection(); java.sql.Statement st = c.createStatement()) {
+      io.cutover.engine.db.ApplySessions.mark(c, "someone_else");
+      for (String s : sql) {
+        st.execute(s);
+      }
+      if (io.cutover.engine.db.Dialect.of(c) == io.cutover.engine.db.Dialect.POSTGRESQL) {
+        st.execute("SELECT pg_replication_origin_session_reset()");
+      }
+    }
+  }
 }

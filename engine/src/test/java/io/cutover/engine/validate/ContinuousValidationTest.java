@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.cutover.engine.apply.TableMapping;
-import io.cutover.engine.db.ApplySessions;
 import io.cutover.engine.event.Side;
 import io.cutover.engine.sync.ConflictPolicy;
 import io.cutover.engine.sync.H2SyncFixture;
@@ -50,16 +49,6 @@ class ContinuousValidationTest {
     return f;
   }
 
-  /** Writes on a session the capture ignores, as if someone patched the database by hand around Cutover. */
-  private static void behindTheBack(DataSource ds, String... sql) throws Exception {
-    try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
-      ApplySessions.mark(c, "someone_else");
-      for (String s : sql) {
-        st.execute(s);
-      }
-    }
-  }
-
   @Test
   void eventualLevelRaisesNoFalseAlarmUnderTrafficThenReportsAndRepairsARealDivergence() throws Exception {
     Path dir = TestSupport.tempDir("cutover-continuous");
@@ -87,8 +76,9 @@ class ContinuousValidationTest {
 
         long start = System.currentTimeMillis() * 1_000L;
         long divergedAt = System.nanoTime();
-        behindTheBack(f.service, "UPDATE item SET name = 'rogue' WHERE id = 7", "DELETE FROM item WHERE id = 8");
-        behindTheBack(f.monolith, "UPDATE item SET stock = 5 WHERE id = 9");
+        TestSupport.behindTheBack(f.service, "UPDATE item SET name = 'rogue' WHERE id = 7",
+            "DELETE FROM item WHERE id = 8");
+        TestSupport.behindTheBack(f.monolith, "UPDATE item SET stock = 5 WHERE id = 9");
         long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
         while (alerts.size() < 3 && System.nanoTime() < deadline) {
           Thread.sleep(20);
@@ -154,7 +144,8 @@ class ContinuousValidationTest {
     Path dir = TestSupport.tempDir("cutover-strict");
     List<Discrepancy> alerts = new CopyOnWriteArrayList<>();
     try (H2SyncFixture f = fixture(dir)) {
-      behindTheBack(f.service, "UPDATE item SET name = NULL WHERE id = 3", "INSERT INTO item VALUES (900, 'x', 1)");
+      TestSupport.behindTheBack(f.service, "UPDATE item SET name = NULL WHERE id = 3",
+          "INSERT INTO item VALUES (900, 'x', 1)");
       Repairer repairer = new Repairer(f.pipeline, Side.service("inventory"), f.clock, null).table(ITEM, true);
       try (ContinuousValidator validation = ContinuousValidator.builder(Validator.builder("inventory", f.monolith,
           f.service).build()).table(ITEM).consistency(Consistency.STRICT).tolerance(Duration.ofHours(1))
@@ -190,7 +181,7 @@ class ContinuousValidationTest {
       f.awaitQuiet();
       exec(f.service, "UPDATE item SET name = 's' WHERE id = 4");
       f.awaitQuiet();
-      behindTheBack(f.monolith, "UPDATE item SET name = 'old' WHERE id = 4");
+      TestSupport.behindTheBack(f.monolith, "UPDATE item SET name = 'old' WHERE id = 4");
       try (Validator validator = Validator.builder("inventory", f.monolith, f.service).build()) {
         List<Discrepancy> found = validator.validate(ITEM).discrepancies();
         assertEquals(1, found.size());
@@ -265,7 +256,7 @@ class ContinuousValidationTest {
       Thread.sleep(400);
       assertEquals(List.of(), validation.runOnce("scheduled"), "released and rechecked: consistent again");
 
-      behindTheBack(f.service, "DELETE FROM item WHERE id = 77");
+      TestSupport.behindTheBack(f.service, "DELETE FROM item WHERE id = 77");
       Thread.sleep(400);
       assertEquals(List.of(), validation.runOnce("scheduled"), "a write that bypassed capture is not in the stream");
       validation.runFullScan("operator"); // full scan: first sight

@@ -74,7 +74,7 @@ class PostgresContinuousValidationTest {
 
         long divergedMicros = System.currentTimeMillis() * 1_000L;
         long divergedAt = System.nanoTime();
-        behindTheBack(service, "UPDATE item SET price = 0 WHERE id = 17", "DELETE FROM item WHERE id = 18");
+        TestSupport.behindTheBack(service, "UPDATE item SET price = 0 WHERE id = 17", "DELETE FROM item WHERE id = 18");
         long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
         while (validation.stats().repaired() < 2 && System.nanoTime() < deadline) {
           Thread.sleep(20);
@@ -97,17 +97,6 @@ class PostgresContinuousValidationTest {
         ApplySessions.dropOrigin(c, "someone_else");
       }
       TestSupport.delete(work);
-    }
-  }
-
-  /** One session (an origin is active in one backend at a time; a closed backend lets go of it late). */
-  private static void behindTheBack(DataSource ds, String... sql) throws Exception {
-    try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
-      ApplySessions.mark(c, "someone_else");
-      for (String s : sql) {
-        st.execute(s);
-      }
-      st.execute("SELECT pg_replication_origin_session_reset()");
     }
   }
 

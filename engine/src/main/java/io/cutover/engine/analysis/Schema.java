@@ -14,8 +14,9 @@ import java.util.TreeMap;
 import javax.sql.DataSource;
 
 /**
- * A database schema as the analyzer sees it: tables with their columns, primary key, foreign keys and indexes.
- * Names are lower case. Immutable.
+ * A database schema as Cutover reads it over JDBC: tables with their columns (type, nullability, default, size,
+ * comment), primary key, foreign keys and indexes (unique ones are the unique constraints). The boundary analyzer
+ * and the API generator both start from it. Names are lower case. Immutable.
  *
  * @param tables the tables, by name order.
  */
@@ -48,9 +49,10 @@ public record Schema(List<Table> tables) {
    * @param primaryKey its primary-key columns (empty when it has none).
    * @param foreignKeys its foreign keys.
    * @param indexes its indexes.
+   * @param comment the table's comment, or empty.
    */
   public record Table(String name, List<Column> columns, List<String> primaryKey, List<ForeignKey> foreignKeys,
-      List<Index> indexes) {
+      List<Index> indexes, String comment) {
     /** Copies the lists. */
     public Table {
       Objects.requireNonNull(name, "table name");
@@ -58,6 +60,36 @@ public record Schema(List<Table> tables) {
       primaryKey = List.copyOf(primaryKey);
       foreignKeys = List.copyOf(foreignKeys);
       indexes = List.copyOf(indexes);
+      comment = comment == null ? "" : comment;
+    }
+
+    /**
+     * A table without a comment.
+     *
+     * @param name its name.
+     * @param columns its columns.
+     * @param primaryKey its primary key.
+     * @param foreignKeys its foreign keys.
+     * @param indexes its indexes.
+     */
+    public Table(String name, List<Column> columns, List<String> primaryKey, List<ForeignKey> foreignKeys,
+        List<Index> indexes) {
+      this(name, columns, primaryKey, foreignKeys, indexes, "");
+    }
+
+    /**
+     * A column by name.
+     *
+     * @param column the column's name.
+     * @return the column, or null.
+     */
+    public Column column(String column) {
+      for (Column c : columns) {
+        if (c.name().equals(column)) {
+          return c;
+        }
+      }
+      return null;
     }
   }
 
@@ -65,9 +97,34 @@ public record Schema(List<Table> tables) {
    * One column.
    *
    * @param name its name.
-   * @param type its type, as the database names it.
+   * @param type its type, as the database names it (lower case).
+   * @param jdbcType its {@link java.sql.Types} code.
+   * @param nullable whether it accepts NULL.
+   * @param defaultValue its default expression, or null when it has none.
+   * @param size its size: the maximum length of text, the precision of numbers (0 when unknown).
+   * @param scale the scale of decimal numbers (0 otherwise).
+   * @param generated whether the database fills it (identity, serial or generated column).
+   * @param computed whether it is a generated column, which cannot be written at all.
+   * @param comment its comment, or empty.
    */
-  public record Column(String name, String type) {}
+  public record Column(String name, String type, int jdbcType, boolean nullable, String defaultValue, int size,
+      int scale, boolean generated, boolean computed, String comment) {
+    /** Checks the name and normalises the comment. */
+    public Column {
+      Objects.requireNonNull(name, "column name");
+      comment = comment == null ? "" : comment;
+    }
+
+    /**
+     * A nullable column known by name and type only (schemas built by hand, for analysis).
+     *
+     * @param name its name.
+     * @param type its type.
+     */
+    public Column(String name, String type) {
+      this(name, type, java.sql.Types.OTHER, true, null, 0, 0, false, false, "");
+    }
+  }
 
   /**
    * One index.
@@ -128,25 +185,53 @@ public record Schema(List<Table> tables) {
    * @throws SQLException if the catalog cannot be read.
    */
   public static Schema read(DataSource ds) throws SQLException {
+    return read(ds, List.of());
+  }
+
+  /**
+   * Reads some tables of a database's current schema over JDBC (PostgreSQL, H2).
+   *
+   * @param ds the database.
+   * @param only the tables to read (any case); empty reads every table but Cutover's own.
+   * @return the schema; foreign keys to tables left out are dropped.
+   * @throws SQLException if the catalog cannot be read.
+   * @throws IllegalArgumentException naming a table asked for that the database does not have.
+   */
+  public static Schema read(DataSource ds, java.util.Collection<String> only) throws SQLException {
+    java.util.Set<String> wanted = new java.util.LinkedHashSet<>();
+    only.forEach(t -> wanted.add(lower(t)));
     try (Connection c = ds.getConnection()) {
       DatabaseMetaData meta = c.getMetaData();
       String schema = c.getSchema();
-      List<String> names = new ArrayList<>();
+      Map<String, String> names = new LinkedHashMap<>();
       try (ResultSet rs = meta.getTables(null, schema, "%", new String[] {"TABLE"})) {
         while (rs.next()) {
           String name = rs.getString("TABLE_NAME");
-          if (!name.toLowerCase(Locale.ROOT).startsWith("cutover_")) {
-            names.add(name);
+          String lower = lower(name);
+          if (wanted.isEmpty() ? !lower.startsWith("cutover_") : wanted.contains(lower)) {
+            names.put(name, rs.getString("REMARKS"));
           }
         }
       }
+      for (String table : wanted) {
+        if (names.keySet().stream().noneMatch(n -> lower(n).equals(table))) {
+          throw new IllegalArgumentException("table '" + table + "' is not in schema " + schema + " of the database");
+        }
+      }
       List<Table> tables = new ArrayList<>();
-      for (String name : names) {
+      for (Map.Entry<String, String> named : names.entrySet()) {
+        String name = named.getKey();
         List<Column> columns = new ArrayList<>();
         try (ResultSet rs = meta.getColumns(null, schema, name, null)) {
           while (rs.next()) {
-            columns.add(new Column(lower(rs.getString("COLUMN_NAME")), rs.getString("TYPE_NAME")
-                .toLowerCase(Locale.ROOT)));
+            String type = rs.getString("TYPE_NAME").toLowerCase(Locale.ROOT);
+            String def = rs.getString("COLUMN_DEF");
+            boolean computed = "YES".equalsIgnoreCase(rs.getString("IS_GENERATEDCOLUMN"));
+            boolean generated = computed || "YES".equalsIgnoreCase(rs.getString("IS_AUTOINCREMENT"))
+                || type.endsWith("serial") || (def != null && def.toLowerCase(Locale.ROOT).startsWith("nextval("));
+            columns.add(new Column(lower(rs.getString("COLUMN_NAME")), type, rs.getInt("DATA_TYPE"),
+                rs.getInt("NULLABLE") != DatabaseMetaData.columnNoNulls, def, rs.getInt("COLUMN_SIZE"),
+                rs.getInt("DECIMAL_DIGITS"), generated, computed, rs.getString("REMARKS")));
           }
         }
         TreeMap<Integer, String> key = new TreeMap<>();
@@ -187,7 +272,8 @@ public record Schema(List<Table> tables) {
         List<Index> indexList = new ArrayList<>();
         indexes.forEach((index, i) -> indexList.add(new Index(i.name(),
             new ArrayList<>(indexColumns.get(index).values()), i.unique())));
-        tables.add(new Table(lower(name), columns, new ArrayList<>(key.values()), foreignKeys, indexList));
+        tables.add(new Table(lower(name), columns, new ArrayList<>(key.values()), foreignKeys, indexList,
+            named.getValue()));
       }
       tables.sort((a, b) -> a.name().compareTo(b.name()));
       // foreign keys to tables outside the current schema are dropped: the analyzer sees one schema
@@ -196,7 +282,7 @@ public record Schema(List<Table> tables) {
       tables.forEach(t -> known.add(t.name()));
       for (Table t : tables) {
         inSchema.add(new Table(t.name(), t.columns(), t.primaryKey(), t.foreignKeys().stream()
-            .filter(fk -> known.contains(fk.referencedTable())).toList(), t.indexes()));
+            .filter(fk -> known.contains(fk.referencedTable())).toList(), t.indexes(), t.comment()));
       }
       return new Schema(inSchema);
     }

@@ -33,7 +33,8 @@ import picocli.CommandLine.Spec;
 @Command(name = "cutover", mixinStandardHelpOptions = true, version = "cutover 0.1.0",
     description = "Moves data from a monolith database to service databases with zero downtime and zero loss.",
     subcommands = {CutoverCli.Demo.class, CutoverCli.Check.class, CutoverCli.Run.class, CutoverCli.Replay.class,
-        CutoverCli.Validate.class, CutoverCli.Analyze.class, CutoverCli.Admin.class, CutoverCli.Cleanup.class})
+        CutoverCli.Validate.class, CutoverCli.Analyze.class, CutoverCli.Apigen.class, CutoverCli.Admin.class,
+        CutoverCli.Cleanup.class})
 public final class CutoverCli implements Callable<Integer> {
   /** Exit code: success. */
   public static final int OK = 0;
@@ -87,6 +88,17 @@ public final class CutoverCli implements Callable<Integer> {
   public Integer call() {
     spec.commandLine().usage(spec.commandLine().getOut());
     return USAGE;
+  }
+
+  /** SIGTERM and Ctrl-C count the latch down, so a long-running verb drains and exits 0 on the first one. */
+  static void onStopSignals(CountDownLatch stop) {
+    for (String name : new String[] {"TERM", "INT"}) {
+      try {
+        sun.misc.Signal.handle(new sun.misc.Signal(name), signal -> stop.countDown());
+      } catch (IllegalArgumentException unsupported) {
+        // no such signal on this platform: a shutdown hook still runs
+      }
+    }
   }
 
   /** {@code cutover demo [--seconds N]}. */
@@ -292,13 +304,13 @@ public final class CutoverCli implements Callable<Integer> {
     }
   }
 
-  /** {@code cutover analyze --url URL [--user U] [--access-log FILE] [--pg-stat-statements] [hints] --out DIR}. */
+  /** {@code cutover analyze --jdbc URL [--user U] [--access-log FILE] [--pg-stat-statements] [hints] --out DIR}. */
   @Command(name = "analyze", mixinStandardHelpOptions = true,
       description = "Proposes services from the monolith's schema (tables, keys, indexes over JDBC) and, optionally, "
           + "how the application uses it; writes plan.yaml (a configuration `run` accepts), report.md, graph.dot "
           + "and analysis.json to --out. Read-only.")
   static final class Analyze implements Callable<Integer> {
-    @Option(names = "--url", required = true, description = "the monolith's JDBC URL (PostgreSQL or H2)")
+    @Option(names = {"--jdbc", "--url"}, required = true, description = "the monolith's JDBC URL (PostgreSQL or H2)")
     String url;
 
     @Option(names = "--user", defaultValue = "", description = "the database user")
@@ -392,6 +404,105 @@ public final class CutoverCli implements Callable<Integer> {
         }
       }
       return out;
+    }
+  }
+
+  /** {@code cutover apigen --jdbc URL [--tables a,b] --out FILE [--serve PORT]}. */
+  @Command(name = "apigen", mixinStandardHelpOptions = true,
+      description = "Generates a service's REST API from its tables: writes the OpenAPI 3.1 document (JSON, or YAML "
+          + "when FILE ends in .yaml) and, with --serve, serves the endpoints until stopped (SIGTERM or Ctrl-C). "
+          + "The password comes from the environment variable CUTOVER_DB_PASSWORD.")
+  static final class Apigen implements Callable<Integer> {
+    @Option(names = {"--jdbc", "--url"}, required = true, description = "the service's JDBC URL (PostgreSQL or H2)")
+    String url;
+
+    @Option(names = "--user", defaultValue = "", description = "the database user")
+    String user;
+
+    @Option(names = "--tables", split = ",", description = "the tables to expose, comma-separated (default: all)")
+    java.util.List<String> tables = new java.util.ArrayList<>();
+
+    @Option(names = "--service", defaultValue = "service", description = "the service's name (default "
+        + "${DEFAULT-VALUE})")
+    String service;
+
+    @Option(names = "--out", description = "write the document here (.json or .yaml)")
+    Path out;
+
+    @Option(names = "--versions", description = "keep published versions in this directory, so a schema change "
+        + "becomes /v2 while /v1 keeps its contract (default: in memory, always /v1)")
+    Path versions;
+
+    @Option(names = "--serve", defaultValue = "-1", description = "serve the API on this port (0: any free port)")
+    int port;
+
+    @Option(names = "--host", defaultValue = "127.0.0.1", description = "with --serve: the address to bind "
+        + "(default ${DEFAULT-VALUE})")
+    String host;
+
+    /** Counted down to stop serving. */
+    final CountDownLatch stop = new CountDownLatch(1);
+
+    @Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() throws Exception {
+      PrintWriter print = spec.commandLine().getOut();
+      if (out == null && port < 0) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "give --out FILE, --serve PORT or both");
+      }
+      if (port > 65_535) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--serve: " + port + " is not a port");
+      }
+      javax.sql.DataSource ds;
+      try {
+        ds = io.cutover.engine.db.DataSources.of(url, user, System.getenv().getOrDefault("CUTOVER_DB_PASSWORD", ""));
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--jdbc: " + e.getMessage());
+      }
+      io.cutover.engine.apigen.ApiVersions history = versions == null
+          ? io.cutover.engine.apigen.ApiVersions.inMemory() : io.cutover.engine.apigen.ApiVersions.open(versions);
+      long started = System.nanoTime();
+      io.cutover.engine.apigen.ApiModel model;
+      try {
+        model = history.admit(io.cutover.engine.apigen.ApiGenerator.model(ds, service, tables));
+      } catch (IllegalArgumentException e) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--tables: " + e.getMessage());
+      }
+      if (model.resources().isEmpty()) {
+        throw new CommandLine.ParameterException(spec.commandLine(), "--jdbc: no tables to expose in " + url);
+      }
+      if (out != null) {
+        String name = out.getFileName().toString();
+        String text = name.endsWith(".yaml") || name.endsWith(".yml")
+            ? io.cutover.engine.apigen.OpenApiDocument.yaml(model) : io.cutover.engine.apigen.OpenApiDocument.json(model);
+        Path parent = out.toAbsolutePath().getParent();
+        java.nio.file.Files.createDirectories(parent);
+        Path temporary = parent.resolve(name + ".tmp");
+        java.nio.file.Files.writeString(temporary, text);
+        java.nio.file.Files.move(temporary, out, java.nio.file.StandardCopyOption.REPLACE_EXISTING,
+            java.nio.file.StandardCopyOption.ATOMIC_MOVE);
+        print.printf("cutover: OpenAPI 3.1 document of %s v%d (%s), %d resources, written to %s in %d ms%n", service,
+            model.version(), io.cutover.engine.apigen.OpenApiDocument.specVersion(model), model.resources().size(),
+            out, TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started));
+      }
+      if (port < 0) {
+        return OK;
+      }
+      io.cutover.engine.apigen.ApiServerConfig config = io.cutover.engine.apigen.ApiServerConfig.loopback(port);
+      config = new io.cutover.engine.apigen.ApiServerConfig(host, port, config.maxBodyBytes(), config.maxHeaderBytes(),
+          config.defaultPage(), config.maxPage(), config.poolSize(), config.maxQueued(), config.queryTimeout());
+      try (io.cutover.engine.apigen.ApiServer server = io.cutover.engine.apigen.ApiServer.start(config, ds, service,
+          tables, history, java.util.List.of())) {
+        print.printf("cutover: serving %s v%d on http://%s:%d/v%d/ (document /openapi.json, /health, /metrics); "
+            + "stop with SIGTERM or Ctrl-C%n", service, server.current().version(), host, server.port(),
+            server.current().version());
+        onStopSignals(stop);
+        stop.await();
+      }
+      print.println("cutover: API stopped");
+      return OK;
     }
   }
 
@@ -621,13 +732,7 @@ public final class CutoverCli implements Callable<Integer> {
       }, "cutover-shutdown");
       Runtime.getRuntime().addShutdownHook(hook);
       // SIGTERM and Ctrl-C stop the loop below, which drains and returns 0; the hook covers anything else.
-      for (String name : new String[] {"TERM", "INT"}) {
-        try {
-          sun.misc.Signal.handle(new sun.misc.Signal(name), signal -> stop.countDown());
-        } catch (IllegalArgumentException unsupported) {
-          // no such signal on this platform: the shutdown hook still drains
-        }
-      }
+      onStopSignals(stop);
       out.printf("cutover: syncing %d table(s); journal %s; stop with SIGTERM or Ctrl-C%n",
           migration.config().tables().size(), migration.config().journalDirectory());
       if (migration.gateway() != null) {

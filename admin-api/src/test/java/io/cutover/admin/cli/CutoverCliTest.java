@@ -330,4 +330,61 @@ class CutoverCliTest {
     assertTrue(badLog.err().contains("line 1: 'tx' must be a non-empty string"), badLog.err());
     assertEquals(2, cli("analyze", "--url", "mysql://x", "--out", out.toString()).code());
   }
+
+  @Test
+  void shouldGenerateTheApiDocumentAndServeItUntilStopped() throws Exception {
+    String svc = "jdbc:h2:mem:cli-api-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
+    exec(svc, "CREATE TABLE orders (id BIGINT PRIMARY KEY, status VARCHAR(12) NOT NULL)");
+    exec(svc, "CREATE TABLE order_items (order_id BIGINT REFERENCES orders, line INT, sku VARCHAR(9), "
+        + "PRIMARY KEY (order_id, line))");
+    exec(svc, "CREATE TABLE notes (id BIGINT PRIMARY KEY)");
+    Path yaml = dir.resolve("api/openapi.yaml");
+    Result generated = cli("apigen", "--jdbc", svc, "--user", "sa", "--tables", "orders,order_items", "--service",
+        "orders", "--out", yaml.toString(), "--versions", dir.resolve("versions").toString());
+    assertEquals(0, generated.code(), generated.out() + generated.err());
+    assertTrue(generated.out().contains("orders v1"), generated.out());
+    String document = Files.readString(yaml);
+    assertTrue(document.startsWith("openapi: 3.1.0"), document);
+    assertTrue(document.contains("/order_items/{order_id},{line}:"));
+    assertTrue(!document.contains("/notes"), "only the tables asked for");
+    exec(svc, "ALTER TABLE orders ADD COLUMN total DECIMAL(9,2)");
+    Path json = dir.resolve("api/openapi.json");
+    Result second = cli("apigen", "--jdbc", svc, "--user", "sa", "--tables", "orders,order_items", "--service",
+        "orders", "--out", json.toString(), "--versions", dir.resolve("versions").toString());
+    assertTrue(second.out().contains("orders v2"), "the schema changed: " + second.out());
+    assertTrue(Files.readString(json).contains("\"openapi\" : \"3.1.0\""));
+
+    assertEquals(2, cli("apigen", "--jdbc", svc, "--user", "sa").code(), "nothing asked");
+    Result unknown = cli("apigen", "--jdbc", svc, "--user", "sa", "--tables", "nope", "--out", json.toString());
+    assertEquals(2, unknown.code());
+    assertTrue(unknown.err().contains("table 'nope' is not in schema"), unknown.err());
+    assertEquals(2, cli("apigen", "--jdbc", "mysql://x", "--out", json.toString()).code());
+
+    StringWriter out = new StringWriter();
+    CommandLine commandLine = CutoverCli.commandLine(new PrintWriter(out, true), new PrintWriter(new StringWriter()));
+    CutoverCli.Apigen apigen = (CutoverCli.Apigen) commandLine.getSubcommands().get("apigen").getCommand();
+    CompletableFuture<Integer> code = CompletableFuture.supplyAsync(() ->
+        commandLine.execute("apigen", "--jdbc", svc, "--user", "sa", "--serve", "0"));
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (!out.toString().contains("serving") && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    java.util.regex.Matcher port = java.util.regex.Pattern.compile("on http://127\\.0\\.0\\.1:(\\d+)/v1/")
+        .matcher(out.toString());
+    assertTrue(port.find(), out.toString());
+    java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+    java.net.http.HttpResponse<String> created = http.send(java.net.http.HttpRequest.newBuilder(java.net.URI.create(
+        "http://127.0.0.1:" + port.group(1) + "/v1/orders")).header("Content-Type", "application/json")
+        .POST(java.net.http.HttpRequest.BodyPublishers.ofString("{\"id\":1,\"status\":\"new\"}")).build(),
+        java.net.http.HttpResponse.BodyHandlers.ofString());
+    assertEquals(201, created.statusCode(), created.body());
+    try (Connection c = DriverManager.getConnection(svc, "sa", ""); Statement st = c.createStatement();
+         ResultSet rs = st.executeQuery("SELECT status FROM orders WHERE id = 1")) {
+      assertTrue(rs.next());
+      assertEquals("new", rs.getString(1), "the API wrote the database");
+    }
+    apigen.stop.countDown();
+    assertEquals(0, code.get(30, TimeUnit.SECONDS));
+    assertTrue(out.toString().contains("API stopped"));
+  }
 }

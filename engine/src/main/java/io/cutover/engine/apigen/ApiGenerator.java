@@ -5,7 +5,6 @@ import io.cutover.engine.apigen.ApiModel.Field;
 import io.cutover.engine.apigen.ApiModel.FieldKind;
 import io.cutover.engine.apigen.ApiModel.Reference;
 import io.cutover.engine.apigen.ApiModel.Resource;
-import io.cutover.engine.event.XxHash64;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,7 +18,6 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Set;
 import javax.sql.DataSource;
-import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * Generates a service's API from its tables: introspects them over JDBC (PostgreSQL, H2) into an {@link ApiModel}
@@ -158,7 +156,12 @@ public final class ApiGenerator {
             .append('\n');
       }
     }
-    byte[] bytes = canonical.toString().getBytes(StandardCharsets.UTF_8);
-    return String.format(Locale.ROOT, "%016x", XxHash64.hash(new UnsafeBuffer(bytes), 0, bytes.length, 0));
+    try {
+      byte[] digest = java.security.MessageDigest.getInstance("SHA-256")
+          .digest(canonical.toString().getBytes(StandardCharsets.UTF_8));
+      return java.util.HexFormat.of().formatHex(digest, 0, 8);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every JDK has SHA-256", e);
+    }
   }
 }

@@ -55,13 +55,20 @@ public final class ApiServer implements AutoCloseable {
     this.service = service;
     this.tables = List.copyOf(tables);
     this.versions = versions;
+    Dialect dialect;
+    try (Connection c = ds.getConnection()) {
+      dialect = Dialect.of(c);
+    }
     HikariConfig hikari = new HikariConfig();
     hikari.setDataSource(ds);
     hikari.setPoolName("cutover-api-" + service);
     hikari.setMaximumPoolSize(config.poolSize());
     hikari.setMinimumIdle(Math.min(2, config.poolSize()));
     hikari.setConnectionTimeout(5_000);
-    hikari.setInitializationFailTimeout(-1);
+    // the timeout is the session's, set once per connection: a per-statement timeout costs a timer task per query
+    long timeoutMs = config.queryTimeout().toMillis();
+    hikari.setConnectionInitSql(dialect == Dialect.POSTGRESQL ? "SET statement_timeout = " + timeoutMs
+        : "SET QUERY_TIMEOUT " + timeoutMs);
     this.pool = new HikariDataSource(hikari);
     AtomicInteger threads = new AtomicInteger();
     this.workers = new ThreadPoolExecutor(config.poolSize(), config.poolSize(), 60, TimeUnit.SECONDS,
@@ -72,13 +79,8 @@ public final class ApiServer implements AutoCloseable {
         });
     Channel bound = null;
     try {
-      Dialect dialect;
-      try (Connection c = pool.getConnection()) {
-        dialect = Dialect.of(c);
-      }
       reload();
-      HttpApi handler = new HttpApi(config, () -> served, pool, new Endpoints(dialect,
-          (int) Math.max(1, config.queryTimeout().toSeconds())), hooks, metrics, workers);
+      HttpApi handler = new HttpApi(config, () -> served, pool, new Endpoints(dialect), hooks, metrics, workers);
       bound = new ServerBootstrap().group(boss, io).channel(NioServerSocketChannel.class)
           .childOption(ChannelOption.TCP_NODELAY, true)
           .childHandler(new ChannelInitializer<SocketChannel>() {

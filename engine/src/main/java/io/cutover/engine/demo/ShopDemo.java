@@ -123,7 +123,7 @@ public final class ShopDemo {
     JdbcDataSource monolith = h2("shop");
     JdbcDataSource inventory = h2("inventory");
     JdbcDataSource accounts = h2("accounts");
-    step("1/9", "monolith: a shop on embedded H2 (" + CUSTOMERS + " customers, " + PRODUCTS + " products, orders)");
+    step("1/10", "monolith: a shop on embedded H2 (" + CUSTOMERS + " customers, " + PRODUCTS + " products, orders)");
     exec(monolith,
         "CREATE TABLE customers (id BIGINT PRIMARY KEY, email VARCHAR(120) NOT NULL, name VARCHAR(80), "
             + "last_login TIMESTAMP, login_count INT NOT NULL)",
@@ -143,7 +143,7 @@ public final class ShopDemo {
         "INSERT INTO products SELECT 'SKU-' || X, 'Product ' || X, 9.99 + X, " + START_STOCK
             + " FROM SYSTEM_RANGE(1, " + PRODUCTS + ")");
     Path work = Files.createTempDirectory("cutover-demo");
-    step("2/9", "analysis: which services would keep this shop's transactions local (schema + its transaction mix)");
+    step("2/10", "analysis: which services would keep this shop's transactions local (schema + its transaction mix)");
     Analysis analysis = BoundaryAnalyzer.analyze(Schema.read(monolith), List.of(
         new Transaction("place_order", Set.of("customers", "products"), Set.of("orders", "payments"), 1000),
         new Transaction("take_stock", Set.of(), Set.of("products"), 1000),
@@ -158,7 +158,7 @@ public final class ShopDemo {
     analysis.referenceTables().forEach(r -> out.println("      shared reference data: " + r.table()));
     boolean proposalSplits = analysis.serviceOf("products") != null && analysis.serviceOf("customers") != null
         && !analysis.serviceOf("products").equals(analysis.serviceOf("customers"));
-    step("3/9", "services: inventory takes products (stock: counter, rest: last writer wins); accounts takes "
+    step("3/10", "services: inventory takes products (stock: counter, rest: last writer wins); accounts takes "
         + "customers as users (login_count: counter; name: service wins)");
     exec(inventory, "CREATE TABLE products (sku VARCHAR(20) PRIMARY KEY, title VARCHAR(80), price DECIMAL(10,2), "
         + "stock INT NOT NULL)");
@@ -175,7 +175,7 @@ public final class ShopDemo {
       for (TriggerCapture capture : List.of(monolithCapture, inventoryCapture, accountsCapture)) {
         capture.install();
       }
-      step("4/9", "backfill: copying the moving tables into the services (a snapshot before the writers start; "
+      step("4/10", "backfill: copying the moving tables into the services (a snapshot before the writers start; "
           + "online backfill under write load is not built yet)");
       long backfilled = backfill(monolith, inventory, "SELECT sku, title, price, stock FROM products",
           "INSERT INTO products VALUES (?, ?, ?, ?)", 4)
@@ -202,12 +202,16 @@ public final class ShopDemo {
         capture.start(pipeline);
         open.add(capture);
       }
-      step("5/9", "sync both ways for " + duration.toSeconds() + " s while the shop and both services write "
+      step("5/10", "API: inventory's REST API generated from its tables (OpenAPI 3.1, PostgREST-style queries) and "
+          + "served; a product created and repriced through it syncs to the monolith like any write");
+      ApiTour.Result api = ApiTour.run(inventory, monolith, out);
+      open.add(api.server());
+      step("6/10", "sync both ways for " + duration.toSeconds() + " s while the shop and both services write "
           + "(orders, restocks, renames, logins on both sides)");
       runWriters(monolith, inventory, accounts);
-      step("6/9", "settling: waiting until both sides of every table agree");
+      step("7/10", "settling: waiting until both sides of every table agree");
       awaitQuiet(pipeline, monolith, inventory, accounts);
-      step("7/9", "validating: Merkle trees over every row of every moved table on both sides, then stock and "
+      step("8/10", "validating: Merkle trees over every row of every moved table on both sides, then stock and "
           + "logins against the model");
       TableMapping products = TableMapping.identity("products");
       TableMapping users = TableMapping.renamed("customers", "users").withColumns(Map.of("id", "user_id", "email",
@@ -226,7 +230,7 @@ public final class ShopDemo {
           + compare(monolith, accounts, "SELECT id, email, name, last_login, login_count FROM customers ORDER BY id",
           "SELECT user_id, email, display_name, last_login, login_count FROM users ORDER BY user_id");
       long comparedRows = inventoryCheck.stats().rowsCompared() + accountsCheck.stats().rowsCompared();
-      step("8/9", "drift behind Cutover's back: someone patches a price in inventory and deletes a user in accounts "
+      step("9/10", "drift behind Cutover's back: someone patches a price in inventory and deletes a user in accounts "
           + "by hand; validation finds both, repairs them from the monolith through the journal, validates again");
       behindTheBack(inventory, "UPDATE products SET price = 0.01 WHERE sku = 'SKU-7'");
       behindTheBack(accounts, "DELETE FROM users WHERE user_id = 42");
@@ -241,10 +245,10 @@ public final class ShopDemo {
       repairs.forEach(r -> out.println("      repair: " + r.describe()));
       awaitQuiet(pipeline, monolith, inventory, accounts);
       long afterRepair = inventoryCheck.runOnce("demo").size() + accountsCheck.runOnce("demo").size();
-      step("9/9", "traffic: shoppers browse products through the gateway while a rollout moves them to inventory "
+      step("10/10", "traffic: shoppers browse products through the gateway while a rollout moves them to inventory "
           + "0 -> 50 -> 100%; a bad build fails half its answers and the rollout rolls back by itself, then the "
           + "fixed build goes all the way");
-      TrafficShift.Result traffic = TrafficShift.run(monolith, inventory, PRODUCTS, out);
+      TrafficShift.Result traffic = TrafficShift.run(monolith, api.server(), api.failing(), PRODUCTS, out);
       long audited = audit.read(0, Long.MAX_VALUE).size();
       long stock = single(monolith, "SELECT SUM(stock) FROM products");
       long expectedStock = (long) PRODUCTS * START_STOCK - ordered.get() + restocked.get();
@@ -280,10 +284,10 @@ public final class ShopDemo {
       lines.add("stock                       " + stock + " (model: " + expectedStock + " = start - " + ordered.get()
           + " ordered + " + restocked.get() + " restocked)");
       lines.add("logins counted              " + loginTotal + " (model: " + logins.get() + ")");
-      lines.add("not in this demo yet        API generation (its issue is open)");
+      lines.add("API generated               " + api.summary());
       boolean trafficOk = traffic.dropped() == 0 && traffic.first() == io.cutover.engine.route.Rollout.State.ROLLED_BACK
           && traffic.second() == io.cutover.engine.route.Rollout.State.DONE && traffic.finalWeight() == 10_000;
-      boolean ok = proposalSplits && trafficOk && discrepancies == 0 && found.size() == 2 && repairs.size() == 2 && afterRepair == 0
+      boolean ok = proposalSplits && api.ok() && trafficOk && discrepancies == 0 && found.size() == 2 && repairs.size() == 2 && afterRepair == 0
           && stock == expectedStock && loginTotal == logins.get() && parked == 0;
       lines.add("result                      " + (ok ? "OK" : "FAILED") + " in "
           + TimeUnit.NANOSECONDS.toSeconds(System.nanoTime() - started) + " s");

@@ -1,6 +1,8 @@
 package io.cutover.engine.demo;
 
-import com.sun.net.httpserver.HttpServer;
+import io.cutover.engine.apigen.ApiServer;
+import io.cutover.engine.apigen.ApiServerConfig;
+import io.cutover.engine.apigen.ApiVersions;
 import io.cutover.engine.gateway.Gateway;
 import io.cutover.engine.gateway.GatewayConfig;
 import io.cutover.engine.route.KeySource;
@@ -10,17 +12,12 @@ import io.cutover.engine.route.Router;
 import io.cutover.engine.route.RoutingTable;
 import io.cutover.engine.route.Rollout;
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
-import java.sql.Connection;
-import java.sql.PreparedStatement;
-import java.sql.ResultSet;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -35,9 +32,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import javax.sql.DataSource;
 
 /**
- * The demo's traffic step: the product API served by the monolith and by the inventory service (each reading its
- * own database), the gateway in front, shoppers browsing through it while a rollout moves them 0 -> 50 -> 100%;
- * the first rollout meets injected errors at 50% and rolls back by itself, the second completes.
+ * The demo's traffic step: the product API generated from the monolith's table and from the inventory service's
+ * (each reading its own database), the gateway in front, shoppers browsing through it while a rollout moves them
+ * 0 -> 50 -> 100%; the first rollout meets errors injected by a hook at 50% and rolls back by itself, the second
+ * completes.
  */
 final class TrafficShift {
   private TrafficShift() {}
@@ -46,11 +44,11 @@ final class TrafficShift {
   record Result(long requests, long toMonolith, long toService, long dropped, String rollbackReason,
       Rollout.State first, Rollout.State second, int finalWeight) {}
 
-  static Result run(DataSource monolith, DataSource inventory, int products, PrintWriter out) throws Exception {
-    AtomicBoolean failing = new AtomicBoolean();
-    HttpServer monolithApi = api(monolith, new AtomicBoolean());
-    HttpServer inventoryApi = api(inventory, failing);
-    Router router = new Router(new RoutingTable(1, List.of(Route.of("products", "/api/products", "inventory", 0,
+  static Result run(DataSource monolith, ApiServer inventoryApi, AtomicBoolean failing, int products,
+      PrintWriter out) throws Exception {
+    ApiServer monolithApi = ApiServer.start(ApiServerConfig.loopback(0), monolith, "monolith", List.of("products"),
+        ApiVersions.inMemory(), List.of());
+    Router router = new Router(new RoutingTable(1, List.of(Route.of("products", "/v1/products", "inventory", 0,
         KeySource.parse("header:x-user")))));
     RouteStats stats = new RouteStats();
     ScheduledExecutorService ticks = Executors.newSingleThreadScheduledExecutor();
@@ -60,8 +58,8 @@ final class TrafficShift {
     AtomicLong toMonolith = new AtomicLong();
     AtomicLong toService = new AtomicLong();
     AtomicLong dropped = new AtomicLong();
-    GatewayConfig config = GatewayConfig.loopback(0, Map.of("monolith", monolithApi.getAddress(), "inventory",
-        inventoryApi.getAddress())).withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(10), 5,
+    GatewayConfig config = GatewayConfig.loopback(0, Map.of("monolith", new InetSocketAddress("127.0.0.1",
+        monolithApi.port()), "inventory", new InetSocketAddress("127.0.0.1", inventoryApi.port()))).withTimeouts(Duration.ofSeconds(1), Duration.ofSeconds(10), 5,
         Duration.ofSeconds(1));
     try (Gateway gateway = Gateway.start(config, router, stats)) {
       HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
@@ -71,7 +69,7 @@ final class TrafficShift {
           while (!stop.get()) {
             ThreadLocalRandom random = ThreadLocalRandom.current();
             HttpRequest request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gateway.port()
-                + "/api/products/SKU-" + (1 + random.nextInt(products)))).header("x-user", "shopper-"
+                + "/v1/products/SKU-" + (1 + random.nextInt(products)))).header("x-user", "shopper-"
                 + random.nextInt(500)).timeout(Duration.ofSeconds(10)).build();
             try {
               HttpResponse<String> response = client.send(request, HttpResponse.BodyHandlers.ofString());
@@ -122,8 +120,7 @@ final class TrafficShift {
       stop.set(true);
       shoppers.shutdownNow();
       ticks.shutdownNow();
-      monolithApi.stop(0);
-      inventoryApi.stop(0);
+      monolithApi.close();
     }
   }
 
@@ -134,45 +131,5 @@ final class TrafficShift {
       Thread.sleep(20);
     }
     return rollout.state();
-  }
-
-  /** A product API over one database; {@code failing} makes half its answers 500. */
-  private static HttpServer api(DataSource ds, AtomicBoolean failing) throws IOException {
-    HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 64);
-    server.createContext("/api/products/", exchange -> {
-      String sku = exchange.getRequestURI().getPath().substring("/api/products/".length());
-      int status = 200;
-      String body;
-      if (failing.get() && ThreadLocalRandom.current().nextBoolean()) {
-        status = 500;
-        body = "{\"title\":\"Internal Server Error\",\"status\":500}";
-      } else {
-        try (Connection c = ds.getConnection();
-             PreparedStatement st = c.prepareStatement("SELECT title, price, stock FROM products WHERE sku = ?")) {
-          st.setString(1, sku);
-          try (ResultSet rs = st.executeQuery()) {
-            body = rs.next() ? "{\"sku\":\"" + sku + "\",\"title\":\"" + rs.getString(1) + "\",\"price\":"
-                + rs.getBigDecimal(2) + ",\"stock\":" + rs.getInt(3) + "}" : "{\"status\":404}";
-            status = body.startsWith("{\"status\":404") ? 404 : 200;
-          }
-        } catch (java.sql.SQLException e) {
-          status = 500;
-          body = "{\"status\":500}";
-        }
-      }
-      byte[] bytes = body.getBytes(StandardCharsets.UTF_8);
-      exchange.getResponseHeaders().set("Content-Type", "application/json");
-      exchange.sendResponseHeaders(status, bytes.length);
-      try (OutputStream o = exchange.getResponseBody()) {
-        o.write(bytes);
-      }
-    });
-    server.setExecutor(Executors.newFixedThreadPool(8, r -> {
-      Thread thread = new Thread(r, "demo-api");
-      thread.setDaemon(true);
-      return thread;
-    }));
-    server.start();
-    return server;
   }
 }

@@ -32,22 +32,19 @@ import java.util.Set;
 /**
  * The operations of the generated API over JDBC, one method per endpoint kind. Each takes a connection from the
  * caller and leaves it as it found it; writes run in one transaction each (a bulk create is all or nothing).
- * Stateless apart from the dialect and timeout.
+ * Stateless apart from the dialect.
  */
 public final class Endpoints {
   private static final JsonFactory JSON = new JsonFactory();
   private final Dialect dialect;
-  private final int timeoutSeconds;
 
   /**
-   * Endpoints for one database.
+   * Endpoints for one database; statement timeouts are the connections' (set when the pool opens them).
    *
    * @param dialect the database.
-   * @param timeoutSeconds the statement timeout.
    */
-  public Endpoints(Dialect dialect, int timeoutSeconds) {
+  public Endpoints(Dialect dialect) {
     this.dialect = dialect;
-    this.timeoutSeconds = timeoutSeconds;
   }
 
   /**
@@ -392,7 +389,6 @@ public final class Endpoints {
     boolean keyGiven = r.key().stream().allMatch(k -> row.containsKey(r.field(k)));
     try (PreparedStatement s = keyGiven || !r.addressable() ? prepare(c, sql.text())
         : c.prepareStatement(sql.text(), Statement.RETURN_GENERATED_KEYS)) {
-      s.setQueryTimeout(timeoutSeconds);
       sql.bindAll(s, dialect);
       s.executeUpdate();
       List<Object> key = new ArrayList<>();
@@ -477,10 +473,8 @@ public final class Endpoints {
     return s.toString();
   }
 
-  private PreparedStatement prepare(Connection c, String sql) throws SQLException {
-    PreparedStatement s = c.prepareStatement(sql);
-    s.setQueryTimeout(timeoutSeconds);
-    return s;
+  private static PreparedStatement prepare(Connection c, String sql) throws SQLException {
+    return c.prepareStatement(sql);
   }
 
   private static boolean same(Object a, Object b) {

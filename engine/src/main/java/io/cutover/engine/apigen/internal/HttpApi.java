@@ -229,8 +229,7 @@ public final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> 
             "text/plain; version=0.0.4; charset=utf-8"));
       }
       case "/openapi.json", "/openapi.yaml" -> {
-        return new Route(method + " " + path, (req, uri) -> document(now.current(), now.current(),
-            path.endsWith("yaml")));
+        return new Route(method + " " + path, (req, uri) -> document(now, now.current(), path.endsWith("yaml")));
       }
       case "/", "" -> {
         return new Route(method + " /", (req, uri) -> json(200, Map.of(), index(now)));
@@ -238,15 +237,14 @@ public final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> 
       default -> { }
     }
     String[] segments = path.substring(1).split("/", -1);
-    ApiModel version = segments[0].matches("v[1-9][0-9]{0,5}") ? now.version(Integer.parseInt(segments[0]
-        .substring(1))) : null;
+    ApiModel version = now.version(versionNumber(segments[0]));
     if (version == null) {
       throw ApiProblem.notFound("no such path: " + Values.clip(path) + " (versions: "
           + String.join(", ", now.versions().stream().map(v -> "/v" + v.version()).toList()) + ")");
     }
     String prefix = "/v" + version.version();
     if (segments.length == 2 && (segments[1].equals("openapi.json") || segments[1].equals("openapi.yaml"))) {
-      return new Route(method + " " + prefix + "/" + segments[1], (req, uri) -> document(version, now.current(),
+      return new Route(method + " " + prefix + "/" + segments[1], (req, uri) -> document(now, version,
           segments[1].endsWith("yaml")));
     }
     if (segments.length < 2 || segments.length > 3 || segments[1].isEmpty()) {
@@ -318,6 +316,22 @@ public final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> 
     };
   }
 
+  /** The number in {@code v12}, or 0 when the segment is not a version. */
+  private static int versionNumber(String segment) {
+    if (segment.length() < 2 || segment.length() > 7 || segment.charAt(0) != 'v' || segment.charAt(1) == '0') {
+      return 0;
+    }
+    int n = 0;
+    for (int i = 1; i < segment.length(); i++) {
+      char c = segment.charAt(i);
+      if (c < '0' || c > '9') {
+        return 0;
+      }
+      n = n * 10 + (c - '0');
+    }
+    return n;
+  }
+
   private static Map<String, List<String>> only(Map<String, List<String>> parameters, String allowed) {
     for (String name : parameters.keySet()) {
       if (!name.equals(allowed)) {
@@ -385,9 +399,8 @@ public final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> 
     return body;
   }
 
-  private static FullHttpResponse document(ApiModel model, ApiModel current, boolean yaml) {
-    return yaml ? text(200, OpenApiDocument.yaml(model, current), "application/yaml")
-        : text(200, OpenApiDocument.json(model, current), "application/json");
+  private static FullHttpResponse document(ServedVersions now, ApiModel model, boolean yaml) {
+    return text(200, now.document(model, yaml), yaml ? "application/yaml" : "application/json");
   }
 
   private static FullHttpResponse reply(Reply reply) {

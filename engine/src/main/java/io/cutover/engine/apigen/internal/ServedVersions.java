@@ -17,8 +17,11 @@ import java.util.Map;
  * @param current the model of the schema as it is now (the latest version).
  * @param resources per version number, resource name to the resource as served; a null value marks a resource of
  *     that version whose table is gone.
+ * @param documents the documents made so far, by version and format (filled on first use: a document only changes
+ *     when the schema does, and that makes a new instance).
  */
-public record ServedVersions(List<ApiModel> versions, ApiModel current, Map<Integer, Map<String, Resource>> resources) {
+public record ServedVersions(List<ApiModel> versions, ApiModel current, Map<Integer, Map<String, Resource>> resources,
+    Map<String, String> documents) {
 
   /**
    * Works out what each version can serve now.
@@ -54,7 +57,21 @@ public record ServedVersions(List<ApiModel> versions, ApiModel current, Map<Inte
       }
       resources.put(model.version(), served);
     }
-    return new ServedVersions(List.copyOf(versions), current, Map.copyOf(resources));
+    return new ServedVersions(List.copyOf(versions), current, Map.copyOf(resources),
+        new java.util.concurrent.ConcurrentHashMap<>());
+  }
+
+  /**
+   * A version's document, made once.
+   *
+   * @param model the version.
+   * @param yaml YAML rather than JSON.
+   * @return the document.
+   */
+  public String document(ApiModel model, boolean yaml) {
+    return documents.computeIfAbsent(model.version() + (yaml ? ".yaml" : ".json"), k -> yaml
+        ? io.cutover.engine.apigen.OpenApiDocument.yaml(model, current)
+        : io.cutover.engine.apigen.OpenApiDocument.json(model, current));
   }
 
   /**

@@ -1,5 +1,7 @@
 package io.cutover.admin;
 
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.util.Objects;
 
 /**
@@ -9,8 +11,11 @@ import java.util.Objects;
  * @param port the port; 0 picks a free one.
  * @param bearerToken when not empty, every call must carry {@code authorization: Bearer <token>}.
  * @param maxInboundMessageBytes the largest request accepted.
+ * @param tlsCertificateChain the server's certificate chain (PEM) to serve TLS, or null for plaintext.
+ * @param tlsPrivateKey the server's private key (PKCS#8 PEM), with the chain, or null.
  */
-public record AdminConfig(String host, int port, String bearerToken, int maxInboundMessageBytes) {
+public record AdminConfig(String host, int port, String bearerToken, int maxInboundMessageBytes,
+    Path tlsCertificateChain, Path tlsPrivateKey) {
   /** Default for {@link #host()}. */
   public static final String DEFAULT_HOST = "127.0.0.1";
   /** Default for {@link #maxInboundMessageBytes()}: 1 MiB. */
@@ -27,6 +32,26 @@ public record AdminConfig(String host, int port, String bearerToken, int maxInbo
       throw new IllegalArgumentException("admin maxInboundMessageBytes must be at least 1024, was "
           + maxInboundMessageBytes);
     }
+    if ((tlsCertificateChain == null) != (tlsPrivateKey == null)) {
+      throw new IllegalArgumentException("admin TLS needs both a certificate chain and a private key");
+    }
+    for (Path file : new Path[] {tlsCertificateChain, tlsPrivateKey}) {
+      if (file != null && !Files.isReadable(file)) {
+        throw new IllegalArgumentException("admin TLS file " + file + " cannot be read");
+      }
+    }
+  }
+
+  /**
+   * Settings without TLS.
+   *
+   * @param host the address.
+   * @param port the port.
+   * @param bearerToken the token, or empty.
+   * @param maxInboundMessageBytes the largest request.
+   */
+  public AdminConfig(String host, int port, String bearerToken, int maxInboundMessageBytes) {
+    this(host, port, bearerToken, maxInboundMessageBytes, null, null);
   }
 
   /**
@@ -46,6 +71,26 @@ public record AdminConfig(String host, int port, String bearerToken, int maxInbo
    * @return the settings.
    */
   public AdminConfig withBearerToken(String token) {
-    return new AdminConfig(host, port, token, maxInboundMessageBytes);
+    return new AdminConfig(host, port, token, maxInboundMessageBytes, tlsCertificateChain, tlsPrivateKey);
+  }
+
+  /**
+   * A copy that serves TLS.
+   *
+   * @param certificateChain the certificate chain, PEM.
+   * @param privateKey the private key, PKCS#8 PEM.
+   * @return the settings.
+   */
+  public AdminConfig withTls(Path certificateChain, Path privateKey) {
+    return new AdminConfig(host, port, bearerToken, maxInboundMessageBytes, certificateChain, privateKey);
+  }
+
+  /**
+   * Whether the server speaks TLS.
+   *
+   * @return true with a certificate.
+   */
+  public boolean tls() {
+    return tlsCertificateChain != null;
   }
 }

@@ -49,14 +49,23 @@ public final class AdminServer implements AutoCloseable {
 
   private AdminServer(AdminConfig config, Pipeline pipeline,
       java.util.Map<String, io.cutover.engine.sync.BidirectionalSync> syncs, ValidationMethods validation,
-      RoutingMethods routing) {
+      RoutingMethods routing, PlanningMethods planning) {
     NettyServerBuilder builder = NettyServerBuilder
         .forAddress(new InetSocketAddress(config.host(), config.port()))
         .maxInboundMessageSize(config.maxInboundMessageBytes())
-        .addService(ServerInterceptors.intercept(new AdminService(pipeline, syncs, validation, routing),
+        .addService(ServerInterceptors.intercept(new AdminService(pipeline, syncs, validation, routing, planning),
             new BearerTokenCheck(config)))
         .addService(ProtoReflectionServiceV1.newInstance())
         .addService(health.getHealthService());
+    if (config.tls()) {
+      try {
+        builder.sslContext(io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts.forServer(
+            config.tlsCertificateChain().toFile(), config.tlsPrivateKey().toFile()).build());
+      } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
+        throw new IllegalArgumentException("admin TLS: the certificate chain " + config.tlsCertificateChain()
+            + " and key " + config.tlsPrivateKey() + " cannot be used: " + e.getMessage(), e);
+      }
+    }
     this.server = builder.build();
   }
 
@@ -84,7 +93,7 @@ public final class AdminServer implements AutoCloseable {
   public static AdminServer start(AdminConfig config, Pipeline pipeline,
       java.util.Map<String, io.cutover.engine.sync.BidirectionalSync> syncs) {
     return start(config, pipeline, syncs, new ValidationMethods(java.util.Map.of(), java.util.Map.of(), null),
-        new RoutingMethods(null));
+        new RoutingMethods(null), new PlanningMethods(null));
   }
 
   /**
@@ -97,13 +106,14 @@ public final class AdminServer implements AutoCloseable {
    */
   public static AdminServer start(AdminConfig config, io.cutover.engine.migration.Migration migration) {
     return start(config, migration.pipeline(), migration.syncs(), new ValidationMethods(migration.validations(),
-        migration.repairers(), migration.audit()), new RoutingMethods(migration));
+        migration.repairers(), migration.audit()), new RoutingMethods(migration),
+        new PlanningMethods(migration));
   }
 
   private static AdminServer start(AdminConfig config, Pipeline pipeline,
       java.util.Map<String, io.cutover.engine.sync.BidirectionalSync> syncs, ValidationMethods validation,
-      RoutingMethods routing) {
-    AdminServer admin = new AdminServer(config, pipeline, syncs, validation, routing);
+      RoutingMethods routing, PlanningMethods planning) {
+    AdminServer admin = new AdminServer(config, pipeline, syncs, validation, routing, planning);
     try {
       admin.server.start();
     } catch (IOException e) {
@@ -148,9 +158,11 @@ public final class AdminServer implements AutoCloseable {
     private final java.util.Map<String, BidirectionalSync> syncs;
     private final ValidationMethods validation;
     private final RoutingMethods routing;
+    private final PlanningMethods planning;
 
     AdminService(Pipeline pipeline, java.util.Map<String, BidirectionalSync> syncs, ValidationMethods validation,
-        RoutingMethods routing) {
+        RoutingMethods routing, PlanningMethods planning) {
+      this.planning = planning;
       this.pipeline = pipeline;
       this.syncs = java.util.Map.copyOf(syncs);
       this.validation = validation;
@@ -185,6 +197,24 @@ public final class AdminServer implements AutoCloseable {
     public void stopRollout(io.cutover.admin.v1.RouteRequest request,
         StreamObserver<io.cutover.admin.v1.RolloutStatus> response) {
       routing.stopRollout(request, response);
+    }
+
+    @Override
+    public void setRules(io.cutover.admin.v1.SetRulesRequest request,
+        StreamObserver<io.cutover.admin.v1.RoutesResponse> response) {
+      routing.setRules(request, response);
+    }
+
+    @Override
+    public void analyze(io.cutover.admin.v1.AnalyzeRequest request,
+        StreamObserver<io.cutover.admin.v1.AnalyzeResponse> response) {
+      planning.analyze(request, response);
+    }
+
+    @Override
+    public void generateApi(io.cutover.admin.v1.GenerateApiRequest request,
+        StreamObserver<io.cutover.admin.v1.GenerateApiResponse> response) {
+      planning.generateApi(request, response);
     }
 
     @Override

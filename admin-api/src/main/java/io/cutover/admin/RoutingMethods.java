@@ -66,6 +66,38 @@ final class RoutingMethods {
     }
   }
 
+  void setRules(io.cutover.admin.v1.SetRulesRequest request, StreamObserver<RoutesResponse> response) {
+    try {
+      route(request.getRoute());
+      List<Rule> rules = new ArrayList<>();
+      for (int i = 0; i < request.getRulesCount(); i++) {
+        RuleInfo r = request.getRules(i);
+        String where = "rules[" + i + "]";
+        if (r.getName().isEmpty() || r.getValue().isEmpty()) {
+          throw invalid(where + ": name and value are required");
+        }
+        Target target = switch (r.getTarget()) {
+          case "service" -> Target.SERVICE;
+          case "monolith" -> Target.MONOLITH;
+          default -> throw invalid(where + ".target: service or monolith, got '" + r.getTarget() + "'");
+        };
+        try {
+          rules.add(switch (r.getKind()) {
+            case "header" -> Rule.header(r.getName(), r.getValue(), target, r.getVariant());
+            case "cookie" -> Rule.cookie(r.getName(), r.getValue(), target, r.getVariant());
+            default -> throw invalid(where + ".kind: header or cookie, got '" + r.getKind() + "'");
+          });
+        } catch (IllegalArgumentException e) {
+          throw invalid(where + ": " + e.getMessage());
+        }
+      }
+      response.onNext(routes(router().setRules(request.getRoute(), rules)));
+      response.onCompleted();
+    } catch (StatusRuntimeException e) {
+      response.onError(e);
+    }
+  }
+
   void setWeight(SetWeightRequest request, StreamObserver<RoutesResponse> response) {
     try {
       route(request.getRoute());

@@ -130,6 +130,25 @@ class AdminRoutingTest {
         assertEquals(10_000, now.getRoutes(0).getWeightBps());
         assertEquals("done", stub.stopRollout(RouteRequest.newBuilder().setRoute("items").build()).getState());
 
+        RoutesResponse ruled = stub.setRules(io.cutover.admin.v1.SetRulesRequest.newBuilder().setRoute("items")
+            .addRules(io.cutover.admin.v1.RuleInfo.newBuilder().setKind("cookie").setName("stay").setValue("1")
+                .setTarget("monolith").setVariant("old-ui")).build());
+        assertEquals("old-ui", ruled.getRoutes(0).getRules(0).getVariant());
+        HttpResponse<String> stayed = http.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + gatewayPort
+            + "/api/items/1")).header("x-user", "u1").header("cookie", "stay=1").build(),
+            HttpResponse.BodyHandlers.ofString());
+        assertEquals("monolith", stayed.body(), "the new rule holds the cookie's users on the monolith at 100%");
+        assertEquals("old-ui", stayed.headers().firstValue("x-cutover-variant").orElse(""));
+        assertEquals("inventory", side.apply("u1"), "everyone else follows the weight");
+        assertInvalid("rules[0].kind: header or cookie", () -> stub.setRules(io.cutover.admin.v1.SetRulesRequest
+            .newBuilder().setRoute("items").addRules(io.cutover.admin.v1.RuleInfo.newBuilder().setKind("query")
+                .setName("a").setValue("b").setTarget("service")).build()));
+        assertInvalid("rules[0].target", () -> stub.setRules(io.cutover.admin.v1.SetRulesRequest.newBuilder()
+            .setRoute("items").addRules(io.cutover.admin.v1.RuleInfo.newBuilder().setKind("header").setName("a")
+                .setValue("b").setTarget("elsewhere")).build()));
+        assertEquals(0, stub.setRules(io.cutover.admin.v1.SetRulesRequest.newBuilder().setRoute("items").build())
+            .getRoutes(0).getRulesCount(), "no rules clears them");
+
         assertInvalid("route: 'nope'", () -> stub.setWeight(SetWeightRequest.newBuilder().setRoute("nope").build()));
         assertInvalid("weight_bps: 0 to 10000", () -> stub.setWeight(SetWeightRequest.newBuilder().setRoute("items")
             .setWeightBps(10_001).build()));

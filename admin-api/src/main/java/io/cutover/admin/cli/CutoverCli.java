@@ -516,8 +516,31 @@ public final class CutoverCli implements Callable<Integer> {
     String target;
 
     @CommandLine.Parameters(index = "0", description = "status | conflicts | resolve | pause | resume | validate | "
-        + "repair | audit | routes | weight | rollback | rollout | stop-rollout")
+        + "repair | audit | routes | weight | rules | rollback | rollout | stop-rollout | analyze | apigen")
     String action;
+
+    @Option(names = "--rule", description = "rules: KIND:NAME=VALUE:TARGET[:VARIANT], e.g. header:x-canary=1:service:"
+        + "canary (repeatable, in order; none clears the route's rules)")
+    java.util.List<String> rules = new java.util.ArrayList<>();
+
+    @Option(names = "--services", defaultValue = "0", description = "analyze: how many services (default: as the "
+        + "data says)")
+    int services;
+
+    @Option(names = "--pg-stat-statements", description = "analyze: also read the monolith's pg_stat_statements")
+    boolean pgStatStatements;
+
+    @Option(names = "--side", defaultValue = "", description = "apigen: monolith or a service")
+    String side;
+
+    @Option(names = "--tables", split = ",", description = "apigen: the tables (default: all)")
+    java.util.List<String> tables = new java.util.ArrayList<>();
+
+    @Option(names = "--format", defaultValue = "json", description = "apigen: json or yaml (default ${DEFAULT-VALUE})")
+    String format;
+
+    @Option(names = "--tls-ca", description = "trust this CA certificate (PEM) and talk TLS to the admin API")
+    Path tlsCa;
 
     @Option(names = "--route", defaultValue = "", description = "weight, rollback, rollout, stop-rollout: the route")
     String route;
@@ -589,6 +612,22 @@ public final class CutoverCli implements Callable<Integer> {
       return request.build();
     }
 
+    private io.cutover.admin.v1.SetRulesRequest rules() {
+      io.cutover.admin.v1.SetRulesRequest.Builder request = io.cutover.admin.v1.SetRulesRequest.newBuilder()
+          .setRoute(route);
+      for (String rule : rules) {
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("(header|cookie):([^=:]+)=([^:]+):(service|"
+            + "monolith)(?::(.+))?").matcher(rule.strip());
+        if (!m.matches()) {
+          throw new CommandLine.ParameterException(spec.commandLine(), "--rule: '" + rule + "' is not "
+              + "KIND:NAME=VALUE:TARGET[:VARIANT] such as header:x-canary=1:service:canary");
+        }
+        request.addRules(io.cutover.admin.v1.RuleInfo.newBuilder().setKind(m.group(1)).setName(m.group(2))
+            .setValue(m.group(3)).setTarget(m.group(4)).setVariant(m.group(5) == null ? "" : m.group(5)));
+      }
+      return request.build();
+    }
+
     @Override
     public Integer call() throws Exception {
       int colon = target.lastIndexOf(':');
@@ -598,8 +637,19 @@ public final class CutoverCli implements Callable<Integer> {
       } catch (NumberFormatException | StringIndexOutOfBoundsException e) {
         throw new CommandLine.ParameterException(spec.commandLine(), "--target: expected HOST:PORT, got " + target);
       }
-      io.grpc.ManagedChannel channel = io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder
-          .forAddress(colon > 0 ? target.substring(0, colon) : "127.0.0.1", port).usePlaintext().build();
+      io.grpc.netty.shaded.io.grpc.netty.NettyChannelBuilder builder = io.grpc.netty.shaded.io.grpc.netty
+          .NettyChannelBuilder.forAddress(colon > 0 ? target.substring(0, colon) : "127.0.0.1", port);
+      if (tlsCa == null) {
+        builder.usePlaintext();
+      } else {
+        try {
+          builder.sslContext(io.grpc.netty.shaded.io.grpc.netty.GrpcSslContexts.forClient()
+              .trustManager(tlsCa.toFile()).build());
+        } catch (javax.net.ssl.SSLException | IllegalArgumentException e) {
+          throw new CommandLine.ParameterException(spec.commandLine(), "--tls-ca: " + e.getMessage());
+        }
+      }
+      io.grpc.ManagedChannel channel = builder.build();
       try {
         io.cutover.admin.v1.CutoverAdminGrpc.CutoverAdminBlockingStub stub = io.cutover.admin.v1.CutoverAdminGrpc
             .newBlockingStub(channel).withDeadlineAfter(5, TimeUnit.MINUTES);
@@ -631,10 +681,20 @@ public final class CutoverCli implements Callable<Integer> {
           case "rollback" -> stub.rollback(io.cutover.admin.v1.RouteRequest.newBuilder().setRoute(route).build());
           case "stop-rollout" -> stub.stopRollout(io.cutover.admin.v1.RouteRequest.newBuilder().setRoute(route).build());
           case "rollout" -> stub.startRollout(rollout());
+          case "rules" -> stub.setRules(rules());
+          case "analyze" -> stub.analyze(io.cutover.admin.v1.AnalyzeRequest.newBuilder().setServices(Math.max(0,
+              services)).setPgStatStatements(pgStatStatements).build());
+          case "apigen" -> stub.generateApi(io.cutover.admin.v1.GenerateApiRequest.newBuilder().setSide(side)
+              .addAllTables(tables).setFormat(format).build());
           default -> throw new CommandLine.ParameterException(spec.commandLine(), "action: '" + action
               + "' is not one of status, conflicts, resolve, pause, resume, validate, repair, audit, routes, weight, "
-              + "rollback, rollout, stop-rollout");
+              + "rules, rollback, rollout, stop-rollout, analyze, apigen");
         };
+        if (answer instanceof io.cutover.admin.v1.GenerateApiResponse api) {
+          spec.commandLine().getOut().print(api.getDocument()); // the document itself, ready for a file
+          spec.commandLine().getOut().flush();
+          return OK;
+        }
         spec.commandLine().getOut().println(JsonFormat.printer().print(answer));
         if (answer instanceof io.cutover.admin.v1.ValidateResponse v && !v.getConsistent()) {
           return DISCREPANCIES;
@@ -689,6 +749,12 @@ public final class CutoverCli implements Callable<Integer> {
         description = "serve Prometheus text at http://127.0.0.1:PORT/metrics (0: any free port; default: off)")
     int metricsPort;
 
+    @Option(names = "--admin-tls-cert", description = "serve the admin API over TLS with this certificate chain (PEM)")
+    Path adminTlsCert;
+
+    @Option(names = "--admin-tls-key", description = "... and this private key (PKCS#8 PEM)")
+    Path adminTlsKey;
+
     /** Counted down to stop (the shutdown hook does it on SIGTERM). */
     final CountDownLatch stop = new CountDownLatch(1);
 
@@ -709,8 +775,17 @@ public final class CutoverCli implements Callable<Integer> {
         if (token != null && !token.isEmpty()) {
           adminConfig = adminConfig.withBearerToken(token);
         }
+        if (adminTlsCert != null || adminTlsKey != null) {
+          try {
+            adminConfig = adminConfig.withTls(adminTlsCert, adminTlsKey);
+          } catch (IllegalArgumentException e) {
+            migration.close();
+            throw new CommandLine.ParameterException(spec.commandLine(), "--admin-tls-cert/--admin-tls-key: "
+                + e.getMessage());
+          }
+        }
         admin = io.cutover.admin.AdminServer.start(adminConfig, migration);
-        out.printf("cutover: admin API on 127.0.0.1:%d%n", admin.port());
+        out.printf("cutover: admin API on 127.0.0.1:%d%s%n", admin.port(), adminConfig.tls() ? " (TLS)" : "");
       }
       io.cutover.admin.MetricsServer metrics = null;
       if (metricsPort >= 0) {

@@ -62,7 +62,15 @@ public final class AnalysisWriter {
     return "jdbc:postgresql://127.0.0.1:5432/" + service;
   }
 
-  static String plan(Analysis analysis, String monolithUrl, String user) {
+  /**
+   * The plan alone: a configuration the engine loads, each proposed service a side beside the monolith.
+   *
+   * @param analysis the analysis.
+   * @param monolithUrl the monolith's JDBC URL.
+   * @param user the database user.
+   * @return the YAML text.
+   */
+  public static String plan(Analysis analysis, String monolithUrl, String user) {
     StringBuilder y = new StringBuilder();
     y.append("# Cutover migration plan proposed by `cutover analyze`: review it, create each service's database\n")
         .append("# and tables, then `cutover check --config plan.yaml` and `cutover run --config plan.yaml`.\n")

@@ -394,10 +394,19 @@ public final class AdminServer implements AutoCloseable {
             .setP95ToServiceMicros(s.p95ToServiceMicros()).setP95ToMonolithMicros(s.p95ToMonolithMicros());
         s.conflictsByKind().forEach((kind, count) -> one.putConflictsByKind(kind.name().toLowerCase(
             java.util.Locale.ROOT), count));
+        java.util.Map<String, String> paused;
         try {
-          one.putAllPausedTables(sync.getValue().paused());
+          paused = sync.getValue().paused();
+          one.putAllPausedTables(paused);
         } catch (java.io.IOException e) {
+          paused = java.util.Map.of();
           one.putPausedTables("(unknown)", "sync state store unreadable: " + e.getMessage());
+        }
+        for (io.cutover.engine.sync.TableStats t : sync.getValue().tableStats().values()) {
+          one.addTables(io.cutover.admin.v1.TableSyncStatus.newBuilder().setTable(t.table())
+              .setToService(t.toService()).setToMonolith(t.toMonolith()).setConflicts(t.conflicts())
+              .setLagMicros(t.lagMicros()).setRowsPerSecond(t.rowsPerSecond())
+              .setLastAppliedMicros(t.lastAppliedMicros()).setPaused(paused.getOrDefault(t.table(), "")));
         }
         out.addSyncs(one);
       }

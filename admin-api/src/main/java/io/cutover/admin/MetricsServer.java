@@ -192,6 +192,16 @@ public final class MetricsServer implements AutoCloseable {
       sample(out, "cutover_sync_changes_total", label("service", service) + ",direction=\"to_monolith\"",
           s.toMonolith());
     });
+    header(out, "cutover_sync_table_changes_total", "counter", "Changes applied across, per table and direction.");
+    syncs.forEach((service, sync) -> sync.tableStats().forEach((table, t) -> {
+      sample(out, "cutover_sync_table_changes_total", label("service", service) + "," + label("table", table)
+          + ",direction=\"to_service\"", t.toService());
+      sample(out, "cutover_sync_table_changes_total", label("service", service) + "," + label("table", table)
+          + ",direction=\"to_monolith\"", t.toMonolith());
+    }));
+    header(out, "cutover_sync_table_lag_seconds", "gauge", "Source commit to applied of a table's latest change.");
+    syncs.forEach((service, sync) -> sync.tableStats().forEach((table, t) -> sample(out,
+        "cutover_sync_table_lag_seconds", label("service", service) + "," + label("table", table), t.lagMicros() / 1e6)));
     header(out, "cutover_sync_latency_seconds", "gauge", "Source commit to applied, 95th percentile.");
     all.forEach((service, s) -> {
       sample(out, "cutover_sync_latency_seconds", label("service", service)

@@ -857,6 +857,12 @@ public final class CutoverCli implements Callable<Integer> {
     @Option(names = "--json", description = "one JSON object per line (the cutover.v1.ChangeEvent schema)")
     boolean json;
 
+    @Option(names = "--rewind", description = "instead of printing: move this consumer's checkpoint back to --from, "
+        + "so the next `run` hands it every change after that index again (engine stopped). A handler that keeps "
+        + "its position in its target (sync, apply) still skips what the target holds: a restored target gets "
+        + "back what it lost, nothing is applied twice")
+    String rewind;
+
     @Spec
     CommandLine.Model.CommandSpec spec;
 
@@ -866,6 +872,31 @@ public final class CutoverCli implements Callable<Integer> {
         throw new ConfigException(journal, "--journal", "no journal directory here");
       }
       PrintWriter out = spec.commandLine().getOut();
+      if (rewind != null) {
+        try (Journal open = Journal.open(JournalConfig.builder(journal).syncPolicy(SyncPolicy.NONE).pretouch(false)
+            .build())) {
+          java.util.Map<String, Long> consumers = open.consumers();
+          if (!consumers.containsKey(rewind)) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--rewind: no consumer '" + rewind
+                + "' in " + journal + " (consumers: " + String.join(", ", new java.util.TreeSet<>(consumers.keySet()))
+                + ")");
+          }
+          long at = consumers.get(rewind);
+          if (from > at) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--from: " + from + " is after consumer '"
+                + rewind + "''s checkpoint " + at + "; a rewind only moves back");
+          }
+          if (from < Journal.NO_INDEX) {
+            throw new CommandLine.ParameterException(spec.commandLine(), "--from: " + from + " is not an index");
+          }
+          open.checkpoint(rewind).rewind(from);
+          out.printf("cutover: consumer %s rewound from %d to %d; the next start hands it the changes after %d "
+              + "again%n", rewind, at, from, from);
+        } catch (JournalException e) {
+          throw new IllegalStateException(e.getMessage(), e);
+        }
+        return OK;
+      }
       JsonFormat.Printer printer = JsonFormat.printer().omittingInsignificantWhitespace();
       long[] count = {0};
       try (Journal open = Journal.open(JournalConfig.builder(journal).syncPolicy(SyncPolicy.NONE).pretouch(false)

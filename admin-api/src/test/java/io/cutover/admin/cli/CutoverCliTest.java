@@ -127,6 +127,54 @@ class CutoverCliTest {
     assertTrue(after.out().contains("1 change(s)"), after.out());
   }
 
+  /** Counts what it is handed, keeping no position of its own: its journal checkpoint decides what it sees. */
+  private static final class Counter implements io.cutover.engine.pipeline.ChangeHandler {
+    final java.util.List<Long> seen = new java.util.concurrent.CopyOnWriteArrayList<>();
+
+    @Override
+    public String name() {
+      return "counter";
+    }
+
+    @Override
+    public void onChange(io.cutover.engine.pipeline.ChangeRecord record) {
+      seen.add(record.journalIndex());
+    }
+  }
+
+  @Test
+  void shouldRewindAConsumerSoTheNextStartHandsItTheChangesAgain() throws Exception {
+    Path journal = dir.resolve("journal");
+    Counter first = new Counter();
+    try (Pipeline pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.of(journal)).ringSize(64).build())
+        .apply(first).start()) {
+      for (int i = 1; i <= 3; i++) {
+        pipeline.publish(ChangeEvent.builder(Side.MONOLITH, "orders", Operation.INSERT)
+            .key(Row.of("id", Value.of(i))).after(Row.of("id", Value.of(i))).build()).get(10, TimeUnit.SECONDS);
+      }
+      pipeline.awaitIdle(java.time.Duration.ofSeconds(10));
+    }
+    assertEquals(3, first.seen.size());
+    Result unknown = cli("replay", "--journal", journal.toString(), "--rewind", "nope");
+    assertEquals(2, unknown.code());
+    java.util.regex.Matcher consumer = java.util.regex.Pattern.compile("consumers: .*?([\\w.-]*counter)")
+        .matcher(unknown.err());
+    assertTrue(consumer.find(), unknown.err());
+    Result later = cli("replay", "--journal", journal.toString(), "--rewind", consumer.group(1), "--from",
+        Long.toString(first.seen.get(2) + 5));
+    assertEquals(2, later.code(), "a rewind only moves back: " + later.err());
+    Result rewound = cli("replay", "--journal", journal.toString(), "--rewind", consumer.group(1), "--from",
+        Long.toString(first.seen.get(0)));
+    assertEquals(0, rewound.code(), rewound.err());
+    assertTrue(rewound.out().contains("rewound from " + first.seen.get(2)), rewound.out());
+    Counter second = new Counter();
+    try (Pipeline pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.of(journal)).ringSize(64).build())
+        .apply(second).start()) {
+      pipeline.awaitIdle(java.time.Duration.ofSeconds(10));
+    }
+    assertEquals(first.seen.subList(1, 3), second.seen, "the changes after the index, handed over again");
+  }
+
   @Test
   void shouldRunUntilStoppedAndDrainOnStop() throws Exception {
     String mono = "jdbc:h2:mem:cli-rm-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
@@ -164,6 +212,9 @@ class CutoverCliTest {
           .getStatus(io.cutover.admin.v1.GetStatusRequest.getDefaultInstance());
       assertEquals("accounts", status.getSyncs(0).getService());
       assertTrue(status.getSyncs(0).getToService() >= 1, status.toString());
+      io.cutover.admin.v1.TableSyncStatus users = status.getSyncs(0).getTables(0);
+      assertEquals("users", users.getTable(), status.toString());
+      assertTrue(users.getToService() >= 1 && users.getLastAppliedMicros() > 0, users.toString());
     } finally {
       channel.shutdownNow();
     }
@@ -174,6 +225,9 @@ class CutoverCliTest {
         java.net.URI.create("http://127.0.0.1:" + metricsPort.group(1) + "/metrics")).build(),
         java.net.http.HttpResponse.BodyHandlers.ofString()).body();
     assertTrue(page.contains("cutover_sync_changes_total{service=\"accounts\",direction=\"to_service\"}"), page);
+    assertTrue(page.contains("cutover_sync_table_changes_total{service=\"accounts\",table=\"users\","
+        + "direction=\"to_service\"} 1"), page);
+    assertTrue(page.contains("cutover_sync_table_lag_seconds{service=\"accounts\",table=\"users\"}"), page);
     while (!page.matches("(?s).*cutover_validation_rounds_total\\{service=\"accounts\"} [1-9].*")
         && System.nanoTime() < deadline) {
       Thread.sleep(50);

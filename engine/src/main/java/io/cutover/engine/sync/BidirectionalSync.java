@@ -89,6 +89,8 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
   private final AtomicLong skipped = new AtomicLong();
   private final AtomicLong parkedNow = new AtomicLong();
   private final AtomicLong lastDetection = new AtomicLong();
+  private final java.util.concurrent.ConcurrentHashMap<String, TableCounters> tableCounters =
+      new java.util.concurrent.ConcurrentHashMap<>();
   private final Recorder toServiceLatency = new Recorder(3);
   private final Recorder toMonolithLatency = new Recorder(3);
   private final Histogram toServiceTotal = new Histogram(3);
@@ -378,15 +380,24 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
       int skippedWrites = writeBothSides(toServiceWrites, toMonolithWrites);
       state.commit(pendingIndex, syncState);
       long appliedAt = System.currentTimeMillis() * 1_000L;
+      TableCounters counters = null;
       for (ChangeEvent event : applied) {
         boolean fromMonolith = event.side().isMonolith();
         (fromMonolith ? toService : toMonolith).incrementAndGet();
+        if (counters == null || !counters.table.equals(event.table())) {
+          counters = tableCounters.computeIfAbsent(event.table(), TableCounters::new);
+        }
+        counters.applied(fromMonolith, event.commitTimeMicros() > 0 ? Math.max(0, appliedAt
+            - event.commitTimeMicros()) : 0, appliedAt);
         if (event.commitTimeMicros() > 0) {
           (fromMonolith ? toServiceLatency : toMonolithLatency)
               .recordValue(Math.max(0, appliedAt - event.commitTimeMicros()));
         }
       }
       for (Conflict conflict : conflicts) {
+        if (conflict.outcome() != Conflict.Outcome.RESOLVED_BY_OPERATOR) {
+          tableCounters.computeIfAbsent(conflict.table(), TableCounters::new).conflicts.increment();
+        }
         if (conflict.outcome() != Conflict.Outcome.RESOLVED_BY_OPERATOR) {
           byKind.incrementAndGet(conflict.kind().ordinal());
           if (conflict.incomingCommitMicros() > 0) {
@@ -637,6 +648,58 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
     }
     return new SyncStats(toService.get(), toMonolith.get(), kinds, outcomes, parkedNow.get(), skipped.get(),
         toServiceTotal.getValueAtPercentile(95), toMonolithTotal.getValueAtPercentile(95), lastDetection.get());
+  }
+
+  /**
+   * Per-table counters since start, for the tables that have seen a change or a conflict.
+   *
+   * @return the counters, by the monolith's table name, sorted.
+   */
+  public java.util.SortedMap<String, TableStats> tableStats() {
+    long now = System.currentTimeMillis() * 1_000L;
+    java.util.SortedMap<String, TableStats> out = new java.util.TreeMap<>();
+    tableCounters.forEach((table, c) -> out.put(table, c.snapshot(now)));
+    return out;
+  }
+
+  /** One table's counters: written by the apply thread, read by status calls. */
+  private static final class TableCounters {
+    final String table;
+    final java.util.concurrent.atomic.LongAdder toService = new java.util.concurrent.atomic.LongAdder();
+    final java.util.concurrent.atomic.LongAdder toMonolith = new java.util.concurrent.atomic.LongAdder();
+    final java.util.concurrent.atomic.LongAdder conflicts = new java.util.concurrent.atomic.LongAdder();
+    volatile long lagMicros;
+    volatile long lastAppliedMicros;
+    volatile double lastWindowRate;
+    private long windowStartMicros;
+    private long windowCount;
+
+    TableCounters(String table) {
+      this.table = table;
+    }
+
+    void applied(boolean toServiceDirection, long lag, long now) {
+      (toServiceDirection ? toService : toMonolith).increment();
+      if (lag > 0) {
+        lagMicros = lag;
+      }
+      lastAppliedMicros = now;
+      if (windowStartMicros == 0) {
+        windowStartMicros = now;
+      }
+      windowCount++;
+      if (now - windowStartMicros >= 1_000_000L) {
+        lastWindowRate = windowCount * 1e6 / (now - windowStartMicros);
+        windowStartMicros = now;
+        windowCount = 0;
+      }
+    }
+
+    TableStats snapshot(long now) {
+      double rate = now - lastAppliedMicros > 2_000_000L ? 0 : lastWindowRate;
+      return new TableStats(table, toService.sum(), toMonolith.sum(), conflicts.sum(), lagMicros, lastAppliedMicros,
+          rate);
+    }
   }
 
   /**

@@ -221,7 +221,7 @@ public final class CutoverCli implements Callable<Integer> {
               t.service(), io.cutover.engine.db.DataSources.of(loaded.monolith().url(), loaded.monolith().user(),
                   loaded.monolith().password()), io.cutover.engine.db.DataSources.of(side.url(), side.user(),
                   side.password())).depth(loaded.validation().depth()).reportLimit(Math.max(limit, 10_000))
-              .build()) {
+              .progress(ProgressPrinter.forConsole(spec.commandLine().getErr())).build()) {
             io.cutover.engine.validate.ValidationReport report = validator.validate(Migration.mapping(t));
             if (json) {
               out.println(JsonFormat.printer().omittingInsignificantWhitespace().print(

@@ -303,6 +303,8 @@ class CutoverCliTest {
     assertEquals(0, clean.code(), clean.out() + clean.err());
     assertTrue(clean.out().contains("users -> accounts.accounts: 20 monolith rows, 20 service rows, consistent"),
         clean.out());
+    assertTrue(clean.err().contains("cutover: validating users: 20 / 20 rows (monolith / service), read"),
+        "progress goes to the error stream, plain lines off a terminal: " + clean.err());
 
     exec(svc, "UPDATE accounts SET nick = '' WHERE id = 3");
     exec(svc, "DELETE FROM accounts WHERE id = 4");

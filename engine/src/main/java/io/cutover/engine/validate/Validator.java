@@ -50,6 +50,7 @@ public final class Validator implements AutoCloseable {
   private final int fetchSize;
   private final int reportLimit;
   private final int batchRows;
+  private final ValidationProgress progress;
   private final ExecutorService scans;
 
   private Validator(Builder builder) {
@@ -60,6 +61,7 @@ public final class Validator implements AutoCloseable {
     this.fetchSize = builder.fetchSize;
     this.reportLimit = builder.reportLimit;
     this.batchRows = builder.batchRows;
+    this.progress = builder.progress;
     this.scans = Executors.newFixedThreadPool(2, r -> {
       Thread thread = new Thread(r, "cutover-validate-" + service);
       thread.setDaemon(true);
@@ -114,10 +116,29 @@ public final class Validator implements AutoCloseable {
     Plan plan = Plan.of(mapping, monolith, serviceDb);
     MerkleTree monolithTree = new MerkleTree(depth);
     MerkleTree serviceTree = new MerkleTree(depth);
+    TreeSink serviceSink = new TreeSink(plan, false, serviceTree);
+    TreeSink monolithSink = new TreeSink(plan, true, monolithTree);
     Future<Long> serviceScan = scans.submit(() -> TableReader.scan(serviceDb, mapping.targetTable(),
-        plan.serviceRead, fetchSize, new TreeSink(plan, false, serviceTree)));
+        plan.serviceRead, fetchSize, serviceSink));
     Future<Long> monolithScan = scans.submit(() -> TableReader.scan(monolith, mapping.sourceTable(),
-        plan.monolithRead, fetchSize, new TreeSink(plan, true, monolithTree)));
+        plan.monolithRead, fetchSize, monolithSink));
+    if (progress != null) {
+      long estimate = Math.max(TableReader.estimateRows(monolith, mapping.sourceTable()),
+          TableReader.estimateRows(serviceDb, mapping.targetTable()));
+      while (!serviceScan.isDone() || !monolithScan.isDone()) {
+        try {
+          (serviceScan.isDone() ? monolithScan : serviceScan).get(250, java.util.concurrent.TimeUnit.MILLISECONDS);
+        } catch (java.util.concurrent.TimeoutException | ExecutionException stillRunningOrFailed) {
+          if (!(stillRunningOrFailed instanceof java.util.concurrent.TimeoutException)) {
+            break; // the failure is rethrown by await below
+          }
+          progress.scanned(mapping.sourceTable(), monolithSink.rows, serviceSink.rows, estimate, false);
+        }
+      }
+      await(serviceScan);
+      await(monolithScan);
+      progress.scanned(mapping.sourceTable(), monolithSink.rows, serviceSink.rows, estimate, true);
+    }
     await(serviceScan);
     await(monolithScan);
     int[] leaves = monolithTree.differingLeaves(serviceTree);
@@ -352,6 +373,8 @@ public final class Validator implements AutoCloseable {
     private final boolean onMonolith;
     private final MerkleTree tree;
     private final RowHasher hasher = new RowHasher();
+    /** Rows read so far; written by the scan thread, read by progress reports (a stale value is fine). */
+    volatile long rows;
 
     TreeSink(Plan plan, boolean onMonolith, MerkleTree tree) {
       this.plan = plan;
@@ -361,6 +384,7 @@ public final class Validator implements AutoCloseable {
 
     @Override
     public void accept(Value[] values) {
+      rows++; // one writer
       if (onMonolith && !plan.accepts(values, plan.monolithRead)) {
         return;
       }
@@ -503,6 +527,7 @@ public final class Validator implements AutoCloseable {
     private int fetchSize = TableReader.DEFAULT_FETCH_SIZE;
     private int reportLimit = 10_000;
     private int batchRows = 200_000;
+    private ValidationProgress progress;
 
     private Builder(String service, DataSource monolith, DataSource serviceDb) {
       this.service = Objects.requireNonNull(service, "service");
@@ -565,6 +590,17 @@ public final class Validator implements AutoCloseable {
         throw new IllegalArgumentException("validation batch rows must be at least 1, was " + value);
       }
       batchRows = value;
+      return this;
+    }
+
+    /**
+     * Reports full scans' progress (none by default).
+     *
+     * @param listener told every 250 ms or so, and when both sides are read; null for none.
+     * @return this builder.
+     */
+    public Builder progress(ValidationProgress listener) {
+      this.progress = listener;
       return this;
     }
 

@@ -406,11 +406,16 @@ public final class AdminServer implements AutoCloseable {
           one.addTables(io.cutover.admin.v1.TableSyncStatus.newBuilder().setTable(t.table())
               .setToService(t.toService()).setToMonolith(t.toMonolith()).setConflicts(t.conflicts())
               .setLagMicros(t.lagMicros()).setRowsPerSecond(t.rowsPerSecond())
-              .setLastAppliedMicros(t.lastAppliedMicros()).setPaused(paused.getOrDefault(t.table(), "")));
+              .setLastAppliedMicros(t.lastAppliedMicros()).setPaused(paused.getOrDefault(t.table(), ""))
+              .setP95Micros(t.p95Micros()));
         }
         out.addSyncs(one);
       }
       out.addAllValidations(validation.status());
+      io.cutover.admin.v1.RoutesResponse routes = routing.current();
+      if (routes != null) {
+        out.setRoutes(routes);
+      }
       response.onNext(out.build());
       response.onCompleted();
     }

@@ -66,6 +66,15 @@ final class RoutingMethods {
     }
   }
 
+  /**
+   * The routes now, for the status.
+   *
+   * @return the routes, or null when the engine runs no gateway.
+   */
+  RoutesResponse current() {
+    return migration == null || migration.router() == null ? null : routes(router().table());
+  }
+
   void setRules(io.cutover.admin.v1.SetRulesRequest request, StreamObserver<RoutesResponse> response) {
     try {
       route(request.getRoute());

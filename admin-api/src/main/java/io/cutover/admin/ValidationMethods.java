@@ -222,6 +222,13 @@ final class ValidationMethods {
   }
 
   /** Each service's validation counters, by service name. */
+  private static java.util.Map<String, Long> outstandingByTable(io.cutover.engine.validate.ContinuousValidator v) {
+    java.util.Map<String, Long> byTable = new java.util.TreeMap<>();
+    v.tables().forEach(m -> byTable.put(m.sourceTable(), 0L));
+    v.outstanding().forEach(d -> byTable.merge(d.table(), 1L, Long::sum));
+    return byTable;
+  }
+
   List<ValidationStatus> status() {
     List<ValidationStatus> out = new ArrayList<>();
     validations.forEach((service, v) -> {
@@ -230,7 +237,7 @@ final class ValidationMethods {
           .setRowsCompared(s.rowsCompared()).setReported(s.reported()).setHeldBack(s.heldBack())
           .setRepaired(s.repaired()).setOutstanding(s.outstanding()).setFailures(s.failures())
           .setLastRoundMillis(s.lastRoundMillis()).setFullScans(s.fullScans()).setRowsRechecked(s.rowsRechecked())
-          .build());
+          .setLastRoundEndMillis(s.lastRoundEndMillis()).putAllOutstandingByTable(outstandingByTable(v)).build());
     });
     return out;
   }

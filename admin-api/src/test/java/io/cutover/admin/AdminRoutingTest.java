@@ -107,6 +107,8 @@ class AdminRoutingTest {
         assertEquals("header:x-user", routes.getRoutes(0).getSticky());
         assertEquals("canary", routes.getRoutes(0).getRules(0).getVariant());
         assertTrue(routes.getRoutes(0).getMonolithRequests() >= 1, routes.toString());
+        io.cutover.admin.v1.Status status = stub.getStatus(io.cutover.admin.v1.GetStatusRequest.getDefaultInstance());
+        assertEquals("items", status.getRoutes().getRoutes(0).getName(), "the status carries weights and health");
 
         RoutesResponse all = stub.setWeight(SetWeightRequest.newBuilder().setRoute("items").setWeightBps(10_000)
             .build());

@@ -215,6 +215,9 @@ class CutoverCliTest {
       io.cutover.admin.v1.TableSyncStatus users = status.getSyncs(0).getTables(0);
       assertEquals("users", users.getTable(), status.toString());
       assertTrue(users.getToService() >= 1 && users.getLastAppliedMicros() > 0, users.toString());
+      assertTrue(users.getP95Micros() > 0, users.toString());
+      assertTrue(status.getValidations(0).getOutstandingByTableMap().containsKey("users"), status.toString());
+      assertTrue(!status.hasRoutes(), "no gateway configured, no routes in the status");
     } finally {
       channel.shutdownNow();
     }

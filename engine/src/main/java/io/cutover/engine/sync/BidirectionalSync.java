@@ -671,6 +671,8 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
     volatile long lagMicros;
     volatile long lastAppliedMicros;
     volatile double lastWindowRate;
+    final Recorder latency = new Recorder(3);
+    private final Histogram total = new Histogram(3);
     private long windowStartMicros;
     private long windowCount;
 
@@ -682,6 +684,7 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
       (toServiceDirection ? toService : toMonolith).increment();
       if (lag > 0) {
         lagMicros = lag;
+        latency.recordValue(lag);
       }
       lastAppliedMicros = now;
       if (windowStartMicros == 0) {
@@ -695,10 +698,11 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
       }
     }
 
-    TableStats snapshot(long now) {
+    synchronized TableStats snapshot(long now) {
       double rate = now - lastAppliedMicros > 2_000_000L ? 0 : lastWindowRate;
+      total.add(latency.getIntervalHistogram());
       return new TableStats(table, toService.sum(), toMonolith.sum(), conflicts.sum(), lagMicros, lastAppliedMicros,
-          rate);
+          rate, total.getTotalCount() == 0 ? 0 : total.getValueAtPercentile(95));
     }
   }
 

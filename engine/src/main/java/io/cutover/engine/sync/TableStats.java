@@ -12,6 +12,7 @@ package io.cutover.engine.sync;
  * @param lastAppliedMicros when the latest change was applied (epoch microseconds), or 0.
  * @param rowsPerSecond changes applied per second over the last complete second-long window (0 when idle for
  *     longer than two seconds).
+ * @param p95Micros 95th percentile of source commit to applied since start, both directions (microseconds).
  */
 public record TableStats(String table, long toService, long toMonolith, long conflicts, long lagMicros,
-    long lastAppliedMicros, double rowsPerSecond) {}
+    long lastAppliedMicros, double rowsPerSecond, long p95Micros) {}

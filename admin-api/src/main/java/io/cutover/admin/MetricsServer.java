@@ -157,6 +157,8 @@ public final class MetricsServer implements AutoCloseable {
     metric(out, "cutover_pipeline_in_flight", "gauge", "Changes published and not yet handled by every stage.", "",
         stats.inFlight());
     metric(out, "cutover_journal_last_index", "gauge", "The journal's last index.", "", stats.journalLastIndex());
+    metric(out, "cutover_journal_bytes", "gauge", "Bytes the journal's files take on disk.", "",
+        journalBytes(pipeline.journal().directory()));
     header(out, "cutover_journal_consumer_position", "gauge", "Last journal index each consumer has checkpointed.");
     for (Map.Entry<String, Long> consumer : new TreeMap<>(pipeline.journal().consumers()).entrySet()) {
       sample(out, "cutover_journal_consumer_position", label("consumer", consumer.getKey()), consumer.getValue());
@@ -312,6 +314,21 @@ public final class MetricsServer implements AutoCloseable {
 
   private static String labels(StageStats stage) {
     return label("stage", stage.stage()) + "," + label("handler", stage.handler());
+  }
+
+  /** The size of the journal's files; 0 if the directory cannot be listed (it may be rolling a file). */
+  private static long journalBytes(java.nio.file.Path directory) {
+    try (java.util.stream.Stream<java.nio.file.Path> files = java.nio.file.Files.walk(directory)) {
+      return files.filter(java.nio.file.Files::isRegularFile).mapToLong(f -> {
+        try {
+          return java.nio.file.Files.size(f);
+        } catch (java.io.IOException gone) {
+          return 0;
+        }
+      }).sum();
+    } catch (java.io.IOException | java.io.UncheckedIOException e) {
+      return 0;
+    }
   }
 
   private static String label(String name, String value) {

@@ -141,6 +141,9 @@ class AdminConflictsTest {
               text);
           assertTrue(text.contains("cutover_sync_parked_rows{service=\"catalog\"} 1\n"), text);
           assertTrue(text.contains("# TYPE cutover_pipeline_published_total counter\n"), text);
+          java.util.regex.Matcher bytes = java.util.regex.Pattern.compile("cutover_journal_bytes ([0-9.eE+]+)\n")
+              .matcher(text);
+          assertTrue(bytes.find() && Double.parseDouble(bytes.group(1)) > 0, "the journal takes space: " + text);
           assertTrue(text.contains("# TYPE cutover_sync_apply_latency_seconds histogram\n"), text);
           assertTrue(text.contains("cutover_sync_apply_latency_seconds_bucket{service=\"catalog\",direction="
               + "\"to_service\",le=\"+Inf\"} "), text);

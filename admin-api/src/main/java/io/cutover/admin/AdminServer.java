@@ -336,6 +336,37 @@ public final class AdminServer implements AutoCloseable {
             if (parked.id() != request.getConflictId()) {
               continue;
             }
+            if (request.hasValues() && request.getValues().getColumnsCount() > 0) {
+              if (!request.getWinner().isEmpty()) {
+                response.onError(invalid("winner: give either a winner or values, not both"));
+                return;
+              }
+              io.cutover.engine.event.Row values;
+              try {
+                values = io.cutover.engine.event.ChangeEventProtos.fromProto(request.getValues());
+              } catch (IllegalArgumentException e) {
+                response.onError(invalid("values: " + e.getMessage()));
+                return;
+              }
+              java.util.Set<String> known = new java.util.TreeSet<>();
+              for (io.cutover.engine.event.Row version : new io.cutover.engine.event.Row[] {parked.held(),
+                  parked.incoming(), parked.key()}) {
+                if (version != null) {
+                  known.addAll(version.names());
+                }
+              }
+              for (String column : values.names()) {
+                if (!known.contains(column)) {
+                  response.onError(invalid("values: column '" + column + "' is not a column of " + parked.table()
+                      + " (" + known + ")"));
+                  return;
+                }
+              }
+              pipeline.publish(BidirectionalSync.resolution(parked.id(), values)).get(10, TimeUnit.SECONDS);
+              response.onNext(ResolveConflictResponse.newBuilder().setResolved(true).build());
+              response.onCompleted();
+              return;
+            }
             io.cutover.engine.event.Side winner;
             if (request.getWinner().equals("monolith")) {
               winner = io.cutover.engine.event.Side.MONOLITH;

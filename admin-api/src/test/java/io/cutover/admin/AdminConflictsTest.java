@@ -185,7 +185,42 @@ class AdminConflictsTest {
             () -> admin.listConflicts(ListConflictsRequest.newBuilder().setLimit(1_000_000).build()))
             .getStatus().getCode());
 
+        io.cutover.proto.v1.Row rivet = io.cutover.engine.event.ChangeEventProtos.toProto(
+            io.cutover.engine.event.Row.of("name", io.cutover.engine.event.Value.of("rivet")));
+        io.cutover.proto.v1.Row ghost = io.cutover.engine.event.ChangeEventProtos.toProto(
+            io.cutover.engine.event.Row.of("colour", io.cutover.engine.event.Value.of("red")));
+        StatusRuntimeException both = assertThrows(StatusRuntimeException.class, () -> admin.resolveConflict(
+            ResolveConflictRequest.newBuilder().setConflictId(conflict.getId()).setWinner("catalog").setValues(rivet)
+                .build()));
+        assertTrue(both.getStatus().getDescription().contains("either a winner or values"), both.toString());
+        StatusRuntimeException unknown = assertThrows(StatusRuntimeException.class, () -> admin.resolveConflict(
+            ResolveConflictRequest.newBuilder().setConflictId(conflict.getId()).setValues(ghost).build()));
+        assertTrue(unknown.getStatus().getDescription().contains("column 'colour' is not a column of item"),
+            unknown.toString());
         assertTrue(admin.resolveConflict(ResolveConflictRequest.newBuilder().setConflictId(conflict.getId())
+            .setValues(rivet).build()).getResolved());
+        await("both sides to hold the operator's values", () -> {
+          try {
+            return name(monolith).equals("rivet") && name(service).equals("rivet");
+          } catch (Exception e) {
+            return false;
+          }
+        });
+        // a second conflict, resolved by naming a winner
+        admin.pauseTable(TableRequest.newBuilder().setService("catalog").setTable("item").build());
+        exec(monolith, "UPDATE item SET name = 'nut' WHERE id = 1");
+        exec(service, "UPDATE item SET name = 'screw' WHERE id = 1");
+        Thread.sleep(300);
+        admin.resumeTable(TableRequest.newBuilder().setService("catalog").setTable("item").build());
+        await("the second conflict to park", () -> {
+          try {
+            pipeline.publish(BidirectionalSync.tick()).join();
+            return sync.parked().size() == 1;
+          } catch (Exception e) {
+            return false;
+          }
+        });
+        assertTrue(admin.resolveConflict(ResolveConflictRequest.newBuilder().setConflictId(sync.parked().get(0).id())
             .setWinner("catalog").build()).getResolved());
         await("both sides to hold the service's name", () -> {
           try {

@@ -60,4 +60,29 @@ public final class DataSources {
       // as above
     }
   }
+
+  /**
+   * The database's cheap estimate of a table's rows (PostgreSQL's planner statistics, H2's row count estimate),
+   * for progress reports; never a scan.
+   *
+   * @param ds the database.
+   * @param table the table.
+   * @return the estimate, or -1 when the database has none.
+   */
+  public static long estimateRows(DataSource ds, String table) {
+    try (java.sql.Connection c = ds.getConnection()) {
+      String sql = Dialect.of(c) == Dialect.POSTGRESQL
+          ? "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(?)"
+          : "SELECT ROW_COUNT_ESTIMATE FROM INFORMATION_SCHEMA.TABLES WHERE UPPER(TABLE_NAME) = UPPER(?) "
+              + "AND TABLE_SCHEMA = SCHEMA()";
+      try (java.sql.PreparedStatement st = c.prepareStatement(sql)) {
+        st.setString(1, table);
+        try (java.sql.ResultSet rs = st.executeQuery()) {
+          return rs.next() && rs.getLong(1) >= 0 ? rs.getLong(1) : -1;
+        }
+      }
+    } catch (java.sql.SQLException | IllegalArgumentException e) {
+      return -1;
+    }
+  }
 }

@@ -123,8 +123,8 @@ public final class Validator implements AutoCloseable {
     Future<Long> monolithScan = scans.submit(() -> TableReader.scan(monolith, mapping.sourceTable(),
         plan.monolithRead, fetchSize, monolithSink));
     if (progress != null) {
-      long estimate = Math.max(TableReader.estimateRows(monolith, mapping.sourceTable()),
-          TableReader.estimateRows(serviceDb, mapping.targetTable()));
+      long estimate = Math.max(io.cutover.engine.db.DataSources.estimateRows(monolith, mapping.sourceTable()),
+          io.cutover.engine.db.DataSources.estimateRows(serviceDb, mapping.targetTable()));
       while (!serviceScan.isDone() || !monolithScan.isDone()) {
         try {
           (serviceScan.isDone() ? monolithScan : serviceScan).get(250, java.util.concurrent.TimeUnit.MILLISECONDS);

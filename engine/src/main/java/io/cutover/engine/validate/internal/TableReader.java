@@ -7,14 +7,7 @@ import java.sql.Connection;
 import java.sql.DatabaseMetaData;
 import java.sql.PreparedStatement;
 import java.sql.ResultSet;
-import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
-import java.sql.Types;
-import java.time.Instant;
-import java.time.LocalDate;
-import java.time.LocalDateTime;
-import java.time.OffsetDateTime;
-import java.time.temporal.ChronoUnit;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -30,7 +23,6 @@ public final class TableReader {
   /** Rows fetched per round trip while streaming. */
   public static final int DEFAULT_FETCH_SIZE = 5_000;
   private static final int KEYS_PER_QUERY = 500;
-  private static final LocalDateTime EPOCH = LocalDateTime.of(1970, 1, 1, 0, 0);
 
   private TableReader() {}
 
@@ -107,30 +99,6 @@ public final class TableReader {
   }
 
   /**
-   * The database's cheap estimate of a table's rows (PostgreSQL's planner statistics, H2's row count estimate),
-   * for progress reports; never a scan.
-   *
-   * @param ds the database.
-   * @param table the table.
-   * @return the estimate, or -1 when the database has none.
-   */
-  public static long estimateRows(DataSource ds, String table) {
-    try (Connection c = ds.getConnection()) {
-      String sql = Dialect.of(c) == Dialect.POSTGRESQL ? "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass(?)"
-          : "SELECT ROW_COUNT_ESTIMATE FROM INFORMATION_SCHEMA.TABLES WHERE UPPER(TABLE_NAME) = UPPER(?) "
-              + "AND TABLE_SCHEMA = SCHEMA()";
-      try (PreparedStatement st = c.prepareStatement(sql)) {
-        st.setString(1, table);
-        try (ResultSet rs = st.executeQuery()) {
-          return rs.next() && rs.getLong(1) >= 0 ? rs.getLong(1) : -1;
-        }
-      }
-    } catch (SQLException | IllegalArgumentException e) {
-      return -1;
-    }
-  }
-
-  /**
    * Streams every row of a table.
    *
    * @param ds the database.
@@ -152,7 +120,7 @@ public final class TableReader {
         st.setFetchSize(fetchSize);
         long rows = 0;
         try (ResultSet rs = st.executeQuery()) {
-          Reader reader = new Reader(rs, columns);
+          io.cutover.engine.db.RowReader reader = new io.cutover.engine.db.RowReader(rs, columns);
           Value[] values = new Value[columns.size()];
           while (rs.next()) {
             reader.read(values);
@@ -202,7 +170,7 @@ public final class TableReader {
             }
           }
           try (ResultSet rs = st.executeQuery()) {
-            Reader reader = new Reader(rs, columns);
+            io.cutover.engine.db.RowReader reader = new io.cutover.engine.db.RowReader(rs, columns);
             while (rs.next()) {
               reader.read(values);
               sink.accept(values);
@@ -222,70 +190,6 @@ public final class TableReader {
   }
 
   /** Reads a result set's columns by their declared types. */
-  private static final class Reader {
-    private static final int OTHER = 0;
-    private static final int INSTANT = 1;
-    private static final int WALL_CLOCK = 2;
-    private static final int DAY = 3;
-    private static final int JSON = 4;
-    private static final int TEXT = 5;
-    private final ResultSet rs;
-    private final List<String> columns;
-    private final int[] kinds;
 
-    Reader(ResultSet rs, List<String> columns) throws SQLException {
-      this.rs = rs;
-      this.columns = columns;
-      ResultSetMetaData meta = rs.getMetaData();
-      kinds = new int[columns.size()];
-      for (int i = 0; i < kinds.length; i++) {
-        int type = meta.getColumnType(i + 1);
-        String name = String.valueOf(meta.getColumnTypeName(i + 1)).toLowerCase(Locale.ROOT);
-        if (type == Types.TIMESTAMP_WITH_TIMEZONE || name.contains("timestamptz") || name.contains("with time zone")) {
-          kinds[i] = INSTANT;
-        } else if (type == Types.TIMESTAMP) {
-          kinds[i] = WALL_CLOCK;
-        } else if (type == Types.DATE) {
-          kinds[i] = DAY;
-        } else if (name.startsWith("json")) {
-          kinds[i] = JSON;
-        } else if (type == Types.OTHER && !name.equals("uuid")) {
-          kinds[i] = TEXT; // enums, intervals and the like: compared as the database prints them
-        } else {
-          kinds[i] = OTHER;
-        }
-      }
-    }
-
-    void read(Value[] values) throws SQLException {
-      for (int i = 0; i < kinds.length; i++) {
-        int column = i + 1;
-        values[i] = switch (kinds[i]) {
-          case INSTANT -> {
-            OffsetDateTime time = rs.getObject(column, OffsetDateTime.class);
-            yield time == null ? Value.NULL
-                : Value.timestampMicros(ChronoUnit.MICROS.between(Instant.EPOCH, time.toInstant()));
-          }
-          case WALL_CLOCK -> {
-            LocalDateTime time = rs.getObject(column, LocalDateTime.class);
-            yield time == null ? Value.NULL : Value.localTimestampMicros(ChronoUnit.MICROS.between(EPOCH, time));
-          }
-          case DAY -> {
-            LocalDate day = rs.getObject(column, LocalDate.class);
-            yield day == null ? Value.NULL : Value.date((int) day.toEpochDay());
-          }
-          case JSON -> {
-            String text = rs.getString(column);
-            yield text == null ? Value.NULL : Value.json(text);
-          }
-          case TEXT -> {
-            String text = rs.getString(column);
-            yield text == null ? Value.NULL : Value.of(text);
-          }
-          default -> JdbcValues.fromJdbc(columns.get(i), rs.getObject(column));
-        };
-      }
-    }
-  }
 
 }

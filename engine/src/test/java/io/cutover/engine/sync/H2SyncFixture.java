@@ -48,19 +48,36 @@ public final class H2SyncFixture implements AutoCloseable {
 
   /** Installs capture on both sides (tables must exist) and starts everything. */
   public void start() throws SQLException {
+    start(null);
+  }
+
+  /**
+   * Installs capture on both sides and starts everything, the monolith's capture feeding an online backfill's
+   * watermarked pipeline (the backfill's tables installed here too); run the backfill afterwards.
+   *
+   * @param backfill the backfill, or null for none.
+   * @throws SQLException if capture cannot be installed.
+   */
+  public void start(io.cutover.engine.backfill.Backfill backfill) throws SQLException {
     BidirectionalSync.Builder builder = BidirectionalSync.builder(serviceName, monolith, service,
         dir.resolve("state")).syncState(false);
     tables.accept(builder);
     sync = builder.build();
     pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.of(dir.resolve("journal")))
         .ringSize(1024).retryBackoff(Duration.ofMillis(5), Duration.ofMillis(50)).build()).apply(sync).checksum(clock).start();
-    monolithCapture = TriggerCapture.builder(Side.MONOLITH, monolith).tables(monolithTables)
+    String[] captured = monolithTables;
+    if (backfill != null) {
+      backfill.install();
+      captured = java.util.Arrays.copyOf(monolithTables, monolithTables.length + 1);
+      captured[monolithTables.length] = io.cutover.engine.backfill.Backfill.WATERMARK_TABLE;
+    }
+    monolithCapture = TriggerCapture.builder(Side.MONOLITH, monolith).tables(captured)
         .pollInterval(Duration.ofMillis(2)).build();
     serviceCapture = TriggerCapture.builder(Side.service(serviceName), service).tables(serviceTables)
         .pollInterval(Duration.ofMillis(2)).build();
     monolithCapture.install();
     serviceCapture.install();
-    monolithCapture.start(pipeline);
+    monolithCapture.start(backfill == null ? pipeline : backfill.watermarked(pipeline));
     serviceCapture.start(pipeline);
   }
 

@@ -114,6 +114,7 @@ public final class Reconciler {
       Map<String, Value> sent = next.sent(write.side());
       switch (write.type()) {
         case UPDATE -> sent.putAll(write.values().columns());
+        case INSERT_MISSING -> { } // fills in a missing row; what sync sent is the update beside it
         case INSERT, UPSERT -> {
           sent.clear();
           sent.putAll(write.values().columns());
@@ -136,6 +137,11 @@ public final class Reconciler {
         next.parkedService = latest;
       }
       return new Outcome(next, List.of(), null);
+    }
+    if (e.operation() == Operation.SNAPSHOT_READ && state != null) {
+      // a backfill's copy of a row sync already knows: what sync knows came through the stream and is as new or
+      // newer (the watermarks leave out rows that changed while their chunk was read)
+      return new Outcome(state, List.of(), null);
     }
     return switch (e.operation()) {
       case INSERT, SNAPSHOT_READ -> insert(e, policy, state, nowMicros);
@@ -189,9 +195,18 @@ public final class Reconciler {
           }
         }
       }
-      List<Write> writes = values.isEmpty() && deltas.isEmpty() ? List.of() : List.of(new Write(to, e.table(),
-          Write.Type.UPDATE, e.key(), RowState.overlay(null, values), expected.size() == values.size()
-              ? RowState.overlay(null, expected) : null, deltas.isEmpty() ? null : RowState.overlay(null, deltas)));
+      List<Write> writes = new ArrayList<>();
+      if (!values.isEmpty() || !deltas.isEmpty()) {
+        writes.add(new Write(to, e.table(), Write.Type.UPDATE, e.key(), RowState.overlay(null, values),
+            expected.size() == values.size() ? RowState.overlay(null, expected) : null,
+            deltas.isEmpty() ? null : RowState.overlay(null, deltas)));
+      }
+      if (before != null && e.after().names().containsAll(before.names())) {
+        // a row sync never saw may be missing on the other side (an online backfill has not copied it yet, and
+        // leaves it out once it changed): the whole row goes in if it is missing, after the update that adds the
+        // deltas if it is there
+        writes.add(new Write(to, e.table(), Write.Type.INSERT_MISSING, e.key(), e.after(), null));
+      }
       return new Outcome(RowState.existing(e.after(), e.hlc()), writes, null);
     }
     if (state.isDeleted()) {

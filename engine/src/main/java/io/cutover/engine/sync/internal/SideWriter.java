@@ -386,7 +386,7 @@ public final class SideWriter implements AutoCloseable {
           }
         }
       }
-      case INSERT, UPSERT -> {
+      case INSERT, UPSERT, INSERT_MISSING -> {
         List<String> columns = new ArrayList<>();
         for (Map.Entry<String, Value> column : write.values().columns().entrySet()) {
           String name = column(mapping, column.getKey());
@@ -416,7 +416,8 @@ public final class SideWriter implements AutoCloseable {
       Value converted = type == null ? null : convert(param.value(), type);
       values.add(converted == null ? param.value() : converted);
     }
-    return new Prepared(sql.toString(), values, write.type() != Write.Type.FORCE_DELETE);
+    return new Prepared(sql.toString(), values, write.type() != Write.Type.FORCE_DELETE
+        && write.type() != Write.Type.INSERT_MISSING);
   }
 
   /** A statement parameter and the column it goes to (for conversions to the column's type). */

@@ -45,6 +45,10 @@ public record Write(Side side, String table, Type type, Row key, Row values, Row
     /** Inserts or overwrites unconditionally (an operator's decision). */
     UPSERT,
     /** Deletes unconditionally (an operator's decision). */
-    FORCE_DELETE
+    FORCE_DELETE,
+    /** Inserts the row unless one with its key exists, without counting as a value sync sent: it fills in a row
+     *  sync had never seen (copied by an online backfill later, or not at all when the change beat the copy), next
+     *  to the update that finds it missing. */
+    INSERT_MISSING
   }
 }

@@ -1,6 +1,14 @@
 package io.cutover.engine.demo;
 
+import io.cutover.engine.analysis.Analysis;
+import io.cutover.engine.analysis.AnalysisWriter;
+import io.cutover.engine.analysis.BoundaryAnalyzer;
+import io.cutover.engine.analysis.Hints;
+import io.cutover.engine.analysis.Schema;
+import io.cutover.engine.analysis.Transaction;
 import io.cutover.engine.apply.TableMapping;
+import io.cutover.engine.backfill.Backfill;
+import io.cutover.engine.backfill.BackfillProgress;
 import io.cutover.engine.capture.TriggerCapture;
 import io.cutover.engine.db.ApplySessions;
 import io.cutover.engine.event.Side;
@@ -12,12 +20,6 @@ import io.cutover.engine.sync.Conflict;
 import io.cutover.engine.sync.ConflictPolicy;
 import io.cutover.engine.sync.Rule;
 import io.cutover.engine.sync.SyncStats;
-import io.cutover.engine.analysis.Analysis;
-import io.cutover.engine.analysis.AnalysisWriter;
-import io.cutover.engine.analysis.BoundaryAnalyzer;
-import io.cutover.engine.analysis.Hints;
-import io.cutover.engine.analysis.Schema;
-import io.cutover.engine.analysis.Transaction;
 import io.cutover.engine.validate.AuditLog;
 import io.cutover.engine.validate.Authority;
 import io.cutover.engine.validate.ChangeClock;
@@ -41,9 +43,9 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.Set;
 import java.util.Map;
 import java.util.Random;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -74,6 +76,7 @@ public final class ShopDemo {
   private final AtomicLong logins = new AtomicLong();
   private final AtomicLong monolithWrites = new AtomicLong();
   private final AtomicLong serviceWrites = new AtomicLong();
+  private long monolithWritesDuringBackfill;
 
   /**
    * What the demo found.
@@ -166,8 +169,11 @@ public final class ShopDemo {
         + "display_name VARCHAR(80), last_login TIMESTAMP, login_count INT NOT NULL)");
     List<AutoCloseable> open = new ArrayList<>();
     try {
-      TriggerCapture monolithCapture = TriggerCapture.builder(Side.MONOLITH, monolith).tables("customers", "products")
-          .pollInterval(Duration.ofMillis(2)).build();
+      Backfill backfill = Backfill.builder(Side.MONOLITH, monolith).tables("products", "customers").chunkSize(25)
+          .build();
+      backfill.install(); // its watermark table is captured with the monolith's tables
+      TriggerCapture monolithCapture = TriggerCapture.builder(Side.MONOLITH, monolith).tables("customers", "products",
+          Backfill.WATERMARK_TABLE).pollInterval(Duration.ofMillis(2)).build();
       TriggerCapture inventoryCapture = TriggerCapture.builder(Side.service("inventory"), inventory)
           .tables("products").pollInterval(Duration.ofMillis(2)).build();
       TriggerCapture accountsCapture = TriggerCapture.builder(Side.service("accounts"), accounts).tables("users")
@@ -175,12 +181,6 @@ public final class ShopDemo {
       for (TriggerCapture capture : List.of(monolithCapture, inventoryCapture, accountsCapture)) {
         capture.install();
       }
-      step("4/10", "backfill: copying the moving tables into the services (a snapshot before the writers start; "
-          + "online backfill under write load is not built yet)");
-      long backfilled = backfill(monolith, inventory, "SELECT sku, title, price, stock FROM products",
-          "INSERT INTO products VALUES (?, ?, ?, ?)", 4)
-          + backfill(monolith, accounts, "SELECT id, email, name, last_login, login_count FROM customers",
-          "INSERT INTO users VALUES (?, ?, ?, ?, ?)", 5);
       BidirectionalSync inventorySync = BidirectionalSync.builder("inventory", monolith, inventory,
               work.resolve("state"))
           .table(TableMapping.identity("products"), ConflictPolicy.LAST_WRITER_WINS.column("stock", Rule.COUNTER))
@@ -198,17 +198,31 @@ public final class ShopDemo {
           .retryBackoff(Duration.ofMillis(5), Duration.ofMillis(200)).build())
           .apply(new ChangeHandler[] {inventorySync, accountsSync}).checksum(clock).start();
       open.add(pipeline);
-      for (TriggerCapture capture : List.of(monolithCapture, inventoryCapture, accountsCapture)) {
+      monolithCapture.start(backfill.watermarked(pipeline));
+      open.add(monolithCapture);
+      for (TriggerCapture capture : List.of(inventoryCapture, accountsCapture)) {
         capture.start(pipeline);
         open.add(capture);
       }
+      step("4/10", "backfill, online: products and customers copied into the change stream in key-ordered chunks "
+          + "between watermarks (DBLog) while the shop keeps taking orders and logins on the monolith");
+      long[] backfilled = {0};
+      runWriters(monolith, inventory, accounts, false, () -> {
+        for (BackfillProgress p : backfill.run()) {
+          out.println("      " + p.describe());
+          backfilled[0] += p.rowsDone();
+        }
+        awaitRows(inventory, "SELECT COUNT(*) FROM products", PRODUCTS);
+        awaitRows(accounts, "SELECT COUNT(*) FROM users", CUSTOMERS);
+        return null;
+      });
       step("5/10", "API: inventory's REST API generated from its tables (OpenAPI 3.1, PostgREST-style queries) and "
           + "served; a product created and repriced through it syncs to the monolith like any write");
       ApiTour.Result api = ApiTour.run(inventory, monolith, out);
       open.add(api.server());
       step("6/10", "sync both ways for " + duration.toSeconds() + " s while the shop and both services write "
           + "(orders, restocks, renames, logins on both sides)");
-      runWriters(monolith, inventory, accounts);
+      runWriters(monolith, inventory, accounts, true, null);
       step("7/10", "settling: waiting until both sides of every table agree");
       awaitQuiet(pipeline, monolith, inventory, accounts);
       step("8/10", "validating: Merkle trees over every row of every moved table on both sides, then stock and "
@@ -263,7 +277,8 @@ public final class ShopDemo {
           analysis.services().stream().map(Analysis.ProposedService::name).toList()) + "), reference data "
           + analysis.referenceTables().stream().map(Analysis.ReferenceTable::table).toList() + "; products and "
           + "customers " + (proposalSplits ? "apart, as moved here" : "NOT apart"));
-      lines.add("rows backfilled             " + backfilled);
+      lines.add("rows backfilled             " + backfilled[0] + " (online, " + monolithWritesDuringBackfill
+          + " monolith writes meanwhile)");
       lines.add("application writes          monolith " + monolithWrites.get() + ", services " + serviceWrites.get());
       lines.add("changes synced              " + synced + " (to services " + (inv.toService() + acc.toService())
           + ", to monolith " + (inv.toMonolith() + acc.toMonolith()) + ")");
@@ -325,29 +340,25 @@ public final class ShopDemo {
     return text.append(')').toString();
   }
 
-  private static long backfill(DataSource from, DataSource to, String select, String insert, int columns)
-      throws SQLException {
-    long count = 0;
-    try (Connection source = from.getConnection(); Connection target = to.getConnection();
-         Statement st = source.createStatement(); ResultSet rs = st.executeQuery(select);
-         PreparedStatement ps = target.prepareStatement(insert)) {
-      // Written as Cutover, so the service's capture does not take the copy for the service's own inserts.
-      ApplySessions.mark(target, "backfill");
-      target.setAutoCommit(false);
-      while (rs.next()) {
-        for (int i = 1; i <= columns; i++) {
-          ps.setObject(i, rs.getObject(i));
-        }
-        ps.addBatch();
-        count++;
+  /** Waits until a count reaches a number (the service has every backfilled row applied). */
+  private static void awaitRows(DataSource ds, String count, long expected) throws Exception {
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (single(ds, count) < expected) {
+      if (System.nanoTime() > deadline) {
+        throw new IllegalStateException("the backfill's rows did not arrive: " + count + " = " + single(ds, count)
+            + ", expected " + expected);
       }
-      ps.executeBatch();
-      target.commit();
+      Thread.sleep(10);
     }
-    return count;
   }
 
-  private void runWriters(DataSource monolith, DataSource inventory, DataSource accounts) throws Exception {
+  /**
+   * Runs the writers: the monolith's always, the services' when asked, for the demo's duration or while some work
+   * runs.
+   */
+  private void runWriters(DataSource monolith, DataSource inventory, DataSource accounts, boolean services,
+      java.util.concurrent.Callable<Void> during) throws Exception {
+    long monolithBefore = monolithWrites.get();
     AtomicBoolean running = new AtomicBoolean(true);
     ExecutorService pool = Executors.newFixedThreadPool(4);
     List<Future<?>> writers = new ArrayList<>();
@@ -389,6 +400,29 @@ public final class ShopDemo {
       logins.incrementAndGet();
       monolithWrites.incrementAndGet();
     })));
+    if (services) {
+      serviceWriters(writers, pool, running, inventory, accounts);
+    }
+    try {
+      if (during == null) {
+        Thread.sleep(duration.toMillis());
+      } else {
+        during.call();
+      }
+    } finally {
+      running.set(false);
+      for (Future<?> writer : writers) {
+        writer.get();
+      }
+      pool.shutdown();
+    }
+    if (!services) {
+      monolithWritesDuringBackfill = monolithWrites.get() - monolithBefore;
+    }
+  }
+
+  private void serviceWriters(List<Future<?>> writers, ExecutorService pool, AtomicBoolean running,
+      DataSource inventory, DataSource accounts) {
     writers.add(pool.submit(() -> loop(inventory, running, 3, (c, r) -> {
       String sku = "SKU-" + (1 + r.nextInt(PRODUCTS));
       int qty = 1 + r.nextInt(5);
@@ -425,12 +459,6 @@ public final class ShopDemo {
       }
       serviceWrites.incrementAndGet();
     })));
-    Thread.sleep(duration.toMillis());
-    running.set(false);
-    for (Future<?> writer : writers) {
-      writer.get();
-    }
-    pool.shutdown();
   }
 
   /** One writer's step. */

@@ -813,8 +813,21 @@ public final class CutoverCli implements Callable<Integer> {
       if (migration.gateway() != null) {
         out.printf("cutover: gateway on %s:%d%n", migration.config().gateway().host(), migration.gateway().port());
       }
+      ProgressPrinter progress = ProgressPrinter.forConsole(spec.commandLine().getErr());
+      java.util.Set<String> backfilled = new java.util.HashSet<>();
       try {
         while (!stop.await(statusSeconds, TimeUnit.SECONDS)) {
+          if (migration.backfill() != null) {
+            for (io.cutover.engine.backfill.BackfillProgress p : migration.backfill().progress().values()) {
+              if (backfilled.add(p.table() + "@" + p.rowsDone())) {
+                progress.backfill(p);
+              }
+            }
+            if (migration.backfillFailure() != null && backfilled.add("failure")) {
+              out.println("cutover: backfill stopped: " + migration.backfillFailure().getMessage()
+                  + " (sync goes on; the next start resumes the copy)");
+            }
+          }
           PipelineStats stats = migration.pipeline().stats();
           long captured = migration.captures().stream().mapToLong(c -> c.published()).sum();
           long conflicts = migration.syncs().values().stream().mapToLong(s -> s.stats().conflicts()).sum();

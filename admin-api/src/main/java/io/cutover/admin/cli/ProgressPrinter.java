@@ -36,6 +36,24 @@ final class ProgressPrinter implements ValidationProgress {
     return new ProgressPrinter(err, System.console() != null);
   }
 
+  /**
+   * Shows a table's backfill progress (the caller decides how often).
+   *
+   * @param p the progress.
+   */
+  public synchronized void backfill(io.cutover.engine.backfill.BackfillProgress p) {
+    if (terminal) {
+      double share = p.done() ? 1.0 : p.estimatedRows() > 0 ? Math.min(1.0, (double) p.rowsDone() / p.estimatedRows())
+          : 0;
+      int filled = (int) Math.round(share * WIDTH);
+      err.print("\rbackfill " + "[" + "#".repeat(filled) + " ".repeat(WIDTH - filled) + "] " + p.describe()
+          + (p.done() ? "\n" : ""));
+    } else {
+      err.println("cutover: backfill " + p.describe());
+    }
+    err.flush();
+  }
+
   @Override
   public synchronized void scanned(String table, long monolithRows, long serviceRows, long estimatedRows,
       boolean done) {

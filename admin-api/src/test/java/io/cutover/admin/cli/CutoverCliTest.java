@@ -181,10 +181,13 @@ class CutoverCliTest {
     String svc = "jdbc:h2:mem:cli-rs-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
     exec(mono, "CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR(20))");
     exec(svc, "CREATE TABLE accounts (id BIGINT PRIMARY KEY, name VARCHAR(20))");
+    exec(mono, "INSERT INTO users SELECT X, 'old ' || X FROM SYSTEM_RANGE(100, 111)");
     StringWriter out = new StringWriter();
-    CommandLine commandLine = CutoverCli.commandLine(new PrintWriter(out, true), new PrintWriter(new StringWriter()));
+    StringWriter errors = new StringWriter();
+    CommandLine commandLine = CutoverCli.commandLine(new PrintWriter(out, true), new PrintWriter(errors, true));
     CutoverCli.Run run = (CutoverCli.Run) commandLine.getSubcommands().get("run").getCommand();
-    Path file = config(mono, svc, "name", "validation: {interval: 200ms, consistency: strict}\n");
+    Path file = config(mono, svc, "name", "validation: {interval: 200ms, consistency: strict}\n"
+        + "backfill: {chunk: 5}\n");
     CompletableFuture<Integer> code = CompletableFuture.supplyAsync(() ->
         commandLine.execute("run", "--config", file.toString(), "--status-every", "1", "--admin-port", "0",
             "--metrics-port", "0"));
@@ -202,6 +205,10 @@ class CutoverCliTest {
       }
     }
     assertEquals("ada", synced);
+    while (!errors.toString().contains("cutover: backfill users: 12 / ") && System.nanoTime() < deadline) {
+      Thread.sleep(20);
+    }
+    assertTrue(errors.toString().contains(", done"), "backfill progress, plain lines off a terminal: " + errors);
     java.util.regex.Matcher port = java.util.regex.Pattern.compile("admin API on 127\\.0\\.0\\.1:(\\d+)")
         .matcher(out.toString());
     assertTrue(port.find(), out.toString());

@@ -62,6 +62,8 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
  *   repair: none                         # none | monolith | service | newest: repair reported ones
  *   depth: 14                            # Merkle tree depth (2^depth leaves)
  *   full_scan: 1h                        # optional: incremental rounds (changed rows only) between full scans
+ * backfill:                              # optional: copy the tables' existing rows online (DBLog watermarks),
+ *   chunk: 1000                          #   resumable; done tables are skipped on the next start
  * gateway:                               # optional: the HTTP gateway that moves traffic
  *   port: 8080                           # host: 127.0.0.1 by default
  *   upstreams: {monolith: 127.0.0.1:9000, payments: 127.0.0.1:9001}
@@ -80,10 +82,18 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
  * @param stateDirectory where sync keeps its state store.
  * @param validation how tables are validated.
  * @param gateway the HTTP gateway, or null for none.
+ * @param backfill the online backfill, or null for none.
  */
 public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync, SideConfig monolith,
     Map<String, SideConfig> services, List<TableConfig> tables, Path stateDirectory, ValidationConfig validation,
-    GatewaySection gateway) {
+    GatewaySection gateway, BackfillSection backfill) {
+
+  /**
+   * The online backfill {@code run} performs of every mapped monolith table not copied yet.
+   *
+   * @param chunk rows per chunk.
+   */
+  public record BackfillSection(int chunk) {}
 
   /**
    * The HTTP gateway.
@@ -212,7 +222,7 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
 
     MigrationConfig read(Object document) {
       Map<String, Object> root = map(document, "(document)", Set.of("journal", "sides", "tables", "state",
-          "validation", "gateway"));
+          "validation", "gateway", "backfill"));
       Map<String, Object> journal = root.containsKey("journal") ? map(root.get("journal"), "journal",
           Set.of("directory", "sync")) : Map.of();
       Path base = file.toAbsolutePath().getParent();
@@ -259,8 +269,23 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
             + "to_service); use monolith or newest");
       }
       GatewaySection gateway = root.containsKey("gateway") ? gateway(root.get("gateway")) : null;
+      BackfillSection backfill = null;
+      if (root.containsKey("backfill")) {
+        Map<String, Object> b = root.get("backfill") == null ? Map.of() : map(root.get("backfill"), "backfill",
+            Set.of("chunk"));
+        String chunk = string(b, "backfill", "chunk", "1000");
+        try {
+          int rows = Integer.parseInt(chunk);
+          if (rows < 1 || rows > 1_000_000) {
+            throw error("backfill.chunk", "must be 1 to 1000000 rows, not " + rows);
+          }
+          backfill = new BackfillSection(rows);
+        } catch (NumberFormatException e) {
+          throw error("backfill.chunk", "'" + chunk + "' is not a number of rows");
+        }
+      }
       return new MigrationConfig(file, journalDirectory, sync, monolith, Collections.unmodifiableMap(services),
-          List.copyOf(tables), stateDirectory, validation, gateway);
+          List.copyOf(tables), stateDirectory, validation, gateway, backfill);
     }
 
     private GatewaySection gateway(Object node) {

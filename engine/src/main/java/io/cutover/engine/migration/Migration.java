@@ -53,6 +53,9 @@ public final class Migration implements AutoCloseable {
   private final io.cutover.engine.route.RouteStats routeStats = new io.cutover.engine.route.RouteStats();
   private final io.cutover.engine.gateway.Gateway gateway;
   private final Map<String, io.cutover.engine.route.Rollout> rollouts = new java.util.concurrent.ConcurrentHashMap<>();
+  private io.cutover.engine.backfill.Backfill backfill;
+  private Thread backfillThread;
+  private volatile Exception backfillFailure;
 
   private Migration(MigrationConfig config, List<ChangeCapture> captures, Pipeline pipeline,
       Map<String, BidirectionalSync> syncs, ChangeClock clock, Map<String, List<TableConfig>> tablesByService) {
@@ -138,8 +141,17 @@ public final class Migration implements AutoCloseable {
   public static Migration start(MigrationConfig config) throws SQLException {
     ConfigChecker.verify(config);
     List<ChangeCapture> captures = new ArrayList<>();
-    captures.add(capture(config.monolith(), config.tables().stream().map(TableConfig::source).distinct()
-        .toArray(String[]::new)));
+    String[] monolithTables = config.tables().stream().map(TableConfig::source).distinct().toArray(String[]::new);
+    io.cutover.engine.backfill.Backfill backfill = null;
+    if (config.backfill() != null) {
+      backfill = io.cutover.engine.backfill.Backfill.builder(io.cutover.engine.event.Side.MONOLITH,
+          DataSources.of(config.monolith().url(), config.monolith().user(), config.monolith().password()))
+          .tables(monolithTables).chunkSize(config.backfill().chunk()).build();
+      backfill.install(); // its watermark table is captured with the monolith's tables
+      monolithTables = java.util.Arrays.copyOf(monolithTables, monolithTables.length + 1);
+      monolithTables[monolithTables.length - 1] = io.cutover.engine.backfill.Backfill.WATERMARK_TABLE;
+    }
+    captures.add(capture(config.monolith(), monolithTables));
     Map<String, BidirectionalSync.Builder> builders = new LinkedHashMap<>();
     Map<String, List<TableConfig>> tablesByService = new LinkedHashMap<>();
     for (TableConfig table : config.tables()) {
@@ -172,10 +184,64 @@ public final class Migration implements AutoCloseable {
         .apply(syncs.values().toArray(new ChangeHandler[0]))
         .checksum(clock)
         .start();
-    for (ChangeCapture capture : captures) {
-      capture.start(pipeline);
+    for (int i = 0; i < captures.size(); i++) {
+      captures.get(i).start(i == 0 && backfill != null ? backfill.watermarked(pipeline) : pipeline);
     }
-    return new Migration(config, captures, pipeline, syncs, clock, tablesByService);
+    Migration migration = new Migration(config, captures, pipeline, syncs, clock, tablesByService);
+    if (backfill != null) {
+      migration.startBackfill(backfill);
+    }
+    return migration;
+  }
+
+  private void startBackfill(io.cutover.engine.backfill.Backfill copy) {
+    backfill = copy;
+    backfillThread = new Thread(() -> {
+      try {
+        copy.run();
+      } catch (InterruptedException e) {
+        // stopping: the chunks done are recorded, the next start resumes
+      } catch (Exception e) {
+        backfillFailure = e;
+        org.slf4j.LoggerFactory.getLogger(Migration.class).error("backfill failed; sync goes on, and the next start "
+            + "resumes the copy after the last chunk recorded", e);
+      }
+    }, "cutover-backfill");
+    backfillThread.setDaemon(true);
+    backfillThread.start();
+  }
+
+  /**
+   * The online backfill the configuration asked for, running or done.
+   *
+   * @return the backfill (its {@code progress()} per table), or null when the configuration has none.
+   */
+  public io.cutover.engine.backfill.Backfill backfill() {
+    return backfill;
+  }
+
+  /**
+   * Why the backfill stopped early, if it did.
+   *
+   * @return the failure, or null.
+   */
+  public Exception backfillFailure() {
+    return backfillFailure;
+  }
+
+  /**
+   * Waits for the backfill to end.
+   *
+   * @param timeout how long to wait.
+   * @return true when there is none or it ended (done or failed).
+   * @throws InterruptedException if interrupted.
+   */
+  public boolean awaitBackfill(java.time.Duration timeout) throws InterruptedException {
+    if (backfillThread == null) {
+      return true;
+    }
+    backfillThread.join(Math.max(1, timeout.toMillis()));
+    return !backfillThread.isAlive();
   }
 
   /**
@@ -380,6 +446,14 @@ public final class Migration implements AutoCloseable {
   @Override
   public void close() {
     ticker.shutdownNow();
+    if (backfillThread != null) {
+      backfillThread.interrupt();
+      try {
+        backfillThread.join(5_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     if (gateway != null) {
       gateway.close();
     }

@@ -120,4 +120,63 @@ class MigrationTest {
       assertEquals("tables[0].columns.amount", e.key());
     }
   }
+
+  @Test
+  void shouldBackfillTheMappedTablesOnlineWhenTheConfigurationAsks() throws Exception {
+    String monolithUrl = "jdbc:h2:mem:mig-bf-mono-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
+    String serviceUrl = "jdbc:h2:mem:mig-bf-svc-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
+    try (Connection mono = DriverManager.getConnection(monolithUrl, "sa", "");
+         Connection svc = DriverManager.getConnection(serviceUrl, "sa", "")) {
+      try (Statement st = mono.createStatement()) {
+        st.execute("CREATE TABLE customer (id BIGINT PRIMARY KEY, name VARCHAR(40))");
+        st.execute("INSERT INTO customer SELECT X, 'c' || X FROM SYSTEM_RANGE(1, 250)");
+      }
+      try (Statement st = svc.createStatement()) {
+        st.execute("CREATE TABLE users (user_id BIGINT PRIMARY KEY, display_name VARCHAR(40))");
+      }
+      Path file = dir.resolve("cutover.yaml");
+      Files.writeString(file, String.join("\n",
+          "journal: {directory: journal}",
+          "sides:",
+          "  monolith: {url: '" + monolithUrl + "', user: sa}",
+          "  services:",
+          "    accounts: {url: '" + serviceUrl + "', user: sa}",
+          "tables:",
+          "  - {source: customer, service: accounts, target: users, columns: {id: user_id, name: display_name}}",
+          "state: {directory: state}",
+          "backfill: {chunk: 40}",
+          ""));
+      MigrationConfig config = MigrationConfig.load(file, Map.<String, String>of()::get);
+      assertEquals(40, config.backfill().chunk());
+      try (Migration migration = Migration.start(config)) {
+        try (Statement st = mono.createStatement()) {
+          st.execute("UPDATE customer SET name = 'renamed' WHERE id = 7");
+        }
+        assertTrue(migration.awaitBackfill(Duration.ofSeconds(60)));
+        assertEquals(null, migration.backfillFailure());
+        assertTrue(migration.backfill().progress().get("customer").done());
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        List<String> expected;
+        try (Statement st = mono.createStatement()) {
+          expected = rows(mono, "SELECT id, name FROM customer ORDER BY 1");
+        }
+        while (!rows(svc, "SELECT user_id, display_name FROM users ORDER BY 1").equals(expected)
+            && System.nanoTime() < deadline) {
+          Thread.sleep(20);
+        }
+        assertEquals(expected, rows(svc, "SELECT user_id, display_name FROM users ORDER BY 1"));
+        assertEquals(250, expected.size());
+        assertTrue(expected.contains("7|renamed"));
+      }
+      // a second start finds the table done and copies nothing again
+      try (Migration again = Migration.start(config)) {
+        assertTrue(again.awaitBackfill(Duration.ofSeconds(30)));
+        assertEquals(250, again.backfill().progress().get("customer").rowsDone());
+      }
+      Files.writeString(file, Files.readString(file).replace("backfill: {chunk: 40}", "backfill: {chunk: lots}"));
+      ConfigException bad = assertThrows(ConfigException.class, () -> MigrationConfig.load(file,
+          Map.<String, String>of()::get));
+      assertTrue(bad.getMessage().contains("backfill.chunk"), bad.getMessage());
+    }
+  }
 }

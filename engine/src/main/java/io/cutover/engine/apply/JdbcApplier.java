@@ -50,6 +50,8 @@ public final class JdbcApplier implements ChangeHandler, AutoCloseable {
   private long pendingIndex = Journal.NO_INDEX;
   private Connection connection;
   private Dialect dialect;
+  /** Target column types per target table, read once (for conversions between compatible types). */
+  private final Map<String, Map<String, String>> columnTypes = new java.util.HashMap<>();
 
   /** One buffered statement and its parameters. */
   private record Statement1(String sql, List<Value> values) {}
@@ -113,7 +115,7 @@ public final class JdbcApplier implements ChangeHandler, AutoCloseable {
             + column.getKey());
       }
       keyColumns.add(targetColumn);
-      keyValues.add(column.getValue());
+      keyValues.add(converted(mapping, targetColumn, column.getValue(), types(mapping.targetTable())));
     }
     if (event.operation() == Operation.DELETE) {
       pending.add(new Statement1(dialect().deleteByKey(mapping.targetTable(), keyColumns), keyValues));
@@ -129,11 +131,12 @@ public final class JdbcApplier implements ChangeHandler, AutoCloseable {
     List<String> columns = new ArrayList<>();
     List<Value> values = new ArrayList<>();
     Row after = event.after();
+    Map<String, String> types = types(mapping.targetTable());
     for (Map.Entry<String, Value> column : after.columns().entrySet()) {
       String targetColumn = mapping.targetColumn(column.getKey());
       if (targetColumn != null) {
         columns.add(targetColumn);
-        values.add(column.getValue());
+        values.add(converted(mapping, targetColumn, column.getValue(), types));
       }
     }
     for (int i = 0; i < keyColumns.size(); i++) {
@@ -184,6 +187,33 @@ public final class JdbcApplier implements ChangeHandler, AutoCloseable {
     }
   }
 
+  private Map<String, String> types(String table) {
+    Map<String, String> known = columnTypes.get(table);
+    if (known == null) {
+      try {
+        known = io.cutover.engine.db.ValueConversions.columnTypes(connection(), table);
+      } catch (SQLException e) {
+        throw new IllegalStateException("columns of " + table + " on applier '" + name + "''s target cannot be read: "
+            + e.getMessage(), e);
+      }
+      columnTypes.put(table, known);
+    }
+    return known;
+  }
+
+  private static Value converted(TableMapping mapping, String column, Value value, Map<String, String> types) {
+    String type = types.get(column.toLowerCase(java.util.Locale.ROOT));
+    if (type == null) {
+      return value; // unknown column: the database will say so
+    }
+    Value out = io.cutover.engine.db.ValueConversions.toColumn(value, type);
+    if (out == null) {
+      throw new IllegalStateException("a " + value.type() + " value cannot be written to " + mapping.targetTable()
+          + "." + column + " (" + type + ") without loss");
+    }
+    return out;
+  }
+
   private Dialect dialect() {
     if (dialect == null) {
       try {
@@ -216,6 +246,7 @@ public final class JdbcApplier implements ChangeHandler, AutoCloseable {
   }
 
   private void discardConnection() {
+    columnTypes.clear(); // read again: a failure may come from a schema that changed
     DataSources.discard(connection);
     connection = null;
   }

@@ -184,47 +184,8 @@ public final class SideWriter implements AutoCloseable {
     return (side.isMonolith() ? "the monolith's" : side.service() + "'s") + " table " + table;
   }
 
-  /**
-   * A value as a column of a type takes it: unchanged when it fits, converted when that loses nothing (a number
-   * to text and back, text to a decimal), else null.
-   *
-   * @param value the value.
-   * @param type the column's type name.
-   * @return the value to write, or null when it cannot be written there.
-   */
   static Value convert(Value value, String type) {
-    if (fits(value, type)) {
-      return value;
-    }
-    String text = switch (value.type()) {
-      case STRING, JSON -> value.asString();
-      case INT -> Long.toString(value.asLong());
-      case DECIMAL -> value.asDecimal().toPlainString();
-      case DOUBLE -> Double.toString(value.asDouble());
-      case BOOL -> Boolean.toString(value.asBoolean());
-      default -> null;
-    };
-    if (text == null) {
-      return null;
-    }
-    Value asText = Value.of(text);
-    if (fits(asText, type)) {
-      return asText;
-    }
-    try {
-      Value asInt = Value.of(Long.parseLong(text.trim()));
-      if (fits(asInt, type)) {
-        return asInt;
-      }
-    } catch (NumberFormatException notAnInteger) {
-      // try a decimal
-    }
-    try {
-      Value asDecimal = Value.of(new java.math.BigDecimal(text.trim()));
-      return fits(asDecimal, type) ? asDecimal : null;
-    } catch (NumberFormatException notANumber) {
-      return null;
-    }
+    return io.cutover.engine.db.ValueConversions.toColumn(value, type);
   }
 
   /** Forgets what it knows of the tables' columns (after a failure, or to see whether a schema changed). */
@@ -233,39 +194,12 @@ public final class SideWriter implements AutoCloseable {
   }
 
   private static Map<String, String> readColumns(Connection c, String table) throws SQLException {
-    Map<String, String> types = new HashMap<>();
-    for (String name : new String[] {table, table.toUpperCase(java.util.Locale.ROOT)}) {
-      try (java.sql.ResultSet rs = c.getMetaData().getColumns(null, c.getSchema(), name, null)) {
-        while (rs.next()) {
-          types.put(rs.getString("COLUMN_NAME").toLowerCase(java.util.Locale.ROOT), rs.getString("TYPE_NAME")
-              .toUpperCase(java.util.Locale.ROOT));
-        }
-      }
-      if (!types.isEmpty()) {
-        break;
-      }
-    }
-    return types;
+    return io.cutover.engine.db.ValueConversions.columnTypes(c, table);
   }
 
-  /** Whether a value can be written to a column of a type (by the type's name, as JDBC metadata gives it). */
+
   static boolean fits(Value value, String type) {
-    boolean text = type.contains("CHAR") || type.contains("TEXT") || type.contains("CLOB");
-    boolean integer = type.contains("INT") || type.equals("SERIAL") || type.equals("BIGSERIAL");
-    boolean number = integer || type.contains("NUMERIC") || type.contains("DECIMAL") || type.contains("FLOAT")
-        || type.contains("DOUBLE") || type.contains("REAL");
-    return switch (value.type()) {
-      case NULL -> true;
-      case STRING -> text || type.contains("ENUM") || type.equals("NAME");
-      case INT -> number;
-      case DOUBLE, DECIMAL -> number && !integer;
-      case BOOL -> type.contains("BOOL") || type.equals("BIT");
-      case BYTES -> type.contains("BINARY") || type.contains("BYTEA") || type.contains("BLOB");
-      case DATE -> type.equals("DATE");
-      case TIMESTAMP, LOCAL_TIMESTAMP -> type.contains("TIMESTAMP");
-      case UUID -> type.equals("UUID") || text;
-      case JSON -> type.contains("JSON") || text;
-    };
+    return io.cutover.engine.db.ValueConversions.fits(value, type);
   }
 
   /**

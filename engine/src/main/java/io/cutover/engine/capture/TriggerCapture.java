@@ -2,6 +2,7 @@ package io.cutover.engine.capture;
 
 import io.cutover.engine.capture.internal.ChangeTableReader;
 import io.cutover.engine.capture.internal.H2ChangeTrigger;
+import io.cutover.engine.capture.internal.PgChangeRows;
 import io.cutover.engine.capture.internal.TriggerSchema;
 import io.cutover.engine.db.Dialect;
 import io.cutover.engine.event.EventCodec;
@@ -24,9 +25,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Trigger capture for databases without logical decoding; today the embedded H2 default. {@link #install()}
- * creates a change table, a sequence and one row trigger per captured table; the trigger encodes each change in
- * the writer's transaction. A capture thread reads the change table in sequence order with gap detection (a
+ * Trigger capture for databases without logical decoding: the embedded H2 default, and PostgreSQL without
+ * {@code wal_level=logical} (or where a replication slot is not wanted). {@link #install()} creates a change table,
+ * a sequence and one row trigger per captured table; the trigger records each change in the writer's transaction
+ * (H2: a Java trigger encodes the change; PostgreSQL: a PL/pgSQL trigger stores the row images as JSONB, decoded
+ * by the capture with the columns' types). A capture thread reads the change table in sequence order with gap detection (a
  * change whose transaction commits after a higher-numbered one is not skipped), publishes to the pipeline,
  * and once the pipeline has made a batch durable deletes those rows and records the position, in one
  * transaction. Rows written by Cutover's apply sessions are not captured (no echo).
@@ -65,16 +68,17 @@ public final class TriggerCapture extends ThreadedCapture {
   public void install() throws SQLException {
     try (Connection connection = dataSource.getConnection()) {
       Dialect dialect = Dialect.of(connection);
-      if (dialect != Dialect.H2) {
-        throw new IllegalArgumentException("trigger capture supports H2; capture PostgreSQL with logical decoding");
-      }
       for (String table : tables) {
         checkTable(connection, dialect.name(table));
       }
       connection.setAutoCommit(false);
       try (Statement st = connection.createStatement()) {
-        st.execute("CREATE TABLE IF NOT EXISTS " + TriggerSchema.CHANGE_TABLE
-            + " (seq BIGINT PRIMARY KEY, tbl VARCHAR(128) NOT NULL, event VARBINARY NOT NULL)");
+        if (dialect == Dialect.H2) {
+          st.execute("CREATE TABLE IF NOT EXISTS " + TriggerSchema.CHANGE_TABLE
+              + " (seq BIGINT PRIMARY KEY, tbl VARCHAR(128) NOT NULL, event VARBINARY NOT NULL)");
+        } else {
+          st.execute(PgChangeRows.CHANGE_TABLE);
+        }
         st.execute("CREATE SEQUENCE IF NOT EXISTS " + TriggerSchema.SEQUENCE + " START WITH 1");
         st.execute("CREATE TABLE IF NOT EXISTS " + TriggerSchema.CONFIG_TABLE
             + " (side VARCHAR(64) NOT NULL, last_seq BIGINT NOT NULL)");
@@ -93,9 +97,18 @@ public final class TriggerCapture extends ThreadedCapture {
             }
           }
         }
+        if (dialect == Dialect.POSTGRESQL) {
+          st.execute(PgChangeRows.FUNCTION);
+        }
         for (String table : tables) {
-          st.execute("CREATE TRIGGER IF NOT EXISTS " + TriggerSchema.TRIGGER_PREFIX + table + " AFTER INSERT, UPDATE,"
-              + " DELETE ON " + table + " FOR EACH ROW CALL '" + H2ChangeTrigger.class.getName() + "'");
+          if (dialect == Dialect.H2) {
+            st.execute("CREATE TRIGGER IF NOT EXISTS " + TriggerSchema.TRIGGER_PREFIX + table + " AFTER INSERT, "
+                + "UPDATE, DELETE ON " + table + " FOR EACH ROW CALL '" + H2ChangeTrigger.class.getName() + "'");
+          } else {
+            st.execute("DROP TRIGGER IF EXISTS " + TriggerSchema.TRIGGER_PREFIX + table + " ON " + table);
+            st.execute("CREATE TRIGGER " + TriggerSchema.TRIGGER_PREFIX + table + " AFTER INSERT OR UPDATE OR DELETE"
+                + " ON " + table + " FOR EACH ROW EXECUTE FUNCTION cutover_capture()");
+          }
         }
         connection.commit();
       } catch (SQLException | RuntimeException e) {
@@ -106,7 +119,8 @@ public final class TriggerCapture extends ThreadedCapture {
   }
 
   private static void checkTable(Connection connection, String table) throws SQLException {
-    String physical = table.toUpperCase(Locale.ROOT);
+    String physical = Dialect.of(connection) == Dialect.H2 ? table.toUpperCase(Locale.ROOT)
+        : table.toLowerCase(Locale.ROOT);
     String schema = connection.getSchema();
     try (ResultSet rs = connection.getMetaData().getTables(null, schema, physical, null)) {
       if (!rs.next()) {
@@ -130,8 +144,13 @@ public final class TriggerCapture extends ThreadedCapture {
   @Override
   public void uninstall() throws SQLException {
     try (Connection connection = dataSource.getConnection(); Statement st = connection.createStatement()) {
+      boolean postgres = Dialect.of(connection) == Dialect.POSTGRESQL;
       for (String table : tables) {
-        st.execute("DROP TRIGGER IF EXISTS " + TriggerSchema.TRIGGER_PREFIX + table);
+        st.execute("DROP TRIGGER IF EXISTS " + TriggerSchema.TRIGGER_PREFIX + table + (postgres ? " ON " + table
+            : ""));
+      }
+      if (postgres) {
+        st.execute("DROP FUNCTION IF EXISTS cutover_capture()");
       }
       st.execute("DROP TABLE IF EXISTS " + TriggerSchema.CHANGE_TABLE);
       st.execute("DROP SEQUENCE IF EXISTS " + TriggerSchema.SEQUENCE);
@@ -148,8 +167,16 @@ public final class TriggerCapture extends ThreadedCapture {
     while (running) {
       try (Connection connection = dataSource.getConnection()) {
         if (reader == null) {
-          reader = new ChangeTableReader(lastSeq(connection), gapTimeout.toMillis(), batchSize,
-              System::currentTimeMillis);
+          if (Dialect.of(connection) == Dialect.POSTGRESQL) {
+            java.util.Map<String, io.cutover.engine.analysis.Schema.Table> shapes = new java.util.HashMap<>();
+            io.cutover.engine.analysis.Schema.read(dataSource, tables).tables().forEach(t -> shapes.put(t.name(), t));
+            PgChangeRows rows = new PgChangeRows(side, shapes);
+            reader = new ChangeTableReader(lastSeq(connection), gapTimeout.toMillis(), batchSize,
+                System::currentTimeMillis, PgChangeRows.COLUMNS, rows::decode);
+          } else {
+            reader = new ChangeTableReader(lastSeq(connection), gapTimeout.toMillis(), batchSize,
+                System::currentTimeMillis);
+          }
         }
         ChangeTableReader current = reader;
         while (running) {

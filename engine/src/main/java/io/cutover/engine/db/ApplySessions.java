@@ -16,7 +16,8 @@ import java.util.Locale;
  *       this JVM or in the JVM hosting an {@code AUTO_SERVER} database, as SymmetricDS marks its loader's
  *       session;</li>
  *   <li>PostgreSQL: a replication origin per applier ({@code cutover_<name>}); logical capture asks pgoutput
- *       for {@code origin 'none'}, so transactions replayed under any origin are never decoded. Setting an
+ *       for {@code origin 'none'}, so transactions replayed under any origin are never decoded; and the session
+ *       setting {@code cutover.apply = on}, which trigger capture's function reads. Setting an
  *       origin up needs superuser, or {@code GRANT EXECUTE} on {@code pg_replication_origin_create} and
  *       {@code pg_replication_origin_session_setup}.</li>
  * </ul>
@@ -47,6 +48,9 @@ public final class ApplySessions {
     String origin = origin(applier);
     boolean autoCommit = connection.getAutoCommit();
     connection.setAutoCommit(true);
+    try (Statement st = connection.createStatement()) {
+      st.execute("SET cutover.apply = 'on'"); // what PostgreSQL trigger capture skips
+    }
     try {
       try (PreparedStatement ps = connection.prepareStatement(
           "SELECT pg_replication_origin_create(?) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = ?)")) {

@@ -122,8 +122,34 @@ class CaptureContractTest {
     }
   }
 
+  /** PostgreSQL without logical decoding: the same triggers and change table as H2, in PL/pgSQL. */
+  static final class PostgresTriggerTarget implements Target {
+    final DataSource ds = Postgres.newDatabase("contract_trigger");
+
+    @Override
+    public DataSource database() {
+      return ds;
+    }
+
+    @Override
+    public ChangeCapture capture(String... tables) {
+      return TriggerCapture.builder(Side.MONOLITH, ds).tables(tables).pollInterval(Duration.ofMillis(2)).build();
+    }
+
+    @Override
+    public SourcePosition.Kind positionKind() {
+      return SourcePosition.Kind.TRIGGER_SEQUENCE;
+    }
+
+    @Override
+    public String toString() {
+      return "trigger capture on PostgreSQL";
+    }
+  }
+
   static Stream<Arguments> targets() {
-    return Stream.of(Arguments.of(new H2Target()), Arguments.of(new PostgresTarget()));
+    return Stream.of(Arguments.of(new H2Target()), Arguments.of(new PostgresTarget()),
+        Arguments.of(new PostgresTriggerTarget()));
   }
 
   static final class Collector implements ChangeHandler {
@@ -203,6 +229,43 @@ class CaptureContractTest {
     IllegalArgumentException missing = assertThrows(IllegalArgumentException.class,
         () -> target.capture("no_such_table").install());
     assertTrue(missing.getMessage().contains("'no_such_table' does not exist"), missing.getMessage());
+  }
+
+  @Test
+  void postgresTriggerCaptureNeverSkipsAChangeWhoseTransactionCommitsLateAndIgnoresCutoversOwnWrites()
+      throws Exception {
+    PostgresTriggerTarget target = new PostgresTriggerTarget();
+    exec(target.database(), "CREATE TABLE stock (id BIGINT PRIMARY KEY, qty INT)");
+    Collector collector = new Collector();
+    try (ChangeCapture capture = target.capture("stock");
+         Pipeline pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.of(dir)).ringSize(256).build())
+             .apply(collector).start()) {
+      capture.install();
+      capture.start(pipeline);
+      try (Connection slow = target.database().getConnection()) {
+        slow.setAutoCommit(false);
+        try (Statement st = slow.createStatement()) {
+          st.execute("INSERT INTO stock VALUES (1, 1)"); // takes the lower sequence number, commits last
+        }
+        exec(target.database(), "INSERT INTO stock VALUES (2, 2)");
+        collector.await(1);
+        slow.commit();
+      }
+      collector.await(2);
+      assertEquals(List.of(2L, 1L), collector.events.stream().map(e -> e.key().get("id").asLong()).toList(),
+          "the late commit's change is delivered, not skipped as a gap");
+      try (Connection apply = target.database().getConnection()) {
+        io.cutover.engine.db.ApplySessions.mark(apply, "contract");
+        try (Statement st = apply.createStatement()) {
+          st.execute("INSERT INTO stock VALUES (3, 3)");
+        }
+      }
+      exec(target.database(), "INSERT INTO stock VALUES (4, 4)");
+      collector.await(3);
+      assertEquals(4L, collector.events.get(2).key().get("id").asLong(), "Cutover's own write is not captured");
+      capture.close();
+      capture.uninstall();
+    }
   }
 
   @Test

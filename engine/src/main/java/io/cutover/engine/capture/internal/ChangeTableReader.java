@@ -28,7 +28,22 @@ public final class ChangeTableReader {
     void onChange(long seq, byte[] event) throws SQLException;
   }
 
+  /** Turns one change row (its columns after {@code seq}) into an encoded change event. */
+  @FunctionalInterface
+  public interface RowDecoder {
+    /**
+     * Decodes the current row.
+     *
+     * @param rs the result set, on the row; column 1 is {@code seq}.
+     * @return the encoded event.
+     * @throws SQLException if a column cannot be read.
+     */
+    byte[] decode(ResultSet rs) throws SQLException;
+  }
+
   private final long gapTimeoutMillis;
+  private final String columns;
+  private final RowDecoder decoder;
   private final LongSupplier clock;
   private final int batchSize;
   /** Every sequence number up to this one is handed over or a timed-out gap. */
@@ -48,6 +63,23 @@ public final class ChangeTableReader {
    * @param clock milliseconds.
    */
   public ChangeTableReader(long startAfter, long gapTimeoutMillis, int batchSize, LongSupplier clock) {
+    this(startAfter, gapTimeoutMillis, batchSize, clock, "event", rs -> rs.getBytes(2));
+  }
+
+  /**
+   * Creates a reader of a change table whose rows are decoded from other columns.
+   *
+   * @param startAfter the last sequence number durably handled before (0 for none).
+   * @param gapTimeoutMillis how long to wait for a missing sequence number.
+   * @param batchSize the most rows read in one poll.
+   * @param clock milliseconds.
+   * @param columns the columns read after {@code seq}, as SQL.
+   * @param decoder turns a row into an encoded change event.
+   */
+  public ChangeTableReader(long startAfter, long gapTimeoutMillis, int batchSize, LongSupplier clock, String columns,
+      RowDecoder decoder) {
+    this.columns = columns;
+    this.decoder = decoder;
     this.contiguous = startAfter;
     this.highestSeen = startAfter;
     this.gapTimeoutMillis = gapTimeoutMillis;
@@ -66,8 +98,8 @@ public final class ChangeTableReader {
   public int poll(Connection connection, RowSink sink) throws SQLException {
     int count = 0;
     long now = clock.getAsLong();
-    try (PreparedStatement ps = connection.prepareStatement("SELECT seq, event FROM " + TriggerSchema.CHANGE_TABLE
-        + " WHERE seq > ? ORDER BY seq")) {
+    try (PreparedStatement ps = connection.prepareStatement("SELECT seq, " + columns + " FROM "
+        + TriggerSchema.CHANGE_TABLE + " WHERE seq > ? ORDER BY seq")) {
       ps.setLong(1, contiguous);
       ps.setMaxRows(batchSize + handedOver.size());
       try (ResultSet rs = ps.executeQuery()) {
@@ -81,7 +113,7 @@ public final class ChangeTableReader {
           }
           gaps.remove(seq);
           highestSeen = Math.max(highestSeen, seq);
-          sink.onChange(seq, rs.getBytes(2));
+          sink.onChange(seq, decoder.decode(rs));
           handedOver.add(seq);
           count++;
         }

@@ -250,11 +250,15 @@ public final class Gateway implements AutoCloseable {
             "none", requestId), keepAlive);
         return;
       }
-      forward(ctx, request.retainedDuplicate(), decision, decision.target(), requestId, keepAlive, true);
+      forward(ctx, request.retainedDuplicate(), decision, decision.target(), requestId, keepAlive, 2);
     }
 
+    /**
+     * Sends a request upstream. {@code retries} bounds the attempts an idempotent request gets after the first:
+     * two, so a failover that meets a stale pooled connection on the other side still gets a fresh one.
+     */
     private void forward(ChannelHandlerContext ctx, FullHttpRequest request, Decision decision, Target target,
-        String requestId, boolean keepAlive, boolean mayRetry) {
+        String requestId, boolean keepAlive, int retries) {
       String upstream = upstreamOf(decision, target);
       ChannelPool pool = pools.get(upstream);
       if (pool == null) {
@@ -270,9 +274,9 @@ public final class Gateway implements AutoCloseable {
           Throwable cause = acquired.cause();
           boolean refused = cause instanceof ConnectException || cause instanceof java.nio.channels.ClosedChannelException
               || (cause != null && cause.getCause() instanceof ConnectException);
-          if (mayRetry && refused && IDEMPOTENT.contains(request.method()) && decision.route() != null
+          if (retries > 0 && refused && IDEMPOTENT.contains(request.method()) && decision.route() != null
               && !router.isDown(upstreamOf(decision, target.other()))) {
-            forward(ctx, request, decision, target.other(), requestId, keepAlive, false);
+            forward(ctx, request, decision, target.other(), requestId, keepAlive, retries - 1);
             return;
           }
           request.release();
@@ -317,13 +321,13 @@ public final class Gateway implements AutoCloseable {
           } else {
             channel.close();
             pool.release(channel);
-            if (mayRetry && IDEMPOTENT.contains(request.method()) && done.cause() instanceof java.io.IOException) {
+            if (retries > 0 && IDEMPOTENT.contains(request.method()) && done.cause() instanceof java.io.IOException) {
               // the connection closed before an answer (a stale pooled one, or the upstream going away): once
               // more, on the other side when it is up, else on a fresh connection to this one
               request.content().readerIndex(0);
               Target next = decision.route() != null && !router.isDown(upstreamOf(decision, target.other()))
                   ? target.other() : target;
-              forward(ctx, request, decision, next, requestId, keepAlive, false);
+              forward(ctx, request, decision, next, requestId, keepAlive, retries - 1);
               return;
             }
             request.release();

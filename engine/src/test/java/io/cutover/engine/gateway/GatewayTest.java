@@ -262,6 +262,7 @@ class GatewayTest {
       AtomicBoolean outage = new AtomicBoolean();
       AtomicLong answered = new AtomicLong();
       AtomicLong failed = new AtomicLong();
+      java.util.Queue<String> failures = new java.util.concurrent.ConcurrentLinkedQueue<>();
       AtomicLong misroutedCanaries = new AtomicLong();
       ExecutorService clients = Executors.newFixedThreadPool(6);
       List<Future<?>> futures = new ArrayList<>();
@@ -280,6 +281,8 @@ class GatewayTest {
             HttpResponse<String> response = client.send(request.build(), HttpResponse.BodyHandlers.ofString());
             if (response.statusCode() != 200) {
               failed.incrementAndGet();
+              failures.add(response.statusCode() + " " + response.headers().firstValue("x-cutover-side").orElse("?")
+                  + " canary=" + canary + " " + response.body());
             }
             if (canary && before && !outage.get()
                 && !response.headers().firstValue("x-cutover-side").orElse("").equals("orders")) {
@@ -307,7 +310,8 @@ class GatewayTest {
       }
       clients.shutdown();
       assertTrue(answered.get() > 100, "answered " + answered.get());
-      assertEquals(0, failed.get(), "refused requests were retried on the monolith, then the service was failed over");
+      assertEquals(0, failed.get(), "refused requests were retried on the monolith, then the service was failed "
+          + "over: " + failures);
       assertEquals(0, misroutedCanaries.get(), "canaries went to the service while it was up");
       // health checks have their own handler upstream and are not counted as served
       assertEquals(answered.get(), ordersServed.get() + monolithServed.get(), "every request answered once");

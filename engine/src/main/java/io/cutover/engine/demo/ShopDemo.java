@@ -238,7 +238,10 @@ public final class ShopDemo {
           accounts).build()).table(users).consistency(Consistency.STRICT).audit(audit).build();
       open.add(inventoryCheck);
       open.add(accountsCheck);
-      long discrepancies = inventoryCheck.runOnce("demo").size() + accountsCheck.runOnce("demo").size()
+      List<Discrepancy> afterSync = new ArrayList<>(inventoryCheck.runOnce("demo"));
+      afterSync.addAll(accountsCheck.runOnce("demo"));
+      afterSync.forEach(d -> out.println("      DIFFERS: " + d.describe()));
+      long discrepancies = afterSync.size()
           + compare(monolith, inventory, "SELECT sku, title, price, stock FROM products ORDER BY sku",
           "SELECT sku, title, price, stock FROM products ORDER BY sku")
           + compare(monolith, accounts, "SELECT id, email, name, last_login, login_count FROM customers ORDER BY id",

@@ -259,4 +259,37 @@ class ReconcilerTest {
     IllegalArgumentException e = assertThrows(IllegalArgumentException.class, () -> Rule.parse("newest", SERVICE));
     assertTrue(e.getMessage().contains("last_writer_wins"), e.getMessage());
   }
+
+  @Test
+  void shouldNeverWriteACounterBackAsAValueAfterInsertingTheRow() {
+    ConflictPolicy counters = ConflictPolicy.LAST_WRITER_WINS.column("stock", Rule.COUNTER);
+    // a backfill's copy of the row inserts it into the service; what sync sent must not include the counter
+    Reconciler.Outcome copied = reconciler.reconcile(ChangeEvent.builder(Side.MONOLITH, "item",
+        Operation.SNAPSHOT_READ).key(KEY).after(row(10, "bolt")).hlc(100).build(), counters, null, 0);
+    assertEquals(Write.Type.INSERT, copied.writes().get(0).type());
+    // the service restocks (+5) and renames before it saw anything else
+    Reconciler.Outcome restocked = reconciler.reconcile(update(SERVICE, row(10, "bolt"), row(15, "bolt M6"), 200),
+        counters, copied.next(), 0);
+    for (Write write : restocked.writes()) {
+      assertTrue(write.values() == null || !write.values().has("stock"),
+          "a counter converges by deltas only, never by a value written back: " + write);
+    }
+    assertEquals(Value.of(15L), restocked.next().row().get("stock"));
+    // a copy of a row sync already knows changes nothing
+    Reconciler.Outcome again = reconciler.reconcile(ChangeEvent.builder(Side.MONOLITH, "item",
+        Operation.SNAPSHOT_READ).key(KEY).after(row(10, "bolt")).hlc(300).build(), counters, restocked.next(), 0);
+    assertEquals(List.of(), again.writes());
+    assertEquals(Value.of(15L), again.next().row().get("stock"));
+  }
+
+  @Test
+  void shouldInsertARowSyncNeverSawNextToTheUpdateThatFindsItMissing() {
+    ConflictPolicy counters = ConflictPolicy.LAST_WRITER_WINS.column("stock", Rule.COUNTER);
+    Reconciler.Outcome out = reconciler.reconcile(update(Side.MONOLITH, row(10, "bolt"), row(8, "bolt"), 100),
+        counters, null, 0);
+    assertEquals(List.of(Write.Type.UPDATE, Write.Type.INSERT_MISSING), out.writes().stream().map(Write::type)
+        .toList());
+    assertEquals(Row.of("stock", Value.of(-2L)), out.writes().get(0).deltas());
+    assertEquals(row(8, "bolt"), out.writes().get(1).values());
+  }
 }

@@ -117,7 +117,12 @@ public final class Reconciler {
         case INSERT_MISSING -> { } // fills in a missing row; what sync sent is the update beside it
         case INSERT, UPSERT -> {
           sent.clear();
-          sent.putAll(write.values().columns());
+          // counters converge by deltas, never by writing a value back: they are not remembered as sent
+          write.values().columns().forEach((column, value) -> {
+            if (policy.rule(column).kind() != Rule.Kind.COUNTER) {
+              sent.put(column, value);
+            }
+          });
         }
         default -> sent.clear();
       }

@@ -813,6 +813,8 @@ public final class CutoverCli implements Callable<Integer> {
       if (migration.gateway() != null) {
         out.printf("cutover: gateway on %s:%d%n", migration.config().gateway().host(), migration.gateway().port());
       }
+      migration.apis().forEach((side, api) -> out.printf("cutover: API of %s on http://%s:%d/v%d/ (OpenAPI at "
+          + "/openapi.json)%n", side, migration.config().apis().get(side).host(), api.port(), api.current().version()));
       ProgressPrinter progress = ProgressPrinter.forConsole(spec.commandLine().getErr());
       java.util.Set<String> backfilled = new java.util.HashSet<>();
       try {

@@ -64,6 +64,8 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
  *   full_scan: 1h                        # optional: incremental rounds (changed rows only) between full scans
  * backfill:                              # optional: copy the tables' existing rows online (DBLog watermarks),
  *   chunk: 1000                          #   resumable; done tables are skipped on the next start
+ * api:                                   # optional: serve a side's generated REST API (OpenAPI 3.1)
+ *   payments: {port: 3001, tables: [payments], versions: api-versions/payments}   # host 127.0.0.1
  * gateway:                               # optional: the HTTP gateway that moves traffic
  *   port: 8080                           # host: 127.0.0.1 by default
  *   upstreams: {monolith: 127.0.0.1:9000, payments: 127.0.0.1:9001}
@@ -83,10 +85,21 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
  * @param validation how tables are validated.
  * @param gateway the HTTP gateway, or null for none.
  * @param backfill the online backfill, or null for none.
+ * @param apis the generated APIs to serve, by side ({@code monolith} or a service); empty for none.
  */
 public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync, SideConfig monolith,
     Map<String, SideConfig> services, List<TableConfig> tables, Path stateDirectory, ValidationConfig validation,
-    GatewaySection gateway, BackfillSection backfill) {
+    GatewaySection gateway, BackfillSection backfill, Map<String, ApiSection> apis) {
+
+  /**
+   * A side's generated REST API, served while the migration runs.
+   *
+   * @param host the address to bind.
+   * @param port the port (0: any free one).
+   * @param tables the tables to expose; empty for all.
+   * @param versions where published API versions are kept, or null to keep them in memory.
+   */
+  public record ApiSection(String host, int port, List<String> tables, Path versions) {}
 
   /**
    * The online backfill {@code run} performs of every mapped monolith table not copied yet.
@@ -222,7 +235,7 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
 
     MigrationConfig read(Object document) {
       Map<String, Object> root = map(document, "(document)", Set.of("journal", "sides", "tables", "state",
-          "validation", "gateway", "backfill"));
+          "validation", "gateway", "backfill", "api"));
       Map<String, Object> journal = root.containsKey("journal") ? map(root.get("journal"), "journal",
           Set.of("directory", "sync")) : Map.of();
       Path base = file.toAbsolutePath().getParent();
@@ -284,8 +297,30 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
           throw error("backfill.chunk", "'" + chunk + "' is not a number of rows");
         }
       }
+      Map<String, ApiSection> apis = new LinkedHashMap<>();
+      if (root.containsKey("api")) {
+        for (Map.Entry<String, Object> entry : map(root.get("api"), "api", null).entrySet()) {
+          String key = "api." + entry.getKey();
+          if (!entry.getKey().equals("monolith") && !services.containsKey(entry.getKey())) {
+            throw error(key, "'" + entry.getKey() + "' is not monolith or one of the services " + services.keySet());
+          }
+          Map<String, Object> a = map(entry.getValue(), key, Set.of("host", "port", "tables", "versions"));
+          int port = number(string(a, key, "port", null), key + ".port", 0, 65_535);
+          List<String> exposed = new ArrayList<>();
+          Object tablesList = a.get("tables");
+          if (tablesList != null) {
+            if (!(tablesList instanceof List<?> names)) {
+              throw error(key + ".tables", "must be a list of table names");
+            }
+            names.forEach(n -> exposed.add(String.valueOf(n)));
+          }
+          String versionsDir = string(a, key, "versions", null);
+          apis.put(entry.getKey(), new ApiSection(string(a, key, "host", "127.0.0.1"), port, List.copyOf(exposed),
+              versionsDir == null ? null : base.resolve(versionsDir)));
+        }
+      }
       return new MigrationConfig(file, journalDirectory, sync, monolith, Collections.unmodifiableMap(services),
-          List.copyOf(tables), stateDirectory, validation, gateway, backfill);
+          List.copyOf(tables), stateDirectory, validation, gateway, backfill, Collections.unmodifiableMap(apis));
     }
 
     private GatewaySection gateway(Object node) {

@@ -54,6 +54,7 @@ public final class Migration implements AutoCloseable {
   private final io.cutover.engine.gateway.Gateway gateway;
   private final Map<String, io.cutover.engine.route.Rollout> rollouts = new java.util.concurrent.ConcurrentHashMap<>();
   private io.cutover.engine.backfill.Backfill backfill;
+  private final Map<String, io.cutover.engine.apigen.ApiServer> apis = new LinkedHashMap<>();
   private Thread backfillThread;
   private volatile Exception backfillFailure;
 
@@ -191,7 +192,45 @@ public final class Migration implements AutoCloseable {
     if (backfill != null) {
       migration.startBackfill(backfill);
     }
+    try {
+      migration.startApis();
+    } catch (SQLException | RuntimeException e) {
+      migration.close();
+      throw e;
+    }
     return migration;
+  }
+
+  /** Serves each configured side's generated REST API. */
+  private void startApis() throws SQLException {
+    for (Map.Entry<String, MigrationConfig.ApiSection> api : config.apis().entrySet()) {
+      MigrationConfig.ApiSection a = api.getValue();
+      SideConfig side = api.getKey().equals("monolith") ? config.monolith() : config.services().get(api.getKey());
+      io.cutover.engine.apigen.ApiServerConfig defaults = io.cutover.engine.apigen.ApiServerConfig.loopback(a.port());
+      try {
+        apis.put(api.getKey(), io.cutover.engine.apigen.ApiServer.start(new io.cutover.engine.apigen.ApiServerConfig(
+            a.host(), a.port(), defaults.maxBodyBytes(), defaults.maxHeaderBytes(), defaults.defaultPage(),
+            defaults.maxPage(), defaults.poolSize(), defaults.maxQueued(), defaults.queryTimeout()),
+            DataSources.of(side.url(), side.user(), side.password()), api.getKey(), a.tables(),
+            a.versions() == null ? io.cutover.engine.apigen.ApiVersions.inMemory()
+                : io.cutover.engine.apigen.ApiVersions.open(a.versions()), List.of()));
+      } catch (java.io.IOException e) {
+        throw new IllegalStateException("the API of " + api.getKey() + " cannot keep its versions in "
+            + a.versions() + ": " + e.getMessage(), e);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new IllegalStateException("interrupted while starting the API of " + api.getKey(), e);
+      }
+    }
+  }
+
+  /**
+   * The generated REST APIs being served, by side.
+   *
+   * @return the servers (empty when the configuration has none).
+   */
+  public Map<String, io.cutover.engine.apigen.ApiServer> apis() {
+    return java.util.Collections.unmodifiableMap(apis);
   }
 
   private void startBackfill(io.cutover.engine.backfill.Backfill copy) {
@@ -446,6 +485,7 @@ public final class Migration implements AutoCloseable {
   @Override
   public void close() {
     ticker.shutdownNow();
+    apis.values().forEach(io.cutover.engine.apigen.ApiServer::close);
     if (backfillThread != null) {
       backfillThread.interrupt();
       try {

@@ -145,6 +145,7 @@ class MigrationTest {
           "  - {source: customer, service: accounts, target: users, columns: {id: user_id, name: display_name}}",
           "state: {directory: state}",
           "backfill: {chunk: 40}",
+          "api: {accounts: {port: 0, tables: [users]}}",
           ""));
       MigrationConfig config = MigrationConfig.load(file, Map.<String, String>of()::get);
       assertEquals(40, config.backfill().chunk());
@@ -167,12 +168,22 @@ class MigrationTest {
         assertEquals(expected, rows(svc, "SELECT user_id, display_name FROM users ORDER BY 1"));
         assertEquals(250, expected.size());
         assertTrue(expected.contains("7|renamed"));
+        int port = migration.apis().get("accounts").port();
+        java.net.http.HttpResponse<String> page = java.net.http.HttpClient.newHttpClient().send(
+            java.net.http.HttpRequest.newBuilder(java.net.URI.create("http://127.0.0.1:" + port
+                + "/v1/users?display_name=eq.renamed")).build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+        assertEquals("[{\"user_id\":7,\"display_name\":\"renamed\"}]", page.body(),
+            "the service's generated API serves what sync wrote");
       }
       // a second start finds the table done and copies nothing again
       try (Migration again = Migration.start(config)) {
         assertTrue(again.awaitBackfill(Duration.ofSeconds(30)));
         assertEquals(250, again.backfill().progress().get("customer").rowsDone());
       }
+      Files.writeString(file, Files.readString(file).replace("accounts: {port: 0", "billing: {port: 0"));
+      ConfigException unknownSide = assertThrows(ConfigException.class, () -> MigrationConfig.load(file,
+          Map.<String, String>of()::get));
+      assertTrue(unknownSide.getMessage().contains("api.billing"), unknownSide.getMessage());
       Files.writeString(file, Files.readString(file).replace("backfill: {chunk: 40}", "backfill: {chunk: lots}"));
       ConfigException bad = assertThrows(ConfigException.class, () -> MigrationConfig.load(file,
           Map.<String, String>of()::get));

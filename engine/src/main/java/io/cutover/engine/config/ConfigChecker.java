@@ -137,6 +137,17 @@ public final class ConfigChecker {
           }
         }
       }
+      for (Map.Entry<String, MigrationConfig.ApiSection> api : config.apis().entrySet()) {
+        Connection side = connections.get(api.getKey().equals("monolith") ? "sides.monolith"
+            : "sides.services." + api.getKey());
+        List<String> exposed = api.getValue().tables();
+        for (int i = 0; side != null && i < exposed.size(); i++) {
+          if (!exists(side, exposed.get(i))) { // a table without a key is fine here: list-and-create only
+            problems.add(new ConfigException(config.file(), "api." + api.getKey() + ".tables[" + i + "]", "table "
+                + exposed.get(i) + " does not exist"));
+          }
+        }
+      }
     } finally {
       for (Connection c : connections.values()) {
         try {
@@ -153,6 +164,21 @@ public final class ConfigChecker {
     return SUPPORTED.contains(column.jdbcType())
         || SUPPORTED_OTHER.contains(column.typeName().toLowerCase(Locale.ROOT))
         || column.typeName().equalsIgnoreCase("uuid");
+  }
+
+  private static boolean exists(Connection c, String table) {
+    try {
+      for (String candidate : List.of(table, table.toUpperCase(Locale.ROOT), table.toLowerCase(Locale.ROOT))) {
+        try (ResultSet rs = c.getMetaData().getTables(null, c.getSchema(), candidate, null)) {
+          if (rs.next()) {
+            return true;
+          }
+        }
+      }
+      return false;
+    } catch (SQLException e) {
+      return false;
+    }
   }
 
   private static TableInfo describe(Connection c, String table, String key, MigrationConfig config,

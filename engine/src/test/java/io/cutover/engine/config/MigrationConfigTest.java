@@ -235,7 +235,8 @@ class MigrationConfigTest {
             + "  - source: audit\n    service: accounts\n"
             + "  - source: ghosts\n    service: accounts\n"
             + "  - source: users\n    service: accounts\n    target: accounts\n    columns: {name: display_name}\n"
-            + "    filter: {colour: red}");
+            + "    filter: {colour: red}\n"
+            + "api:\n  accounts: {port: 0, tables: [accounts, phantoms]}");
     MigrationConfig config = MigrationConfig.load(write(yaml), Map.of("MONO_PASSWORD", "")::get);
     List<String> problems = ConfigChecker.check(config).stream().map(ConfigException::getMessage).toList();
     String all = String.join("\n", problems);
@@ -248,6 +249,8 @@ class MigrationConfigTest {
     assertTrue(all.contains("tables[2].target: table ghosts does not exist"), all);
     assertTrue(all.contains("tables[3].columns: the mapping leaves out primary-key column id of users"), all);
     assertTrue(all.contains("tables[3].filter.colour: table users of the monolith has no column colour"), all);
+    assertTrue(all.contains("api.accounts.tables[1]: table phantoms does not exist"), all);
+    assertTrue(!all.contains("api.accounts.tables[0]"), all);
     ConfigException first = assertThrows(ConfigException.class, () -> ConfigChecker.verify(config));
     assertTrue(first.getMessage().contains("problems in all:"), first.getMessage());
     try (Connection c = DriverManager.getConnection(monolithUrl, "sa", ""); Statement st = c.createStatement();

@@ -10,7 +10,8 @@ import java.util.UUID;
  * converted when the conversion loses nothing, refused otherwise. The conversions: numbers and booleans to text and
  * text holding them back; integers to decimals and decimals without a fraction to integers; booleans to integers
  * (1, 0) and integers 0 and 1 to booleans; UUIDs and JSON to text and text holding them back; dates to timestamps
- * (midnight) and midnight timestamps to dates. Both appliers (one-way and bi-directional sync) use it, so a mapping
+ * (midnight) and midnight timestamps to dates; ISO text to dates and timestamps; integers to dates (days since the
+ * epoch) and timestamps (microseconds since the epoch), as Debezium writes them. Both appliers (one-way and bi-directional sync) use it, so a mapping
  * may join columns whose types differ. Stateless.
  */
 public final class ValueConversions {
@@ -37,6 +38,19 @@ public final class ValueConversions {
       case INT -> {
         if (isBoolean(t) && (value.asLong() == 0 || value.asLong() == 1)) {
           return Value.of(value.asLong() == 1);
+        }
+        // Debezium's conventions for temporal columns: days since the epoch, microseconds since the epoch
+        if (t.equals("DATE") && value.asLong() >= Integer.MIN_VALUE && value.asLong() <= Integer.MAX_VALUE) {
+          return Value.date((int) value.asLong());
+        }
+        if (t.contains("TIMESTAMP")) {
+          return isZoned(t) ? Value.timestampMicros(value.asLong()) : Value.localTimestampMicros(value.asLong());
+        }
+      }
+      case STRING -> {
+        Value temporal = temporal(value.asString().trim(), t);
+        if (temporal != null) {
+          return temporal;
         }
       }
       case DECIMAL -> {
@@ -159,6 +173,32 @@ public final class ValueConversions {
       }
     }
     return types;
+  }
+
+  private static boolean isZoned(String t) {
+    return t.contains("TZ") || t.contains("WITH TIME ZONE");
+  }
+
+  /** ISO text in a date or timestamp column; null when it is not temporal text for that column. */
+  private static Value temporal(String text, String t) {
+    try {
+      if (t.equals("DATE")) {
+        return Value.date((int) java.time.LocalDate.parse(text).toEpochDay());
+      }
+      if (t.contains("TIMESTAMP")) {
+        if (isZoned(t)) {
+          java.time.Instant instant = java.time.OffsetDateTime.parse(text).toInstant();
+          return Value.timestampMicros(java.time.temporal.ChronoUnit.MICROS.between(java.time.Instant.EPOCH,
+              instant));
+        }
+        java.time.LocalDateTime local = java.time.LocalDateTime.parse(text);
+        return Value.localTimestampMicros(java.time.temporal.ChronoUnit.MICROS.between(
+            java.time.LocalDateTime.of(1970, 1, 1, 0, 0), local));
+      }
+    } catch (java.time.format.DateTimeParseException notTemporal) {
+      return null;
+    }
+    return null;
   }
 
   private static boolean isText(String t) {

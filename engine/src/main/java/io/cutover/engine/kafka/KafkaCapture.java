@@ -1,0 +1,146 @@
+package io.cutover.engine.kafka;
+
+import io.cutover.engine.capture.ChangeCapture;
+import io.cutover.engine.event.ChangeEvent;
+import io.cutover.engine.event.Side;
+import io.cutover.engine.pipeline.Pipeline;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.errors.WakeupException;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+
+/**
+ * Capture from Kafka topics: Cutover's own ({@link KafkaPublisher}) or an existing Debezium connector's, so a team
+ * can put Cutover's resolve, apply and validate stages behind the capture it already runs. Records are published
+ * into the pipeline in partition order (per-key order holds); their offsets are committed only after the pipeline
+ * made them durable in the journal, so a crash re-delivers and never loses, and apply's idempotence absorbs the
+ * re-delivery. Several captures in one consumer group share the partitions. One thread of its own.
+ */
+public final class KafkaCapture implements ChangeCapture {
+  private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(KafkaCapture.class);
+  private final Side side;
+  private final List<String> topics;
+  private final Properties properties = new Properties();
+  private final AtomicLong published = new AtomicLong();
+  private volatile boolean running;
+  private volatile KafkaConsumer<byte[], byte[]> consumer;
+  private Thread thread;
+
+  /**
+   * A capture.
+   *
+   * @param side the side foreign (Debezium) records come from.
+   * @param bootstrapServers Kafka's bootstrap servers.
+   * @param groupId the consumer group (instances sharing a migration share it).
+   * @param topics the topics to consume.
+   */
+  public KafkaCapture(Side side, String bootstrapServers, String groupId, List<String> topics) {
+    this.side = side;
+    this.topics = List.copyOf(topics);
+    properties.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    properties.put(ConsumerConfig.GROUP_ID_CONFIG, groupId);
+    properties.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+    properties.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
+    properties.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+    properties.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1_000);
+  }
+
+  /** Nothing to install: topics are Kafka's. */
+  @Override
+  public void install() {
+    // the topics exist, or are created by the producer's broker defaults
+  }
+
+  /** Nothing to remove: the topics and the group's offsets are Kafka's. */
+  @Override
+  public void uninstall() {
+    // nothing Cutover created
+  }
+
+  @Override
+  public synchronized void start(Pipeline pipeline) {
+    if (running) {
+      throw new IllegalStateException("the Kafka capture of " + topics + " is already running");
+    }
+    running = true;
+    thread = new Thread(() -> run(pipeline), "cutover-kafka-capture");
+    thread.setDaemon(true);
+    thread.start();
+  }
+
+  private void run(Pipeline pipeline) {
+    while (running) {
+      try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(properties, new ByteArrayDeserializer(),
+          new ByteArrayDeserializer())) {
+        consumer = c;
+        c.subscribe(topics);
+        while (running) {
+          ConsumerRecords<byte[], byte[]> records = c.poll(Duration.ofMillis(200));
+          if (records.isEmpty()) {
+            continue;
+          }
+          List<CompletableFuture<Long>> durable = new ArrayList<>();
+          Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+          for (ConsumerRecord<byte[], byte[]> r : records) {
+            ChangeEvent event = DebeziumEnvelope.parse(r.key(), r.value(), r.topic(), r.partition(), r.offset(), side);
+            if (event != null) {
+              durable.add(pipeline.publish(event));
+            }
+            offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
+          }
+          CompletableFuture.allOf(durable.toArray(new CompletableFuture[0])).join();
+          published.addAndGet(durable.size());
+          c.commitSync(offsets); // only what the journal holds
+        }
+      } catch (WakeupException e) {
+        // stopping
+      } catch (RuntimeException e) {
+        if (running) {
+          LOG.warn("Kafka capture of {} failed, resuming from the committed offsets: {}", topics, e.toString());
+          try {
+            Thread.sleep(500);
+          } catch (InterruptedException interrupted) {
+            Thread.currentThread().interrupt();
+            return;
+          }
+        }
+      } finally {
+        consumer = null;
+      }
+    }
+  }
+
+  @Override
+  public long published() {
+    return published.get();
+  }
+
+  /** Stops consuming; what is not committed is consumed again by the group. */
+  @Override
+  public synchronized void close() {
+    running = false;
+    KafkaConsumer<byte[], byte[]> c = consumer;
+    if (c != null) {
+      c.wakeup();
+    }
+    if (thread != null) {
+      try {
+        thread.join(10_000);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
+  }
+}

@@ -24,8 +24,9 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 /**
  * Capture from Kafka topics: Cutover's own ({@link KafkaPublisher}) or an existing Debezium connector's, so a team
  * can put Cutover's resolve, apply and validate stages behind the capture it already runs. Records are published
- * into the pipeline in partition order (per-key order holds); their offsets are committed only after the pipeline
- * made them durable in the journal, so a crash re-delivers and never loses, and apply's idempotence absorbs the
+ * into the pipeline in partition order (per-key order holds); their offsets are committed only after every stage
+ * of the pipeline has handled them (journaled and applied), so a crash, even of the host and its journal,
+ * re-delivers to whichever instance takes the partitions over and never loses; apply's idempotence absorbs the
  * re-delivery. Several captures in one consumer group share the partitions. One thread of its own.
  */
 public final class KafkaCapture implements ChangeCapture {
@@ -55,6 +56,19 @@ public final class KafkaCapture implements ChangeCapture {
     properties.put(ConsumerConfig.AUTO_OFFSET_RESET_CONFIG, "earliest");
     properties.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
     properties.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, 1_000);
+  }
+
+  /**
+   * Sets a consumer property (before {@link #start}), e.g. {@code session.timeout.ms} to bound how long a dead
+   * instance's partitions wait before the group moves them.
+   *
+   * @param key the property.
+   * @param value its value.
+   * @return this capture.
+   */
+  public KafkaCapture with(String key, Object value) {
+    properties.put(key, value);
+    return this;
   }
 
   /** Nothing to install: topics are Kafka's. */
@@ -100,9 +114,13 @@ public final class KafkaCapture implements ChangeCapture {
             }
             offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
           }
-          CompletableFuture.allOf(durable.toArray(new CompletableFuture[0])).join();
+          long last = -1;
+          for (CompletableFuture<Long> index : durable) {
+            last = Math.max(last, index.join());
+          }
           published.addAndGet(durable.size());
-          c.commitSync(offsets); // only what the journal holds
+          awaitHandled(pipeline, last);
+          c.commitSync(offsets); // only what every stage has handled: another instance resumes after it
         }
       } catch (WakeupException e) {
         // stopping
@@ -120,6 +138,31 @@ public final class KafkaCapture implements ChangeCapture {
         consumer = null;
       }
     }
+  }
+
+  /**
+   * Waits until every stage has checkpointed a journal index: the changes are applied, not only journaled, so an
+   * instance taking over the partitions (on another host, without this journal) loses nothing.
+   */
+  private void awaitHandled(Pipeline pipeline, long index) {
+    while (running) {
+      boolean handled = true;
+      for (io.cutover.engine.pipeline.StageStats stage : pipeline.stats().stages()) {
+        if (stage.handler() != null && !stage.handler().isEmpty() && stage.checkpoint() < index) {
+          handled = false;
+        }
+      }
+      if (handled) {
+        return;
+      }
+      try {
+        Thread.sleep(2);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new org.apache.kafka.common.errors.InterruptException(e);
+      }
+    }
+    throw new WakeupException(); // stopping: nothing is committed, the group re-delivers
   }
 
   @Override

@@ -11,10 +11,9 @@ import io.cutover.engine.event.Row;
 import io.cutover.engine.event.Side;
 import io.cutover.engine.event.SourcePosition;
 import io.cutover.engine.event.Value;
-import io.cutover.engine.pipeline.ChangeHandler;
-import io.cutover.engine.pipeline.ChangeRecord;
 import io.cutover.engine.pipeline.Pipeline;
 import io.cutover.engine.pipeline.PipelineConfig;
+import io.cutover.engine.testing.Collector;
 import io.cutover.engine.testing.Postgres;
 import static io.cutover.engine.testing.TestSupport.exec;
 import io.cutover.journal.JournalConfig;
@@ -24,8 +23,6 @@ import java.sql.ResultSet;
 import java.sql.SQLException;
 import java.sql.Statement;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Properties;
 import java.util.UUID;
@@ -150,28 +147,6 @@ class CaptureContractTest {
   static Stream<Arguments> targets() {
     return Stream.of(Arguments.of(new H2Target()), Arguments.of(new PostgresTarget()),
         Arguments.of(new PostgresTriggerTarget()));
-  }
-
-  static final class Collector implements ChangeHandler {
-    final List<ChangeEvent> events = Collections.synchronizedList(new ArrayList<>());
-
-    @Override
-    public String name() {
-      return "collector";
-    }
-
-    @Override
-    public void onChange(ChangeRecord change) {
-      events.add(change.decode());
-    }
-
-    void await(int count) throws InterruptedException {
-      long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-      while (events.size() < count && System.nanoTime() < deadline) {
-        Thread.sleep(10);
-      }
-      assertEquals(count, events.size(), "events: " + events);
-    }
   }
 
   @ParameterizedTest(name = "{0}")

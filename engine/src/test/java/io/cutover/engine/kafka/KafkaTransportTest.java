@@ -15,10 +15,9 @@ import io.cutover.engine.event.Row;
 import io.cutover.engine.event.Side;
 import io.cutover.engine.event.SourcePosition;
 import io.cutover.engine.event.Value;
-import io.cutover.engine.pipeline.ChangeHandler;
-import io.cutover.engine.pipeline.ChangeRecord;
 import io.cutover.engine.pipeline.Pipeline;
 import io.cutover.engine.pipeline.PipelineConfig;
+import io.cutover.engine.testing.Collector;
 import io.cutover.engine.testing.Kafka;
 import io.cutover.journal.JournalConfig;
 import java.math.BigDecimal;
@@ -26,7 +25,6 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -50,29 +48,6 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(180)
 class KafkaTransportTest {
   @TempDir Path dir;
-
-  /** Keeps what it is handed. */
-  static final class Collector implements ChangeHandler {
-    final List<ChangeEvent> events = Collections.synchronizedList(new ArrayList<>());
-
-    @Override
-    public String name() {
-      return "collector";
-    }
-
-    @Override
-    public void onChange(ChangeRecord change) {
-      events.add(change.decode());
-    }
-
-    void await(int count) throws InterruptedException {
-      long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-      while (events.size() < count && System.nanoTime() < deadline) {
-        Thread.sleep(20);
-      }
-      assertEquals(count, events.size(), "events: " + events);
-    }
-  }
 
   private static Row row(long id, String sku, long qty) {
     return Row.of("id", Value.of(id), "sku", Value.of(sku), "qty", Value.of(qty), "price",

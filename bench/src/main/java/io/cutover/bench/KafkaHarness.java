@@ -158,6 +158,7 @@ public final class KafkaHarness {
              .map(TableMapping.identity("events")).build();
          Pipeline pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.of(dir.resolve("direct")))
              .build()).apply(applier).start()) {
+      warmUp(service, rate, id -> pipeline.publish(event(id)));
       long total = paced(rate, seconds, id -> pipeline.publish(event(id)));
       report("direct (no Kafka)", service, total);
     }
@@ -208,10 +209,12 @@ public final class KafkaHarness {
       p.put("linger.ms", 2);
       try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(),
           new ByteArraySerializer())) {
-        long total = paced(rate, seconds, id -> {
+        Send send = id -> {
           ChangeEvent e = event(id);
           producer.send(new ProducerRecord<>(topic, DebeziumEnvelope.key(e), DebeziumEnvelope.value(e, "bench")));
-        });
+        };
+        warmUp(service, rate, send);
+        long total = paced(rate, seconds, send);
         producer.flush();
         report("through Kafka, " + instances + " instance" + (instances == 1 ? "" : "s"), service, total);
       }
@@ -219,6 +222,30 @@ public final class KafkaHarness {
       engines.forEach(Process::destroyForcibly);
     }
   }
+
+  /**
+   * Two seconds at the rate before measuring, applied and then deleted: JIT compilation, connection pools and
+   * the consumer group's first fetches are not what the run measures.
+   */
+  private static void warmUp(DataSource service, int rate, Send send) throws Exception {
+    long warm = paced(rate, 2, id -> send.send(WARM_UP_IDS + id));
+    long deadline = System.nanoTime() + 60_000_000_000L;
+    while (System.nanoTime() < deadline) {
+      try (Connection c = service.getConnection(); Statement st = c.createStatement();
+           ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM events")) {
+        rs.next();
+        if (rs.getLong(1) >= warm) {
+          break;
+        }
+      }
+      Thread.sleep(100);
+    }
+    try (Connection c = service.getConnection(); Statement st = c.createStatement()) {
+      st.execute("DELETE FROM events");
+    }
+  }
+
+  private static final long WARM_UP_IDS = 1_000_000_000L;
 
   private interface Send {
     void send(long id) throws Exception;

@@ -157,6 +157,12 @@ public final class ConfigChecker {
         }
       }
     }
+    if (config.kafka() != null) {
+      String unreachable = kafkaProblem(config.kafka());
+      if (unreachable != null) {
+        problems.add(new ConfigException(config.file(), "kafka.bootstrap", unreachable));
+      }
+    }
     return problems;
   }
 
@@ -215,6 +221,26 @@ public final class ConfigChecker {
     } catch (SQLException e) {
       problems.add(new ConfigException(config.file(), key, "cannot read table " + table + ": " + e.getMessage()));
       return null;
+    }
+  }
+
+  /** Whether Kafka answers within 15 s; null if it does, else why not. */
+  private static String kafkaProblem(MigrationConfig.KafkaSection kafka) {
+    java.util.Properties p = new java.util.Properties();
+    p.put("default.api.timeout.ms", "15000");
+    p.put("request.timeout.ms", "15000");
+    p.putAll(kafka.properties());
+    p.put("bootstrap.servers", kafka.bootstrap());
+    try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(p)) {
+      admin.describeCluster().nodes().get(15, java.util.concurrent.TimeUnit.SECONDS);
+      return null;
+    } catch (java.util.concurrent.ExecutionException e) {
+      return "Kafka at " + kafka.bootstrap() + " does not answer: " + e.getCause().getMessage();
+    } catch (java.util.concurrent.TimeoutException | RuntimeException e) {
+      return "Kafka at " + kafka.bootstrap() + " does not answer within 15 s";
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "interrupted while reaching Kafka at " + kafka.bootstrap();
     }
   }
 }

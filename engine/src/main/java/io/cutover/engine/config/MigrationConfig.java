@@ -73,6 +73,13 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
  *   routes:
  *     - {name: payments, prefix: /api/payments, service: payments, weight: 0, sticky: header:x-user-id,
  *        methods: [GET, POST], failover: true, rules: [{header: x-canary, value: "1", to: service, variant: canary}]}
+ * kafka:                                 # optional: changes travel through Kafka (scale-out)
+ *   bootstrap: 10.0.0.5:9092,10.0.0.6:9092
+ *   topics: cutover.shop                 # prefix: <prefix>.<side>.<table>, state: <prefix>.state.<service>
+ *   group: cutover-shop                  # the consumer group the engine instances share
+ *   partitions: 6                        # of the change topics Cutover creates (existing ones are kept)
+ *   role: all                            # all | capture (databases -> Kafka) | apply (Kafka -> databases)
+ *   properties: {security.protocol: SSL} # optional: any Kafka client property, for every client
  * </pre>
  *
  * @param file the file it was loaded from.
@@ -86,10 +93,35 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
  * @param gateway the HTTP gateway, or null for none.
  * @param backfill the online backfill, or null for none.
  * @param apis the generated APIs to serve, by side ({@code monolith} or a service); empty for none.
+ * @param kafka the Kafka transport, or null when changes go straight from capture to apply.
  */
 public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync, SideConfig monolith,
     Map<String, SideConfig> services, List<TableConfig> tables, Path stateDirectory, ValidationConfig validation,
-    GatewaySection gateway, BackfillSection backfill, Map<String, ApiSection> apis) {
+    GatewaySection gateway, BackfillSection backfill, Map<String, ApiSection> apis, KafkaSection kafka) {
+
+  /** What an engine instance does with Kafka. */
+  public enum KafkaRole {
+    /** Capture and apply in one process, through Kafka. */
+    ALL,
+    /** Capture the databases and publish to Kafka (one such instance per migration: replication slots and change
+     *  tables have one reader). */
+    CAPTURE,
+    /** Consume from Kafka and apply (as many instances as there are services to spread). */
+    APPLY
+  }
+
+  /**
+   * The Kafka transport.
+   *
+   * @param bootstrap Kafka's bootstrap servers.
+   * @param topics the topics' prefix.
+   * @param group the consumer group.
+   * @param partitions the partitions of change topics Cutover creates.
+   * @param role what this instance does.
+   * @param properties extra Kafka client properties.
+   */
+  public record KafkaSection(String bootstrap, String topics, String group, int partitions, KafkaRole role,
+      Map<String, String> properties) {}
 
   /**
    * A side's generated REST API, served while the migration runs.
@@ -235,7 +267,7 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
 
     MigrationConfig read(Object document) {
       Map<String, Object> root = map(document, "(document)", Set.of("journal", "sides", "tables", "state",
-          "validation", "gateway", "backfill", "api"));
+          "validation", "gateway", "backfill", "api", "kafka"));
       Map<String, Object> journal = root.containsKey("journal") ? map(root.get("journal"), "journal",
           Set.of("directory", "sync")) : Map.of();
       Path base = file.toAbsolutePath().getParent();
@@ -319,8 +351,48 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
               versionsDir == null ? null : base.resolve(versionsDir)));
         }
       }
+      KafkaSection kafka = root.containsKey("kafka") ? kafka(root.get("kafka")) : null;
       return new MigrationConfig(file, journalDirectory, sync, monolith, Collections.unmodifiableMap(services),
-          List.copyOf(tables), stateDirectory, validation, gateway, backfill, Collections.unmodifiableMap(apis));
+          List.copyOf(tables), stateDirectory, validation, gateway, backfill, Collections.unmodifiableMap(apis),
+          kafka);
+    }
+
+    private KafkaSection kafka(Object node) {
+      Map<String, Object> k = map(node, "kafka", Set.of("bootstrap", "topics", "group", "partitions", "role",
+          "properties"));
+      String bootstrap = string(k, "kafka", "bootstrap", null);
+      if (bootstrap == null || bootstrap.isBlank()) {
+        throw error("kafka.bootstrap", "is required (host:port of at least one broker)");
+      }
+      for (String server : bootstrap.split(",")) {
+        if (!server.trim().matches("[^:\\s]+:\\d{1,5}")) {
+          throw error("kafka.bootstrap", "'" + server.trim() + "' is not host:port");
+        }
+      }
+      String topics = string(k, "kafka", "topics", "cutover");
+      String group = string(k, "kafka", "group", "cutover");
+      for (Map.Entry<String, String> name : Map.of("kafka.topics", topics, "kafka.group", group).entrySet()) {
+        if (!name.getValue().matches("[A-Za-z0-9._-]{1,150}")) {
+          throw error(name.getKey(), "'" + name.getValue() + "' must be 1 to 150 of letters, digits, '.', '_', '-'");
+        }
+      }
+      int partitions = number(string(k, "kafka", "partitions", "6"), "kafka.partitions", 1, 10_000);
+      String roleText = string(k, "kafka", "role", "all");
+      KafkaRole role;
+      try {
+        role = KafkaRole.valueOf(roleText.toUpperCase(Locale.ROOT));
+      } catch (IllegalArgumentException e) {
+        throw error("kafka.role", "'" + roleText + "' is not one of all, capture, apply");
+      }
+      Map<String, String> properties = new LinkedHashMap<>();
+      if (k.containsKey("properties")) {
+        for (Map.Entry<String, Object> p : map(k.get("properties"), "kafka.properties", null).entrySet()) {
+          properties.put(p.getKey(), string(Map.of(p.getKey(), p.getValue() == null ? "" : p.getValue()),
+              "kafka.properties", p.getKey(), ""));
+        }
+      }
+      return new KafkaSection(bootstrap.replace(" ", ""), topics, group, partitions, role,
+          Collections.unmodifiableMap(properties));
     }
 
     private GatewaySection gateway(Object node) {

@@ -97,7 +97,7 @@ public final class DebeziumEnvelope {
    * @param value the record value (the envelope); a null value (a tombstone) yields null.
    * @param topic the topic.
    * @param partition the partition.
-   * @param offset the offset (the event's source position).
+   * @param offset the offset (the position of a foreign record without an LSN).
    * @param side the side foreign envelopes come from.
    * @return the change, or null for a tombstone.
    * @throws IllegalArgumentException naming what is wrong with the record.
@@ -121,8 +121,11 @@ public final class DebeziumEnvelope {
     if (!exact.isEmpty()) {
       byte[] bytes = Base64.getDecoder().decode(exact);
       ChangeEvent e = EventCodec.decode(new UnsafeBuffer(bytes), 0, bytes.length);
+      // The source's own position (LSN, trigger sequence) travels with the change: a change published twice
+      // (a capture instance that crashed between Kafka's acknowledgement and its checkpoint) has two offsets but
+      // one source position, and sync drops the second per row.
       ChangeEvent.Builder b = ChangeEvent.builder(e.side(), e.table(), e.operation()).key(e.key())
-          .changedColumns(e.changedColumns()).position(position).transactionId(e.transactionId())
+          .changedColumns(e.changedColumns()).position(e.position()).transactionId(e.transactionId())
           .commitTimeMicros(e.commitTimeMicros()).hlc(e.hlc()).origin(e.origin());
       if (e.before() != null) {
         b.before(e.before());
@@ -161,6 +164,10 @@ public final class DebeziumEnvelope {
     } else {
       throw new IllegalArgumentException("record " + topic + "/" + partition + "@" + offset + " has no key: "
           + "Cutover needs the key columns (Debezium keys records by primary key)");
+    }
+    if (source.hasNonNull("lsn") && source.get("lsn").canConvertToLong()) {
+      // Debezium's PostgreSQL connector: the LSN, the same when the connector publishes a change twice
+      position = SourcePosition.lsn(source.get("lsn").asLong());
     }
     ChangeEvent.Builder b = ChangeEvent.builder(side, table.toLowerCase(java.util.Locale.ROOT), operation)
         .key(keyRow).position(position).commitTimeMicros(source.path("ts_ms").asLong(0) * 1_000)

@@ -38,6 +38,8 @@ public final class KafkaCapture implements ChangeCapture {
   private volatile boolean running;
   private volatile KafkaConsumer<byte[], byte[]> consumer;
   private Thread thread;
+  private java.util.function.Function<java.util.Collection<TopicPartition>, List<ChangeEvent>> onAssignment =
+      partitions -> List.of();
 
   /**
    * A capture.
@@ -71,6 +73,20 @@ public final class KafkaCapture implements ChangeCapture {
     return this;
   }
 
+  /**
+   * What to do when the group gives this capture its partitions (before any of their records): the changes
+   * returned are published into the pipeline and handled by every stage first (e.g. a bi-directional sync taking
+   * a service over from its state changelog). Set before {@link #start}.
+   *
+   * @param events the changes to publish, given the partitions now assigned (all of them).
+   * @return this capture.
+   */
+  public KafkaCapture onAssignment(
+      java.util.function.Function<java.util.Collection<TopicPartition>, List<ChangeEvent>> events) {
+    this.onAssignment = events;
+    return this;
+  }
+
   /** Nothing to install: topics are Kafka's. */
   @Override
   public void install() {
@@ -94,19 +110,50 @@ public final class KafkaCapture implements ChangeCapture {
     thread.start();
   }
 
+  /** Records published but not yet handled by every stage: the highest journal index, the offsets to commit. */
+  private record InFlight(long index, Map<TopicPartition, OffsetAndMetadata> offsets) {}
+
   private void run(Pipeline pipeline) {
     while (running) {
+      java.util.ArrayDeque<InFlight> inFlight = new java.util.ArrayDeque<>();
       try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(properties, new ByteArrayDeserializer(),
           new ByteArrayDeserializer())) {
         consumer = c;
-        c.subscribe(topics);
+        c.subscribe(topics, new org.apache.kafka.clients.consumer.ConsumerRebalanceListener() {
+          @Override
+          public void onPartitionsRevoked(java.util.Collection<TopicPartition> partitions) {
+            // before the partitions go: everything polled is handled and its offset committed
+            if (!inFlight.isEmpty()) {
+              awaitHandled(pipeline, inFlight.getLast().index());
+              commitHandled(c, pipeline, inFlight, true);
+            }
+          }
+
+          @Override
+          public void onPartitionsAssigned(java.util.Collection<TopicPartition> partitions) {
+            long last = -1;
+            for (ChangeEvent event : onAssignment.apply(partitions)) {
+              last = Math.max(last, pipeline.publish(event).join());
+            }
+            if (last >= 0) {
+              awaitHandled(pipeline, last);
+            }
+          }
+        });
         while (running) {
-          ConsumerRecords<byte[], byte[]> records = c.poll(Duration.ofMillis(200));
+          // At most a few polls ahead of what every stage has handled; then wait for the stages to catch up.
+          if (inFlight.size() >= MAX_IN_FLIGHT) {
+            awaitHandled(pipeline, inFlight.getFirst().index());
+          }
+          commitHandled(c, pipeline, inFlight, false);
+          ConsumerRecords<byte[], byte[]> records = c.poll(Duration.ofMillis(inFlight.isEmpty() ? 200 : 5));
           if (records.isEmpty()) {
             continue;
           }
-          List<CompletableFuture<Long>> durable = new ArrayList<>();
           Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+          long last = -1;
+          int count = 0;
+          List<CompletableFuture<Long>> durable = new ArrayList<>();
           for (ConsumerRecord<byte[], byte[]> r : records) {
             ChangeEvent event = DebeziumEnvelope.parse(r.key(), r.value(), r.topic(), r.partition(), r.offset(), side);
             if (event != null) {
@@ -114,13 +161,12 @@ public final class KafkaCapture implements ChangeCapture {
             }
             offsets.put(new TopicPartition(r.topic(), r.partition()), new OffsetAndMetadata(r.offset() + 1));
           }
-          long last = -1;
           for (CompletableFuture<Long> index : durable) {
             last = Math.max(last, index.join());
+            count++;
           }
-          published.addAndGet(durable.size());
-          awaitHandled(pipeline, last);
-          c.commitSync(offsets); // only what every stage has handled: another instance resumes after it
+          published.addAndGet(count);
+          inFlight.addLast(new InFlight(last, offsets));
         }
       } catch (WakeupException e) {
         // stopping
@@ -140,23 +186,51 @@ public final class KafkaCapture implements ChangeCapture {
     }
   }
 
+  private static final int MAX_IN_FLIGHT = 8;
+
+  /**
+   * Commits the offsets of the polls every stage has handled (applied, not only journaled), oldest first, so an
+   * instance taking the partitions over (on another host, without this journal) loses nothing.
+   */
+  private void commitHandled(KafkaConsumer<byte[], byte[]> c, Pipeline pipeline,
+      java.util.ArrayDeque<InFlight> inFlight, boolean sync) {
+    if (inFlight.isEmpty()) {
+      return;
+    }
+    long handled = handledIndex(pipeline);
+    Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
+    while (!inFlight.isEmpty() && inFlight.getFirst().index() <= handled) {
+      offsets.putAll(inFlight.removeFirst().offsets()); // later polls' offsets replace earlier ones
+    }
+    if (offsets.isEmpty()) {
+      return;
+    }
+    if (sync) {
+      c.commitSync(offsets);
+    } else {
+      c.commitAsync(offsets, (done, error) -> {
+        if (error != null) {
+          LOG.debug("an offset commit failed; a later one covers it: {}", error.toString());
+        }
+      });
+    }
+  }
+
+  private static long handledIndex(Pipeline pipeline) {
+    return pipeline.handledIndex();
+  }
+
   /**
    * Waits until every stage has checkpointed a journal index: the changes are applied, not only journaled, so an
    * instance taking over the partitions (on another host, without this journal) loses nothing.
    */
   private void awaitHandled(Pipeline pipeline, long index) {
     while (running) {
-      boolean handled = true;
-      for (io.cutover.engine.pipeline.StageStats stage : pipeline.stats().stages()) {
-        if (stage.handler() != null && !stage.handler().isEmpty() && stage.checkpoint() < index) {
-          handled = false;
-        }
-      }
-      if (handled) {
+      if (handledIndex(pipeline) >= index) {
         return;
       }
       try {
-        Thread.sleep(2);
+        Thread.sleep(1);
       } catch (InterruptedException e) {
         Thread.currentThread().interrupt();
         throw new org.apache.kafka.common.errors.InterruptException(e);

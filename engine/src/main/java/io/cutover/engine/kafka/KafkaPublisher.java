@@ -16,7 +16,8 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
 /**
- * A pipeline stage that publishes every journaled change to Kafka: one topic per table ({@code <prefix>.<table>}),
+ * A pipeline stage that publishes every journaled change to Kafka: one topic per side and table
+ * ({@code <prefix>.<side>.<table>}, the side {@code monolith} or the service's name),
  * keyed by the primary key so per-key order holds within a partition, in the {@link DebeziumEnvelope}. The producer
  * is idempotent with {@code acks=all}; a batch's checkpoint is taken only once Kafka acknowledged every record of
  * it, so a crash re-publishes rather than loses (consumers apply idempotently). One thread (the pipeline's).
@@ -33,31 +34,49 @@ public final class KafkaPublisher implements ChangeHandler, AutoCloseable {
    *
    * @param name the handler's name (its journal checkpoint).
    * @param bootstrapServers Kafka's bootstrap servers.
-   * @param topicPrefix the topics' prefix, e.g. {@code cutover.monolith}.
+   * @param topicPrefix the topics' prefix, e.g. {@code cutover.shop}.
    * @param database the source database's name, for the envelope's {@code source.db}.
    */
   public KafkaPublisher(String name, String bootstrapServers, String topicPrefix, String database) {
+    this(name, bootstrapServers, topicPrefix, database, java.util.Map.of());
+  }
+
+  /**
+   * A publisher with extra producer properties (security, compression, timeouts); {@code acks} and idempotence
+   * are always Cutover's.
+   *
+   * @param name the handler's name (its journal checkpoint).
+   * @param bootstrapServers Kafka's bootstrap servers.
+   * @param topicPrefix the topics' prefix, e.g. {@code cutover.shop}.
+   * @param database the source database's name, for the envelope's {@code source.db}.
+   * @param clientProperties extra producer properties.
+   */
+  public KafkaPublisher(String name, String bootstrapServers, String topicPrefix, String database,
+      java.util.Map<String, String> clientProperties) {
     this.name = name;
     this.topicPrefix = topicPrefix;
     this.database = database;
     Properties p = new Properties();
+    p.put(ProducerConfig.LINGER_MS_CONFIG, 2);
+    p.putAll(clientProperties);
     p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
     p.put(ProducerConfig.ACKS_CONFIG, "all");
     p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-    p.put(ProducerConfig.LINGER_MS_CONFIG, 2);
     p.put(ProducerConfig.CLIENT_ID_CONFIG, "cutover-" + name);
     producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
   }
 
   /**
-   * The topic of a table.
+   * The topic of a side's table.
    *
    * @param prefix the prefix.
-   * @param table the table.
-   * @return {@code prefix.table}.
+   * @param side the side.
+   * @param table the side's table.
+   * @return {@code prefix.side.table} ({@code monolith} or the service's name), lower case.
    */
-  public static String topic(String prefix, String table) {
-    return prefix + "." + table.toLowerCase(Locale.ROOT);
+  public static String topic(String prefix, io.cutover.engine.event.Side side, String table) {
+    return prefix + "." + (side.isMonolith() ? "monolith" : side.service()).toLowerCase(Locale.ROOT) + "."
+        + table.toLowerCase(Locale.ROOT);
   }
 
   @Override
@@ -68,7 +87,7 @@ public final class KafkaPublisher implements ChangeHandler, AutoCloseable {
   @Override
   public void onChange(ChangeRecord change) {
     ChangeEvent event = change.decode();
-    sent.add(producer.send(new ProducerRecord<>(topic(topicPrefix, event.table()), DebeziumEnvelope.key(event),
+    sent.add(producer.send(new ProducerRecord<>(topic(topicPrefix, event.side(), event.table()), DebeziumEnvelope.key(event),
         DebeziumEnvelope.value(event, database))));
   }
 

@@ -22,8 +22,8 @@ import java.util.Map;
 /**
  * Removes everything a migration created in its databases once it is finished or abandoned: replication slots and
  * publications (a forgotten slot makes PostgreSQL keep WAL forever), replication origins, capture triggers, change
- * tables and sequences, and the apply-position tables. The journal and the state store are files beside the
- * configuration and stay. Run it with the engine stopped; unapplied changes are lost.
+ * tables and sequences, the apply-position tables, and with Kafka the change topics, the state changelogs and the
+ * consumer group's offsets. The journal and the state store are files beside the configuration and stay. Run it with the engine stopped; unapplied changes are lost.
  */
 public final class Cleanup {
   private Cleanup() {}
@@ -78,6 +78,52 @@ public final class Cleanup {
           }
         }
       }
+    }
+    if (config.kafka() != null) {
+      found.addAll(kafka(config, dryRun));
+    }
+    return found;
+  }
+
+  /** The migration's topics and consumer group, found and unless {@code dryRun} deleted. */
+  private static List<String> kafka(MigrationConfig config, boolean dryRun) {
+    MigrationConfig.KafkaSection kafka = config.kafka();
+    java.util.Set<String> ours = new java.util.TreeSet<>();
+    for (TableConfig table : config.tables()) {
+      ours.add(io.cutover.engine.kafka.KafkaPublisher.topic(kafka.topics(), io.cutover.engine.event.Side.MONOLITH,
+          table.source()));
+      ours.add(io.cutover.engine.kafka.KafkaPublisher.topic(kafka.topics(),
+          io.cutover.engine.event.Side.service(table.service()), table.target()));
+      ours.add(Migration.stateTopic(kafka, table.service()));
+    }
+    ours.add(io.cutover.engine.kafka.KafkaPublisher.topic(kafka.topics(), io.cutover.engine.event.Side.MONOLITH,
+        io.cutover.engine.backfill.Backfill.WATERMARK_TABLE));
+    java.util.Properties p = new java.util.Properties();
+    p.putAll(kafka.properties());
+    p.put("bootstrap.servers", kafka.bootstrap());
+    List<String> found = new ArrayList<>();
+    try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(p)) {
+      java.util.Set<String> existing = admin.listTopics().names().get();
+      List<String> topics = ours.stream().filter(existing::contains).toList();
+      topics.forEach(t -> found.add("kafka: topic " + t));
+      boolean group = admin.listGroups().all().get().stream().anyMatch(g -> g.groupId().equals(kafka.group()));
+      if (group) {
+        found.add("kafka: consumer group " + kafka.group());
+      }
+      if (!dryRun) {
+        if (!topics.isEmpty()) {
+          admin.deleteTopics(topics).all().get();
+        }
+        if (group) {
+          admin.deleteConsumerGroups(List.of(kafka.group())).all().get();
+        }
+      }
+    } catch (java.util.concurrent.ExecutionException e) {
+      throw new IllegalStateException("Kafka at " + kafka.bootstrap() + " refused the clean-up: "
+          + e.getCause().getMessage(), e.getCause());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException("interrupted while cleaning up Kafka", e);
     }
     return found;
   }

@@ -24,6 +24,7 @@ import io.cutover.engine.validate.Validator;
 import io.cutover.engine.sync.Conflict;
 import io.cutover.journal.JournalConfig;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.sql.SQLException;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -36,13 +37,20 @@ import java.util.concurrent.ExecutionException;
  * A migration assembled from a {@link MigrationConfig}: the configuration is checked against the databases first
  * (nothing is written if it is wrong), then capture is installed on the monolith and on every service with a
  * table synced both ways, one {@link BidirectionalSync} per service is built from the table mappings and conflict
- * policies, the pipeline starts (replaying what an earlier run left unapplied), and capture starts. Thread-safe
- * to close from any thread.
+ * policies, the pipeline starts (replaying what an earlier run left unapplied), and capture starts. With a
+ * {@code kafka} section the two halves meet in Kafka instead: capture publishes to topics (role capture or all),
+ * and apply instances share a consumer group that hands each whole services, taking a service over from its state
+ * changelog whenever it is assigned (role apply or all). Thread-safe to close from any thread.
  */
 public final class Migration implements AutoCloseable {
   private final MigrationConfig config;
   private final List<ChangeCapture> captures;
   private final Pipeline pipeline;
+  /** With Kafka: the pipeline from the databases' captures to Kafka (null otherwise, or when only applying). */
+  private Pipeline capturePipeline;
+  /** With Kafka: what this instance consumes (null otherwise, or when only capturing). */
+  private io.cutover.engine.kafka.KafkaCapture kafkaCapture;
+  private io.cutover.engine.kafka.KafkaPublisher kafkaPublisher;
   private final Map<String, BidirectionalSync> syncs;
   private final java.util.concurrent.ScheduledExecutorService ticker;
   private final ChangeClock clock;
@@ -141,10 +149,13 @@ public final class Migration implements AutoCloseable {
    */
   public static Migration start(MigrationConfig config) throws SQLException {
     ConfigChecker.verify(config);
+    MigrationConfig.KafkaSection kafka = config.kafka();
+    boolean capturing = kafka == null || kafka.role() != MigrationConfig.KafkaRole.APPLY;
+    boolean applying = kafka == null || kafka.role() != MigrationConfig.KafkaRole.CAPTURE;
     List<ChangeCapture> captures = new ArrayList<>();
     String[] monolithTables = config.tables().stream().map(TableConfig::source).distinct().toArray(String[]::new);
     io.cutover.engine.backfill.Backfill backfill = null;
-    if (config.backfill() != null) {
+    if (config.backfill() != null && capturing) {
       backfill = io.cutover.engine.backfill.Backfill.builder(io.cutover.engine.event.Side.MONOLITH,
           DataSources.of(config.monolith().url(), config.monolith().user(), config.monolith().password()))
           .tables(monolithTables).chunkSize(config.backfill().chunk()).build();
@@ -152,43 +163,114 @@ public final class Migration implements AutoCloseable {
       monolithTables = java.util.Arrays.copyOf(monolithTables, monolithTables.length + 1);
       monolithTables[monolithTables.length - 1] = io.cutover.engine.backfill.Backfill.WATERMARK_TABLE;
     }
-    captures.add(capture(config.monolith(), monolithTables));
+    if (capturing) {
+      captures.add(capture(config.monolith(), monolithTables));
+    }
     Map<String, BidirectionalSync.Builder> builders = new LinkedHashMap<>();
     Map<String, List<TableConfig>> tablesByService = new LinkedHashMap<>();
     for (TableConfig table : config.tables()) {
       TableMapping mapping = mapping(table);
       tablesByService.computeIfAbsent(table.service(), k -> new ArrayList<>()).add(table);
       SideConfig service = config.services().get(table.service());
-      builders.computeIfAbsent(table.service(), name -> BidirectionalSync.builder(name,
-              DataSources.of(config.monolith().url(), config.monolith().user(), config.monolith().password()),
-              DataSources.of(service.url(), service.user(), service.password()), config.stateDirectory())
-              .syncState(config.sync() != io.cutover.journal.SyncPolicy.NONE))
-          .table(mapping, table.conflicts(), table.bidirectional());
+      builders.computeIfAbsent(table.service(), name -> {
+        BidirectionalSync.Builder builder = BidirectionalSync.builder(name,
+            DataSources.of(config.monolith().url(), config.monolith().user(), config.monolith().password()),
+            DataSources.of(service.url(), service.user(), service.password()), config.stateDirectory())
+            .syncState(config.sync() != io.cutover.journal.SyncPolicy.NONE);
+        if (kafka != null) {
+          builder.changelog(new io.cutover.engine.kafka.KafkaStateChangelog(kafka.bootstrap(), stateTopic(kafka,
+              name), "cutover-state-" + kafka.group() + "-" + name, kafka.properties()));
+        }
+        return builder;
+      }).table(mapping, table.conflicts(), table.bidirectional());
     }
     for (Map.Entry<String, SideConfig> service : config.services().entrySet()) {
       String[] tables = config.tables().stream()
           .filter(t -> t.service().equals(service.getKey()) && t.bidirectional())
           .map(TableConfig::target).distinct().toArray(String[]::new);
-      if (tables.length > 0) {
+      if (tables.length > 0 && capturing) {
         captures.add(capture(service.getValue(), tables));
       }
+    }
+    Map<String, String> units = kafka == null ? Map.of() : topics(config);
+    if (kafka != null) {
+      io.cutover.engine.kafka.KafkaTopics.ensure(kafka.bootstrap(), kafka.properties(), units.keySet(),
+          kafka.partitions(), new java.util.TreeSet<>(config.services().keySet().stream()
+              .filter(tablesByService::containsKey).map(name -> stateTopic(kafka, name)).toList()));
     }
     for (ChangeCapture capture : captures) {
       capture.install();
     }
     Map<String, BidirectionalSync> syncs = new LinkedHashMap<>();
-    builders.forEach((name, builder) -> syncs.put(name, builder.build()));
+    if (applying) {
+      builders.forEach((name, builder) -> syncs.put(name, builder.build()));
+    }
     ChangeClock clock = config.validation().fullScan() != null ? ChangeClock.trackingKeys(1_000_000)
         : new ChangeClock();
-    Pipeline pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.builder(config.journalDirectory())
-            .syncPolicy(config.sync()).build()).build())
-        .apply(syncs.values().toArray(new ChangeHandler[0]))
-        .checksum(clock)
-        .start();
-    for (int i = 0; i < captures.size(); i++) {
-      captures.get(i).start(i == 0 && backfill != null ? backfill.watermarked(pipeline) : pipeline);
+    Pipeline capturePipeline = null;
+    io.cutover.engine.kafka.KafkaPublisher publisher = null;
+    Pipeline pipeline;
+    io.cutover.engine.kafka.KafkaCapture fromKafka = null;
+    if (kafka == null) {
+      pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.builder(config.journalDirectory())
+              .syncPolicy(config.sync()).build()).build())
+          .apply(syncs.values().toArray(new ChangeHandler[0]))
+          .checksum(clock)
+          .start();
+    } else {
+      if (capturing) {
+        publisher = new io.cutover.engine.kafka.KafkaPublisher("kafka-publisher", kafka.bootstrap(),
+            kafka.topics(), database(config.monolith().url()), kafka.properties());
+        capturePipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.builder(config.journalDirectory()
+                .resolve("capture")).syncPolicy(config.sync()).build()).build())
+            .apply(publisher)
+            .start();
+        // A source confirms a change (slot LSN, change table rows) only once Kafka acknowledged it.
+        capturePipeline = Pipeline.acknowledgedWhenHandled(capturePipeline);
+      }
+      if (!applying) {
+        pipeline = capturePipeline; // what status, metrics and the admin API show of a capture instance
+      } else {
+        // What this instance consumed but had not applied is in Kafka again after the committed offsets: the
+        // apply journal starts empty on every start.
+        Path applyJournal = config.journalDirectory().resolve("apply");
+        try {
+          deleteTree(applyJournal);
+        } catch (IOException e) {
+          throw new IllegalStateException("cannot clear the apply journal " + applyJournal + ": " + e.getMessage(),
+              e);
+        }
+        pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.builder(applyJournal)
+                .syncPolicy(config.sync()).build()).build())
+            .apply(syncs.values().toArray(new ChangeHandler[0]))
+            .checksum(clock)
+            .start();
+        fromKafka = new io.cutover.engine.kafka.KafkaCapture(io.cutover.engine.event.Side.MONOLITH,
+            kafka.bootstrap(), kafka.group(), new ArrayList<>(units.keySet()));
+        kafka.properties().forEach(fromKafka::with);
+        fromKafka.with(org.apache.kafka.clients.consumer.ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
+                io.cutover.engine.kafka.ServiceAssignor.class.getName())
+            .with(io.cutover.engine.kafka.ServiceAssignor.UNITS, io.cutover.engine.kafka.ServiceAssignor.units(units))
+            .onAssignment(partitions -> {
+              java.util.Set<String> services = new java.util.TreeSet<>();
+              partitions.forEach(p -> services.add(units.get(p.topic())));
+              return services.stream().filter(syncs::containsKey).map(BidirectionalSync::takeOver).toList();
+            });
+      }
     }
-    Migration migration = new Migration(config, captures, pipeline, syncs, clock, tablesByService);
+    Pipeline into = capturePipeline != null ? capturePipeline : pipeline;
+    for (int i = 0; i < captures.size(); i++) {
+      captures.get(i).start(i == 0 && backfill != null ? backfill.watermarked(into) : into);
+    }
+    if (fromKafka != null) {
+      fromKafka.start(pipeline);
+      captures.add(fromKafka);
+    }
+    Migration migration = new Migration(config, captures, pipeline, syncs, clock, applying ? tablesByService
+        : Map.of());
+    migration.capturePipeline = capturePipeline;
+    migration.kafkaCapture = fromKafka;
+    migration.kafkaPublisher = publisher;
     if (backfill != null) {
       migration.startBackfill(backfill);
     }
@@ -199,6 +281,52 @@ public final class Migration implements AutoCloseable {
       throw e;
     }
     return migration;
+  }
+
+  /** Each change topic of a Kafka migration, to the service whose sync consumes it. */
+  private static Map<String, String> topics(MigrationConfig config) {
+    Map<String, String> units = new java.util.TreeMap<>();
+    for (TableConfig table : config.tables()) {
+      units.put(io.cutover.engine.kafka.KafkaPublisher.topic(config.kafka().topics(),
+          io.cutover.engine.event.Side.MONOLITH, table.source()), table.service());
+      if (table.bidirectional()) {
+        units.put(io.cutover.engine.kafka.KafkaPublisher.topic(config.kafka().topics(),
+            io.cutover.engine.event.Side.service(table.service()), table.target()), table.service());
+      }
+    }
+    if (config.backfill() != null) {
+      // the backfill's watermarks travel with the monolith's changes; no sync consumes them
+      units.put(io.cutover.engine.kafka.KafkaPublisher.topic(config.kafka().topics(),
+          io.cutover.engine.event.Side.MONOLITH, io.cutover.engine.backfill.Backfill.WATERMARK_TABLE), "");
+    }
+    return units;
+  }
+
+  /**
+   * The state changelog topic of a service's sync.
+   *
+   * @param kafka the Kafka section.
+   * @param service the service.
+   * @return {@code <prefix>.state.<service>}.
+   */
+  public static String stateTopic(MigrationConfig.KafkaSection kafka, String service) {
+    return kafka.topics() + ".state." + service.toLowerCase(java.util.Locale.ROOT);
+  }
+
+  private static String database(String url) {
+    String path = url.replaceFirst("\\?.*$", "").replaceFirst(";.*$", "");
+    return path.substring(Math.max(path.lastIndexOf('/'), path.lastIndexOf(':')) + 1);
+  }
+
+  private static void deleteTree(Path dir) throws IOException {
+    if (!java.nio.file.Files.exists(dir)) {
+      return;
+    }
+    try (java.util.stream.Stream<Path> paths = java.nio.file.Files.walk(dir)) {
+      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+        java.nio.file.Files.deleteIfExists(p);
+      }
+    }
   }
 
   /** Serves each configured side's generated REST API. */
@@ -498,8 +626,21 @@ public final class Migration implements AutoCloseable {
       gateway.close();
     }
     validations.values().forEach(ContinuousValidator::close);
-    captures.forEach(ChangeCapture::close);
-    pipeline.close();
+    for (ChangeCapture capture : captures) {
+      if (capture != kafkaCapture) {
+        capture.close();
+      }
+    }
+    if (capturePipeline != null) {
+      capturePipeline.close(); // drains the captured changes into Kafka
+      kafkaPublisher.close();
+    }
+    if (kafkaCapture != null) {
+      kafkaCapture.close();
+    }
+    if (pipeline != capturePipeline) {
+      pipeline.close();
+    }
     syncs.values().forEach(BidirectionalSync::close);
     audit.close();
   }

@@ -80,6 +80,37 @@ public interface Pipeline extends AutoCloseable {
   boolean awaitDurable(long sequence, Duration timeout) throws InterruptedException;
 
   /**
+   * Waits until the change with a given ring sequence has been handled by every stage (not only journaled).
+   *
+   * @param sequence returned by {@link #publishEncoded}.
+   * @param timeout how long to wait.
+   * @return true if handled, false on timeout.
+   * @throws InterruptedException if interrupted while waiting.
+   */
+  boolean awaitHandled(long sequence, Duration timeout) throws InterruptedException;
+
+  /**
+   * The highest journal index every stage has handled and checkpointed (the journal's last index when the
+   * pipeline has no handlers). Cheap: for polling.
+   *
+   * @return the index, or {@link io.cutover.journal.Journal#NO_INDEX}.
+   */
+  long handledIndex();
+
+  /**
+   * A view of a pipeline whose acknowledgements to publishers (the futures of {@link #publish}, {@link
+   * #awaitDurable}) wait until every stage has handled a change, not only the journal: for captures whose stages
+   * deliver the changes elsewhere (to Kafka), so a source confirms a change (a replication slot's LSN, a change
+   * table's rows) only once it is delivered. Closing the view closes the pipeline.
+   *
+   * @param pipeline the pipeline.
+   * @return the view.
+   */
+  static Pipeline acknowledgedWhenHandled(Pipeline pipeline) {
+    return new io.cutover.engine.pipeline.internal.HandledAcknowledgements(pipeline);
+  }
+
+  /**
    * Waits until every change published so far has been handled by every stage.
    *
    * @param timeout how long to wait.

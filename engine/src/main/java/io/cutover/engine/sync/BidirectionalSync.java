@@ -81,6 +81,13 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
   private final List<Long> pendingIndexes = new ArrayList<>();
   private long pendingIndex = Journal.NO_INDEX;
   private StateStore store;
+  private final StateChangelog changelog;
+  /** The name this sync's positions are recorded under in both databases (per incarnation with a changelog). */
+  private final String applier;
+  private final DataSource monolithDatabase;
+  private final DataSource serviceDatabase;
+  private final Map<String, TableMapping> mappings = new HashMap<>();
+  private boolean takeOverRequested;
 
   private final AtomicLong toService = new AtomicLong();
   private final AtomicLong toMonolith = new AtomicLong();
@@ -106,7 +113,13 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
     this.stateFile = builder.stateDirectory.resolve(name + ".mv.db");
     this.syncState = builder.syncState;
     this.maxConflicts = builder.maxConflicts;
-    Map<String, TableMapping> mappings = new HashMap<>();
+    this.changelog = builder.changelog;
+    // With a changelog another instance may have written under this sync's name, with journal indexes of its
+    // own; this incarnation records its positions under a name of its own.
+    this.applier = changelog == null ? name : name + "#" + Long.toString(System.currentTimeMillis(), 36)
+        + Long.toString(System.nanoTime() & 0xfff, 36);
+    this.monolithDatabase = builder.monolith;
+    this.serviceDatabase = builder.serviceDatabase;
     for (Table table : builder.tables) {
       byMonolithTable.put(table.mapping().sourceTable(), table);
       if (table.fromService()) {
@@ -115,8 +128,8 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
       mappings.put(table.mapping().sourceTable(), table.mapping());
     }
     this.reconciler = new Reconciler(service, builder.resolvers);
-    this.monolithWriter = new SideWriter(name, Side.MONOLITH, builder.monolith, mappings);
-    this.serviceWriter = new SideWriter(name, service, builder.serviceDatabase, mappings);
+    this.monolithWriter = new SideWriter(applier, name, Side.MONOLITH, builder.monolith, mappings);
+    this.serviceWriter = new SideWriter(applier, name, service, builder.serviceDatabase, mappings);
   }
 
   /**
@@ -196,6 +209,22 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
     return control("resume", table);
   }
 
+  /**
+   * The change that makes a sync with a {@link StateChangelog} take its service over (see {@code
+   * Builder#changelog}): before anything else of its batch, the state is replaced by the changelog's, the last
+   * batch's writes are finished where a database lacks them, and the previous writer is fenced. Published when
+   * this instance is given the service's changes (a Kafka consumer group's assignment).
+   *
+   * @param service the service.
+   * @return the change to publish.
+   */
+  public static ChangeEvent takeOver(String service) {
+    return ChangeEvent.builder(Side.MONOLITH, CONTROL_TABLE, Operation.UPDATE)
+        .key(Row.of("action", Value.of(TAKE_OVER), "service", Value.of(service))).after(Row.EMPTY).build();
+  }
+
+  private static final String TAKE_OVER = "take_over";
+
   private static ChangeEvent control(String action, String table) {
     return ChangeEvent.builder(Side.MONOLITH, CONTROL_TABLE, Operation.UPDATE)
         .key(Row.of("action", Value.of(action), "table", Value.of(table))).after(Row.EMPTY).build();
@@ -234,6 +263,9 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
   private StateStore store() throws IOException {
     if (store == null) {
       store = new StateStore(stateFile, maxConflicts);
+      if (changelog != null) {
+        store.keepChanges();
+      }
       parkedNow.set(store.parkedConflicts().size());
     }
     return store;
@@ -247,6 +279,12 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
       return;
     }
     if (event.table().equals(TICK_TABLE)) {
+      return;
+    }
+    if (event.table().equals(CONTROL_TABLE) && changelog != null && event.key().has("service")
+        && TAKE_OVER.equals(event.key().get("action").asString())
+        && service.service().equals(event.key().get("service").asString())) {
+      takeOverRequested = true;
       return;
     }
     if ((event.table().equals(RESOLUTION_TABLE) && event.key().has("conflict") && event.key().has("choice"))
@@ -337,6 +375,10 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
     long parkedDelta = 0;
     List<ChangeEvent> applied = new ArrayList<>();
     try {
+      if (takeOverRequested) {
+        takeOver(state);
+        takeOverRequested = false;
+      }
       parkedDelta += releaseHeld(state, now, conflicts, toMonolithWrites, toServiceWrites, applied);
       for (int i = 0; i < pending.size(); i++) {
         ChangeEvent event = pending.get(i);
@@ -377,6 +419,19 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
         parkedDelta += reconcile(state, event, index, false, now, conflicts, toMonolithWrites, toServiceWrites);
         applied.add(event);
       }
+      if (changelog != null) {
+        List<StateChangelog.Entry> entries = new ArrayList<>(state.takeChanges());
+        if (!toServiceWrites.isEmpty() || !toMonolithWrites.isEmpty()) {
+          List<SideWriter.Indexed> writes = new ArrayList<>(toMonolithWrites);
+          writes.addAll(toServiceWrites);
+          entries.add(new StateChangelog.Entry(PENDING_BATCH, PENDING_BATCH.getBytes(
+              java.nio.charset.StandardCharsets.UTF_8), io.cutover.engine.sync.internal.StateCodec.encode(
+              new io.cutover.engine.sync.internal.StateCodec.PendingBatch(applier, pendingIndex, writes))));
+        }
+        if (!entries.isEmpty()) {
+          changelog.append(entries); // write-ahead: whoever takes over can finish this batch's writes
+        }
+      }
       int skippedWrites = writeBothSides(toServiceWrites, toMonolithWrites);
       state.commit(pendingIndex, syncState);
       long appliedAt = System.currentTimeMillis() * 1_000L;
@@ -415,8 +470,61 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
       state.rollback();
       monolithWriter.forgetSchemas();
       serviceWriter.forgetSchemas();
+      if (changelog != null) {
+        // fenced, perhaps: let go of the sessions (and their replication origins) the new owner needs
+        monolithWriter.close();
+        serviceWriter.close();
+      }
       throw e;
     }
+  }
+
+  private static final String PENDING_BATCH = "batch";
+
+  /**
+   * Takes the service over from the changelog: fences its previous writer, replaces the state, and finishes the
+   * last batch the changelog recorded where a database has not committed it (its positions, recorded under the
+   * previous writer's name in the same transactions as its writes, tell).
+   */
+  private void takeOver(StateStore state) throws Exception {
+    List<StateChangelog.Entry> entries = new ArrayList<>();
+    changelog.takeOver(entries::add);
+    StateChangelog.Entry last = null;
+    for (StateChangelog.Entry e : entries) {
+      if (e.map().equals(PENDING_BATCH)) {
+        last = e;
+      }
+    }
+    state.restore(entries);
+    parkedNow.set(state.parkedConflicts().size());
+    if (last == null || last.value() == null) {
+      LOG.info("sync with {} taken over: {} state entries", service.service(), entries.size());
+      return;
+    }
+    io.cutover.engine.sync.internal.StateCodec.PendingBatch batch =
+        io.cutover.engine.sync.internal.StateCodec.decodeBatch(last.value());
+    int finished = 0;
+    for (Side side : List.of(Side.MONOLITH, service)) {
+      List<SideWriter.Indexed> writes = new ArrayList<>();
+      for (SideWriter.Indexed w : batch.writes()) {
+        if (w.write().side().equals(side)) {
+          writes.add(w);
+        }
+      }
+      if (writes.isEmpty() || batch.applier().equals(applier)) {
+        continue;
+      }
+      SideWriter recovery = new SideWriter(batch.applier(), name, side, side.isMonolith() ? monolithDatabase
+          : serviceDatabase, mappings);
+      try {
+        recovery.write(writes, batch.position());
+        finished += writes.size();
+      } finally {
+        recovery.close();
+      }
+    }
+    LOG.info("sync with {} taken over: {} state entries; the last batch of {} checked ({} write(s) on the way)",
+        service.service(), entries.size(), batch.applier(), finished);
   }
 
   /**
@@ -724,6 +832,9 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
     serviceWrites.shutdownNow();
     monolithWriter.close();
     serviceWriter.close();
+    if (changelog != null) {
+      changelog.close();
+    }
     if (store != null) {
       store.close();
       store = null;
@@ -740,6 +851,7 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
     private final Map<String, ConflictResolver> resolvers = new HashMap<>();
     private boolean syncState = true;
     private int maxConflicts = 100_000;
+    private StateChangelog changelog;
 
     private Builder(Side service, DataSource monolith, DataSource serviceDatabase, Path stateDirectory) {
       this.service = service;
@@ -796,6 +908,18 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
      */
     public Builder syncState(boolean value) {
       this.syncState = value;
+      return this;
+    }
+
+    /**
+     * Keeps the state in a changelog too, so that another engine instance can take the service over (with
+     * {@link BidirectionalSync#takeOver}); its positions in the databases are then recorded per incarnation.
+     *
+     * @param value the changelog (closed with the sync).
+     * @return this builder.
+     */
+    public Builder changelog(StateChangelog value) {
+      this.changelog = Objects.requireNonNull(value, "changelog");
       return this;
     }
 

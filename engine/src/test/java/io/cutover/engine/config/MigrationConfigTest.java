@@ -178,6 +178,34 @@ class MigrationConfigTest {
     assertEquals("gateway.health.path", loadError(VALID + gw + "  health: {path: health}\n").key());
     assertEquals("validation.repair", loadError(VALID.replace(table, table + "\n    direction: to_service")
         + "validation: {repair: service}\n").key(), "the service cannot win one-way tables");
+    String kafka = "kafka: {bootstrap: '10.0.0.5:9092,10.0.0.6:9092', topics: cutover.shop, role: apply}\n";
+    assertEquals("kafka.bootstrap", loadError(VALID + "kafka: {topics: x}\n").key());
+    assertEquals("kafka.bootstrap", loadError(VALID + kafka.replace("10.0.0.6:9092", "10.0.0.6")).key());
+    assertEquals("kafka.role", loadError(VALID + kafka.replace("apply", "everything")).key());
+    assertEquals("kafka.topics", loadError(VALID + kafka.replace("cutover.shop", "'a topic'")).key());
+    assertEquals("kafka.partitions", loadError(VALID + kafka.replace("}", ", partitions: 0}")).key());
+    assertEquals("kafka.brokers", loadError(VALID + kafka.replace("}", ", brokers: 3}")).key());
+    assertEquals("kafka.properties.acks", loadError(VALID + kafka.replace("}", ", properties: {acks: [1]}}")).key());
+  }
+
+  @Test
+  void shouldReadTheKafkaTransport() throws Exception {
+    Files.writeString(dir.resolve("secret.txt"), "x");
+    MigrationConfig config = MigrationConfig.load(write(VALID + "kafka:\n  bootstrap: 10.0.0.5:9092, 10.0.0.6:9092\n"
+        + "  topics: cutover.shop\n  group: shop\n  partitions: 12\n  role: capture\n"
+        + "  properties: {security.protocol: SSL, linger.ms: 5}\n"), Map.of("MONO_PASSWORD", "pw")::get);
+    MigrationConfig.KafkaSection k = config.kafka();
+    assertEquals("10.0.0.5:9092,10.0.0.6:9092", k.bootstrap());
+    assertEquals("cutover.shop", k.topics());
+    assertEquals("shop", k.group());
+    assertEquals(12, k.partitions());
+    assertEquals(MigrationConfig.KafkaRole.CAPTURE, k.role());
+    assertEquals(Map.of("security.protocol", "SSL", "linger.ms", "5"), k.properties());
+    MigrationConfig defaults = MigrationConfig.load(write(VALID + "kafka: {bootstrap: 'k:9092'}\n"),
+        Map.of("MONO_PASSWORD", "pw")::get);
+    assertEquals(new MigrationConfig.KafkaSection("k:9092", "cutover", "cutover", 6, MigrationConfig.KafkaRole.ALL,
+        Map.of()), defaults.kafka());
+    assertEquals(null, MigrationConfig.load(write(VALID), Map.of("MONO_PASSWORD", "pw")::get).kafka());
   }
 
   @Test
@@ -236,7 +264,8 @@ class MigrationConfigTest {
             + "  - source: ghosts\n    service: accounts\n"
             + "  - source: users\n    service: accounts\n    target: accounts\n    columns: {name: display_name}\n"
             + "    filter: {colour: red}\n"
-            + "api:\n  accounts: {port: 0, tables: [accounts, phantoms]}");
+            + "api:\n  accounts: {port: 0, tables: [accounts, phantoms]}\n"
+            + "kafka: {bootstrap: '127.0.0.1:1', properties: {default.api.timeout.ms: 1500, request.timeout.ms: 1000}}");
     MigrationConfig config = MigrationConfig.load(write(yaml), Map.of("MONO_PASSWORD", "")::get);
     List<String> problems = ConfigChecker.check(config).stream().map(ConfigException::getMessage).toList();
     String all = String.join("\n", problems);
@@ -251,6 +280,7 @@ class MigrationConfigTest {
     assertTrue(all.contains("tables[3].filter.colour: table users of the monolith has no column colour"), all);
     assertTrue(all.contains("api.accounts.tables[1]: table phantoms does not exist"), all);
     assertTrue(!all.contains("api.accounts.tables[0]"), all);
+    assertTrue(all.contains("kafka.bootstrap: Kafka at 127.0.0.1:1 does not answer"), all);
     ConfigException first = assertThrows(ConfigException.class, () -> ConfigChecker.verify(config));
     assertTrue(first.getMessage().contains("problems in all:"), first.getMessage());
     try (Connection c = DriverManager.getConnection(monolithUrl, "sa", ""); Statement st = c.createStatement();

@@ -58,14 +58,18 @@ class KafkaTransportTest {
   @Test
   void changesRoundTripThroughKafkaInKeyOrderWithNothingLost() throws Exception {
     String prefix = "cutover.rt" + UUID.randomUUID().toString().substring(0, 6);
-    Kafka.createTopics(3, KafkaPublisher.topic(prefix, "stock"));
+    Kafka.createTopics(3, KafkaPublisher.topic(prefix, Side.MONOLITH, "stock"),
+        KafkaPublisher.topic(prefix, Side.service("inventory"), "stock"));
     List<ChangeEvent> sent = new ArrayList<>();
     for (long id = 1; id <= 30; id++) {
       sent.add(ChangeEvent.builder(Side.MONOLITH, "stock", Operation.INSERT).key(Row.of("id", Value.of(id)))
-          .after(row(id, "s" + id, id)).commitTimeMicros(1_764_000_000_000_000L + id).build());
+          .after(row(id, "s" + id, id)).commitTimeMicros(1_764_000_000_000_000L + id)
+          .position(SourcePosition.triggerSequence(100 + id)).build());
     }
     sent.add(ChangeEvent.builder(Side.service("inventory"), "stock", Operation.UPDATE).key(Row.of("id", Value.of(7L)))
         .before(row(7, "s7", 7)).after(row(7, "s7", 6)).changedColumns(List.of("qty")).origin("somewhere").build());
+    sent.add(ChangeEvent.builder(Side.MONOLITH, "stock", Operation.UPDATE).key(Row.of("id", Value.of(7L)))
+        .before(row(7, "s7", 6)).after(row(7, "s7", 5)).changedColumns(List.of("qty")).build());
     sent.add(ChangeEvent.builder(Side.MONOLITH, "stock", Operation.DELETE).key(Row.of("id", Value.of(8L)))
         .before(row(8, "s8", 8)).build());
     Collector collector = new Collector();
@@ -75,7 +79,8 @@ class KafkaTransportTest {
          Pipeline in = Pipeline.builder(PipelineConfig.builder(JournalConfig.of(dir.resolve("in"))).build())
              .apply(collector).start();
          KafkaCapture capture = new KafkaCapture(Side.MONOLITH, Kafka.bootstrap(), "rt-" + prefix,
-             List.of(KafkaPublisher.topic(prefix, "stock")))) {
+             List.of(KafkaPublisher.topic(prefix, Side.MONOLITH, "stock"),
+                 KafkaPublisher.topic(prefix, Side.service("inventory"), "stock")))) {
       for (ChangeEvent e : sent) {
         out.publish(e).get();
       }
@@ -86,17 +91,20 @@ class KafkaTransportTest {
     List<ChangeEvent> received = collector.events;
     for (ChangeEvent e : sent) {
       ChangeEvent r = received.stream().filter(x -> x.key().equals(e.key()) && x.operation() == e.operation())
+          .filter(x -> x.side().equals(e.side()))
           .findFirst().orElseThrow(() -> new AssertionError("lost: " + e));
       assertEquals(e.side(), r.side());
       assertEquals(e.before(), r.before());
       assertEquals(e.after(), r.after());
       assertEquals(e.changedColumns(), r.changedColumns());
       assertEquals(e.origin(), r.origin());
-      assertEquals(SourcePosition.Kind.KAFKA, r.position().kind(), "the position is the record's offset");
+      assertEquals(e.position(), r.position(), "the source's position travels through Kafka");
     }
-    List<Long> seven = received.stream().filter(x -> x.key().get("id").asLong() == 7)
+    List<Long> seven = received.stream().filter(x -> x.key().get("id").asLong() == 7 && x.side().isMonolith())
         .map(x -> x.after().get("qty").asLong()).toList();
-    assertEquals(List.of(7L, 6L), seven, "one key's changes keep their order (one partition)");
+    assertEquals(List.of(7L, 5L), seven, "one key's changes keep their order (one partition)");
+    assertEquals(prefix + ".inventory.stock", KafkaPublisher.topic(prefix, Side.service("inventory"), "Stock"),
+        "a side's table has a topic of its own");
   }
 
   @Test

@@ -47,6 +47,55 @@ class StateStoreTest {
   }
 
   @Test
+  void shouldRestoreEverythingFromItsChangesInAnotherStore() throws Exception {
+    byte[] one = StateStore.rowKey("item", Row.of("id", Value.of(1L)));
+    byte[] two = StateStore.rowKey("item", Row.of("id", Value.of(2L)));
+    java.util.List<StateChangelog.Entry> log = new java.util.ArrayList<>();
+    io.cutover.engine.sync.Conflict conflict;
+    try (StateStore store = new StateStore(dir.resolve("a.mv.db"), 10)) {
+      store.keepChanges();
+      RowState parked = RowState.existing(Row.of("id", Value.of(2L), "n", Value.of(1L)), 3);
+      store.put(one, RowState.existing(Row.of("id", Value.of(1L), "n", Value.of(1L)), 5));
+      store.put(two, parked);
+      store.pause("note", "column x is missing");
+      store.hold(900, ChangeEvent.builder(Side.MONOLITH, "note", Operation.DELETE).key(Row.of("id", Value.of(8L)))
+          .build());
+      store.hold(901, ChangeEvent.builder(Side.MONOLITH, "note", Operation.DELETE).key(Row.of("id", Value.of(9L)))
+          .build());
+      store.pause("gone", "dropped");
+      log.addAll(store.takeChanges());
+      store.commit(901, false);
+      store.release(900);
+      store.hold(900, ChangeEvent.builder(Side.MONOLITH, "note", Operation.DELETE).key(Row.of("id", Value.of(8L)))
+          .build());
+      store.rollback(); // a failed batch: its changes never reach the log
+      assertTrue(store.takeChanges().isEmpty());
+      store.unpause("gone");
+      conflict = new io.cutover.engine.sync.Conflict(77, "item", Row.of("id", Value.of(2L)),
+          io.cutover.engine.sync.Conflict.Kind.UPDATE_UPDATE, Side.MONOLITH, null, 1, Side.service("s"), null, 2,
+          java.util.List.of(), java.util.List.of("row: manual -> parked"), null,
+          io.cutover.engine.sync.Conflict.Outcome.PARKED, 3, 4);
+      store.record(conflict);
+      store.put(two, RowState.existing(Row.of("id", Value.of(2L), "n", Value.of(2L)), 6));
+      log.addAll(store.takeChanges());
+      store.commit(902, false);
+    }
+    try (StateStore copy = new StateStore(dir.resolve("b.mv.db"), 10)) {
+      copy.put(StateStore.rowKey("stale", Row.of("id", Value.of(5L))), RowState.deleted(1));
+      copy.commit(5_000, false);
+      copy.restore(log);
+      assertEquals(Journal.NO_INDEX, copy.position(), "the journal position is this instance's own");
+      assertNull(copy.get(StateStore.rowKey("stale", Row.of("id", Value.of(5L)))), "what was there is replaced");
+      assertEquals(Value.of(1L), copy.get(one).row().get("n"));
+      assertEquals(Value.of(2L), copy.get(two).row().get("n"));
+      assertEquals(java.util.Map.of("note", "column x is missing"), copy.paused());
+      assertEquals(java.util.List.of(1L, 2L), java.util.List.copyOf(copy.held("note").keySet()),
+          "held changes keep their order under small keys");
+      assertEquals(conflict, copy.conflict(77));
+    }
+  }
+
+  @Test
   void shouldKeepItsFileNearItsLiveSizeThroughManyCommits() throws Exception {
     // Without reclaiming old chunks the file grew by about 100 KiB a batch: 300 MB for 3,000 batches.
     Path file = dir.resolve("busy.mv.db");

@@ -54,7 +54,8 @@ public final class Kafka {
         "advertised.listeners=PLAINTEXT://127.0.0.1:" + port,
         "controller.listener.names=CONTROLLER", "inter.broker.listener.name=PLAINTEXT",
         "listener.security.protocol.map=CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT",
-        "log.dirs=" + dir.resolve("logs"), "offsets.topic.replication.factor=1",
+        "log.dirs=" + dir.resolve("logs"), "offsets.topic.replication.factor=1", "offsets.topic.num.partitions=3",
+        "transaction.state.log.num.partitions=3",
         "transaction.state.log.replication.factor=1", "transaction.state.log.min.isr=1",
         "share.coordinator.state.topic.replication.factor=1", "share.coordinator.state.topic.min.isr=1",
         "group.initial.rebalance.delay.ms=0", "log.cleaner.dedupe.buffer.size=2097152", "num.partitions=3", ""));

@@ -161,4 +161,38 @@ public final class TestSupport {
       }
     }
   }
+
+  /**
+   * A change as a handler sees it from the pipeline, for driving a handler directly.
+   *
+   * @param journalIndex its journal index.
+   * @param event the change.
+   * @return the record.
+   */
+  public static io.cutover.engine.pipeline.ChangeRecord record(long journalIndex,
+      io.cutover.engine.event.ChangeEvent event) {
+    org.agrona.ExpandableArrayBuffer buffer = new org.agrona.ExpandableArrayBuffer(256);
+    int length = io.cutover.engine.event.EventCodec.encode(event, buffer, 0);
+    return new io.cutover.engine.pipeline.ChangeRecord() {
+      @Override
+      public long journalIndex() {
+        return journalIndex;
+      }
+
+      @Override
+      public boolean replayed() {
+        return false;
+      }
+
+      @Override
+      public org.agrona.DirectBuffer buffer() {
+        return buffer;
+      }
+
+      @Override
+      public int length() {
+        return length;
+      }
+    };
+  }
 }

@@ -9,7 +9,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.cutover.engine.apply.TableMapping;
 import io.cutover.engine.event.ChangeEvent;
-import io.cutover.engine.event.EventCodec;
 import io.cutover.engine.event.Operation;
 import io.cutover.engine.event.Row;
 import io.cutover.engine.event.Side;
@@ -25,8 +24,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
-import org.agrona.DirectBuffer;
-import org.agrona.ExpandableArrayBuffer;
 import org.h2.jdbcx.JdbcDataSource;
 import org.junit.jupiter.api.Test;
 
@@ -212,28 +209,6 @@ class ValidatorTest {
   }
 
   static ChangeRecord record(ChangeEvent event) {
-    ExpandableArrayBuffer buffer = new ExpandableArrayBuffer(256);
-    int length = EventCodec.encode(event, buffer, 0);
-    return new ChangeRecord() {
-      @Override
-      public long journalIndex() {
-        return 1;
-      }
-
-      @Override
-      public boolean replayed() {
-        return false;
-      }
-
-      @Override
-      public DirectBuffer buffer() {
-        return buffer;
-      }
-
-      @Override
-      public int length() {
-        return length;
-      }
-    };
+    return io.cutover.engine.testing.TestSupport.record(1, event);
   }
 }

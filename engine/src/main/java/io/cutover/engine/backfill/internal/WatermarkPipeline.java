@@ -1,15 +1,11 @@
 package io.cutover.engine.backfill.internal;
 
-import io.cutover.engine.clock.HybridLogicalClock;
 import io.cutover.engine.event.ChangeEvent;
 import io.cutover.engine.event.EventCodec;
 import io.cutover.engine.event.Operation;
 import io.cutover.engine.event.Row;
 import io.cutover.engine.event.Side;
 import io.cutover.engine.pipeline.Pipeline;
-import io.cutover.engine.pipeline.PipelineStats;
-import io.cutover.journal.Journal;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -22,10 +18,9 @@ import org.agrona.DirectBuffer;
  * own thread: so in the stream every snapshot row sits after every change older than its select and before every
  * change younger. With no window open, encoded changes are forwarded without being decoded.
  */
-public final class WatermarkPipeline implements Pipeline {
+public final class WatermarkPipeline extends io.cutover.engine.pipeline.ForwardingPipeline {
   /** The table whose row the watermarks update. */
   public static final String WATERMARK_TABLE = "cutover_watermark";
-  private final Pipeline delegate;
   private final Side side;
   private volatile WatermarkWindow window;
 
@@ -36,7 +31,7 @@ public final class WatermarkPipeline implements Pipeline {
    * @param side the side being captured (the snapshot rows' side).
    */
   public WatermarkPipeline(Pipeline delegate, Side side) {
-    this.delegate = delegate;
+    super(delegate);
     this.side = side;
   }
 
@@ -94,31 +89,6 @@ public final class WatermarkPipeline implements Pipeline {
     } else if (event.table().equals(w.table())) {
       w.changed(event.key());
     }
-  }
-
-  @Override
-  public boolean awaitDurable(long sequence, Duration timeout) throws InterruptedException {
-    return delegate.awaitDurable(sequence, timeout);
-  }
-
-  @Override
-  public boolean awaitIdle(Duration timeout) throws InterruptedException {
-    return delegate.awaitIdle(timeout);
-  }
-
-  @Override
-  public PipelineStats stats() {
-    return delegate.stats();
-  }
-
-  @Override
-  public Journal journal() {
-    return delegate.journal();
-  }
-
-  @Override
-  public HybridLogicalClock clock() {
-    return delegate.clock();
   }
 
   /** Closes nothing: the pipeline belongs to whoever built it. */

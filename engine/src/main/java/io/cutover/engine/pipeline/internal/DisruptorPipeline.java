@@ -304,6 +304,27 @@ public final class DisruptorPipeline implements Pipeline {
   }
 
   @Override
+  public boolean awaitHandled(long sequence, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (ring.getMinimumGatingSequence() < sequence) {
+      if (halted || System.nanoTime() - deadline > 0) {
+        return false;
+      }
+      park();
+    }
+    return true;
+  }
+
+  @Override
+  public long handledIndex() {
+    long handled = journal.lastIndex();
+    for (HandlerStage stage : handlerStages) {
+      handled = Math.min(handled, stage.checkpoint().index());
+    }
+    return handled;
+  }
+
+  @Override
   public boolean awaitIdle(Duration timeout) throws InterruptedException {
     long target = ring.getCursor();
     long deadline = System.nanoTime() + timeout.toNanos();

@@ -29,6 +29,7 @@ import javax.sql.DataSource;
  */
 public final class SideWriter implements AutoCloseable {
   private final String applier;
+  private final String session;
   private final Side side;
   private final DataSource dataSource;
   private final Map<String, TableMapping> mappings;
@@ -56,12 +57,28 @@ public final class SideWriter implements AutoCloseable {
   /**
    * Creates a writer.
    *
-   * @param applier the name its sessions are marked with.
+   * @param applier the name its sessions are marked with, and its positions recorded under.
    * @param side the side it writes.
    * @param dataSource the side's database.
    * @param mappings table mappings by the monolith's table name.
    */
   public SideWriter(String applier, Side side, DataSource dataSource, Map<String, TableMapping> mappings) {
+    this(applier, applier, side, dataSource, mappings);
+  }
+
+  /**
+   * Creates a writer whose positions are recorded under a name of their own (an incarnation's), its sessions
+   * marked with a stable one (on PostgreSQL a replication origin each, a limited resource).
+   *
+   * @param applier the name its positions are recorded under.
+   * @param session the name its sessions are marked with.
+   * @param side the side it writes.
+   * @param dataSource the side's database.
+   * @param mappings table mappings by the monolith's table name.
+   */
+  public SideWriter(String applier, String session, Side side, DataSource dataSource,
+      Map<String, TableMapping> mappings) {
+    this.session = session;
     this.applier = applier;
     this.side = side;
     this.dataSource = dataSource;
@@ -394,7 +411,7 @@ public final class SideWriter implements AutoCloseable {
       try {
         dialect = Dialect.of(c);
         // Replication origins are cluster-wide, and both sides may live in one cluster: one origin per side.
-        ApplySessions.mark(c, applier + "_" + (side.isMonolith() ? "monolith" : "service"));
+        ApplySessions.mark(c, session + "_" + (side.isMonolith() ? "monolith" : "service"));
         c.setAutoCommit(false);
       } catch (SQLException | RuntimeException e) {
         c.close();

@@ -136,4 +136,83 @@ public final class StateCodec {
         in.hasResolved() ? ChangeEventProtos.fromProto(in.getResolved()) : null,
         Conflict.Outcome.valueOf(in.getOutcome().name()), in.getDetectedMicros(), in.getIncomingCommitMicros());
   }
+
+  /**
+   * A batch about to be written, as the changelog keeps it: who writes it (the applier name its positions are
+   * recorded under in both databases), its last journal index, and its writes.
+   *
+   * @param applier the applier name.
+   * @param position the batch's last journal index.
+   * @param writes the writes, in order.
+   */
+  public record PendingBatch(String applier, long position, List<SideWriter.Indexed> writes) {}
+
+  /**
+   * Encodes a pending batch.
+   *
+   * @param batch the batch.
+   * @return its bytes.
+   */
+  public static byte[] encode(PendingBatch batch) {
+    java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+    try (java.io.DataOutputStream out = new java.io.DataOutputStream(bytes)) {
+      out.writeUTF(batch.applier());
+      out.writeLong(batch.position());
+      out.writeInt(batch.writes().size());
+      for (SideWriter.Indexed indexed : batch.writes()) {
+        Write w = indexed.write();
+        out.writeLong(indexed.journalIndex());
+        out.writeBoolean(indexed.held());
+        out.writeUTF(w.side().isMonolith() ? "" : w.side().service());
+        out.writeUTF(w.table());
+        out.writeByte(w.type().ordinal());
+        for (Row row : new Row[] {w.key(), w.values(), w.expected(), w.deltas()}) {
+          byte[] encoded = row == null ? null : ChangeEventProtos.toProto(row).toByteArray();
+          out.writeInt(encoded == null ? -1 : encoded.length);
+          if (encoded != null) {
+            out.write(encoded);
+          }
+        }
+      }
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e); // not thrown by a byte array
+    }
+    return bytes.toByteArray();
+  }
+
+  /**
+   * Decodes a pending batch.
+   *
+   * @param bytes what {@link #encode(PendingBatch)} wrote.
+   * @return the batch.
+   * @throws IllegalStateException if the bytes are not a batch (a damaged changelog).
+   */
+  public static PendingBatch decodeBatch(byte[] bytes) {
+    try (java.io.DataInputStream in = new java.io.DataInputStream(new java.io.ByteArrayInputStream(bytes))) {
+      String applier = in.readUTF();
+      long position = in.readLong();
+      int n = in.readInt();
+      List<SideWriter.Indexed> writes = new ArrayList<>(n);
+      for (int i = 0; i < n; i++) {
+        long index = in.readLong();
+        boolean held = in.readBoolean();
+        String side = in.readUTF();
+        String table = in.readUTF();
+        Write.Type type = Write.Type.values()[in.readByte()];
+        Row[] rows = new Row[4];
+        for (int r = 0; r < rows.length; r++) {
+          int length = in.readInt();
+          if (length >= 0) {
+            byte[] encoded = in.readNBytes(length);
+            rows[r] = ChangeEventProtos.fromProto(io.cutover.proto.v1.Row.parseFrom(encoded));
+          }
+        }
+        writes.add(new SideWriter.Indexed(index, new Write(side.isEmpty() ? io.cutover.engine.event.Side.MONOLITH
+            : io.cutover.engine.event.Side.service(side), table, type, rows[0], rows[1], rows[2], rows[3]), held));
+      }
+      return new PendingBatch(applier, position, writes);
+    } catch (java.io.IOException | RuntimeException e) {
+      throw new IllegalStateException("the sync changelog holds a damaged pending batch: " + e.getMessage(), e);
+    }
+  }
 }

@@ -33,7 +33,15 @@ public final class StateStore implements AutoCloseable {
   private final int maxConflicts;
   private final Path file;
   private long commits;
+  /** While a changelog is kept: every map entry set or removed since the last commit, in order. */
+  private List<io.cutover.engine.sync.StateChangelog.Entry> changes;
   private static final int COMPACT_EVERY = 100;
+  /** The changelog's map names. */
+  public static final String ROWS = "rows";
+  static final String PARKED = "parked";
+  static final String CONFLICTS = "conflicts";
+  static final String PAUSED = "paused";
+  static final String HELD = "held";
 
   /**
    * Opens (or creates) a store.
@@ -98,9 +106,12 @@ public final class StateStore implements AutoCloseable {
    * @param state the state.
    */
   public void put(byte[] rowKey, RowState state) {
-    rows.put(rowKey, StateCodec.encode(state));
+    byte[] bytes = StateCodec.encode(state);
+    rows.put(rowKey, bytes);
+    changed(ROWS, rowKey, bytes);
     if (state.parked != 0) {
       parked.put(state.parked, rowKey);
+      changed(PARKED, id(state.parked), rowKey);
     }
   }
 
@@ -121,6 +132,7 @@ public final class StateStore implements AutoCloseable {
    */
   public void unpark(long conflictId) {
     parked.remove(conflictId);
+    changed(PARKED, id(conflictId), null);
   }
 
   /**
@@ -130,12 +142,15 @@ public final class StateStore implements AutoCloseable {
    * @param conflict the conflict.
    */
   public void record(Conflict conflict) {
-    conflicts.put(conflict.id(), StateCodec.encode(conflict));
+    byte[] bytes = StateCodec.encode(conflict);
+    conflicts.put(conflict.id(), bytes);
+    changed(CONFLICTS, id(conflict.id()), bytes);
     Iterator<Long> oldest = conflicts.keyIterator(null);
     while (conflicts.sizeAsLong() > maxConflicts && oldest.hasNext()) {
       Long id = oldest.next();
       if (!parked.containsKey(id)) {
         conflicts.remove(id);
+        changed(CONFLICTS, id(id), null);
       }
     }
   }
@@ -195,6 +210,7 @@ public final class StateStore implements AutoCloseable {
    */
   public void pause(String table, String reason) {
     paused.put(table, reason);
+    changed(PAUSED, table.getBytes(StandardCharsets.UTF_8), reason.getBytes(StandardCharsets.UTF_8));
   }
 
   /**
@@ -204,6 +220,7 @@ public final class StateStore implements AutoCloseable {
    */
   public void unpause(String table) {
     paused.remove(table);
+    changed(PAUSED, table.getBytes(StandardCharsets.UTF_8), null);
   }
 
   /**
@@ -232,7 +249,9 @@ public final class StateStore implements AutoCloseable {
    * @param event the change (monolith's names).
    */
   public void hold(long journalIndex, io.cutover.engine.event.ChangeEvent event) {
-    held.put(journalIndex, io.cutover.engine.event.ChangeEventProtos.toProto(event).toByteArray());
+    byte[] bytes = io.cutover.engine.event.ChangeEventProtos.toProto(event).toByteArray();
+    held.put(journalIndex, bytes);
+    changed(HELD, id(journalIndex), bytes);
   }
 
   /**
@@ -266,6 +285,7 @@ public final class StateStore implements AutoCloseable {
    */
   public void release(long journalIndex) {
     held.remove(journalIndex);
+    changed(HELD, id(journalIndex), null);
   }
 
   /**
@@ -296,6 +316,9 @@ public final class StateStore implements AutoCloseable {
   public void commit(long position, boolean sync) {
     meta.put("position", position);
     store.commit();
+    if (changes != null) {
+      changes.clear();
+    }
     if (sync) {
       store.sync();
     }
@@ -319,6 +342,87 @@ public final class StateStore implements AutoCloseable {
   /** Discards everything since the last commit. */
   public void rollback() {
     store.rollback();
+    if (changes != null) {
+      changes.clear();
+    }
+  }
+
+  /** Starts recording every change for a changelog ({@link #changes}). */
+  public void keepChanges() {
+    if (changes == null) {
+      changes = new ArrayList<>();
+    }
+  }
+
+  /**
+   * The entries set or removed since the last call (or commit), for the changelog; cleared.
+   *
+   * @return the entries, in order.
+   */
+  public List<io.cutover.engine.sync.StateChangelog.Entry> takeChanges() {
+    List<io.cutover.engine.sync.StateChangelog.Entry> out = List.copyOf(changes);
+    changes.clear();
+    return out;
+  }
+
+  /**
+   * Replaces the whole state with a changelog's: every map is cleared and the entries are applied in order; held
+   * changes keep their order under new small keys (below any journal index of this instance); the journal position
+   * is forgotten (this instance's journal holds nothing of it). Committed.
+   *
+   * @param entries the changelog, oldest first.
+   */
+  public void restore(List<io.cutover.engine.sync.StateChangelog.Entry> entries) {
+    rows.clear();
+    parked.clear();
+    conflicts.clear();
+    paused.clear();
+    held.clear();
+    meta.remove("position");
+    java.util.TreeMap<Long, byte[]> heldByIndex = new java.util.TreeMap<>();
+    for (io.cutover.engine.sync.StateChangelog.Entry e : entries) {
+      switch (e.map()) {
+        case ROWS -> put(rows, e.key(), e.value());
+        case PARKED -> put(parked, id(e.key()), e.value());
+        case CONFLICTS -> put(conflicts, id(e.key()), e.value());
+        case PAUSED -> put(paused, new String(e.key(), StandardCharsets.UTF_8),
+            e.value() == null ? null : new String(e.value(), StandardCharsets.UTF_8));
+        case HELD -> put(heldByIndex, id(e.key()), e.value());
+        default -> {
+          // the pending batch is the caller's
+        }
+      }
+    }
+    long n = 0;
+    for (byte[] change : heldByIndex.values()) {
+      held.put(++n, change);
+    }
+    store.commit();
+    if (changes != null) {
+      changes.clear();
+    }
+  }
+
+  private static <K, V> void put(Map<K, V> map, K key, V value) {
+    if (value == null) {
+      map.remove(key);
+    } else {
+      map.put(key, value);
+    }
+  }
+
+  private void changed(String map, byte[] key, byte[] value) {
+    if (changes != null) {
+      changes.add(new io.cutover.engine.sync.StateChangelog.Entry(map, key, value));
+    }
+  }
+
+  private static byte[] id(long id) {
+    return java.nio.ByteBuffer.allocate(Long.BYTES).putLong(id).array();
+  }
+
+  private static long id(byte[] bytes) {
+    return java.nio.ByteBuffer.wrap(bytes).getLong();
   }
 
   @Override

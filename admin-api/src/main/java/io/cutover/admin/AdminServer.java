@@ -49,11 +49,12 @@ public final class AdminServer implements AutoCloseable {
 
   private AdminServer(AdminConfig config, Pipeline pipeline,
       java.util.Map<String, io.cutover.engine.sync.BidirectionalSync> syncs, ValidationMethods validation,
-      RoutingMethods routing, PlanningMethods planning) {
+      RoutingMethods routing, PlanningMethods planning, Replayer replayer) {
     NettyServerBuilder builder = NettyServerBuilder
         .forAddress(new InetSocketAddress(config.host(), config.port()))
         .maxInboundMessageSize(config.maxInboundMessageBytes())
-        .addService(ServerInterceptors.intercept(new AdminService(pipeline, syncs, validation, routing, planning),
+        .addService(ServerInterceptors.intercept(new AdminService(pipeline, syncs, validation, routing, planning,
+            replayer),
             new BearerTokenCheck(config)))
         .addService(ProtoReflectionServiceV1.newInstance())
         .addService(health.getHealthService());
@@ -93,7 +94,7 @@ public final class AdminServer implements AutoCloseable {
   public static AdminServer start(AdminConfig config, Pipeline pipeline,
       java.util.Map<String, io.cutover.engine.sync.BidirectionalSync> syncs) {
     return start(config, pipeline, syncs, new ValidationMethods(java.util.Map.of(), java.util.Map.of(), null),
-        new RoutingMethods(null), new PlanningMethods(null));
+        new RoutingMethods(null), new PlanningMethods(null), pipeline::replay);
   }
 
   /**
@@ -107,13 +108,13 @@ public final class AdminServer implements AutoCloseable {
   public static AdminServer start(AdminConfig config, io.cutover.engine.migration.Migration migration) {
     return start(config, migration.pipeline(), migration.syncs(), new ValidationMethods(migration.validations(),
         migration.repairers(), migration.audit()), new RoutingMethods(migration),
-        new PlanningMethods(migration));
+        new PlanningMethods(migration), migration::replay);
   }
 
   private static AdminServer start(AdminConfig config, Pipeline pipeline,
       java.util.Map<String, io.cutover.engine.sync.BidirectionalSync> syncs, ValidationMethods validation,
-      RoutingMethods routing, PlanningMethods planning) {
-    AdminServer admin = new AdminServer(config, pipeline, syncs, validation, routing, planning);
+      RoutingMethods routing, PlanningMethods planning, Replayer replayer) {
+    AdminServer admin = new AdminServer(config, pipeline, syncs, validation, routing, planning, replayer);
     try {
       admin.server.start();
     } catch (IOException e) {
@@ -151,6 +152,11 @@ public final class AdminServer implements AutoCloseable {
     }
   }
 
+  /** Re-delivers journaled changes to a consumer ({@link Pipeline#replay}). */
+  private interface Replayer {
+    java.util.concurrent.CompletableFuture<Long> replay(String consumer, long afterIndex);
+  }
+
   /** The admin service's methods. */
   private static final class AdminService extends CutoverAdminGrpc.CutoverAdminImplBase {
     private static final int MAX_LIMIT = 10_000;
@@ -159,10 +165,12 @@ public final class AdminServer implements AutoCloseable {
     private final ValidationMethods validation;
     private final RoutingMethods routing;
     private final PlanningMethods planning;
+    private final Replayer replayer;
 
     AdminService(Pipeline pipeline, java.util.Map<String, BidirectionalSync> syncs, ValidationMethods validation,
-        RoutingMethods routing, PlanningMethods planning) {
+        RoutingMethods routing, PlanningMethods planning, Replayer replayer) {
       this.planning = planning;
+      this.replayer = replayer;
       this.pipeline = pipeline;
       this.syncs = java.util.Map.copyOf(syncs);
       this.validation = validation;
@@ -284,6 +292,40 @@ public final class AdminServer implements AutoCloseable {
       }
       response.onNext(out.build());
       response.onCompleted();
+    }
+
+    @Override
+    public void replay(io.cutover.admin.v1.ReplayRequest request,
+        StreamObserver<io.cutover.admin.v1.ReplayResponse> response) {
+      if (request.getConsumer().isEmpty()) {
+        response.onError(invalid("consumer: required (GetStatus lists the journal's consumers)"));
+        return;
+      }
+      long after = request.hasAfterIndex() ? request.getAfterIndex() : io.cutover.journal.Journal.NO_INDEX;
+      if (after < io.cutover.journal.Journal.NO_INDEX) {
+        response.onError(invalid("after_index: " + after + " is not a journal index (-1 or absent: everything)"));
+        return;
+      }
+      java.util.concurrent.CompletableFuture<Long> done;
+      try {
+        done = replayer.replay(request.getConsumer(), after);
+      } catch (IllegalArgumentException e) {
+        response.onError(invalid((e.getMessage().contains("handler is named") || e.getMessage().contains("refuses")
+            ? "consumer: " : "after_index: ") + e.getMessage()));
+        return;
+      }
+      try {
+        long replayed = done.get(10, TimeUnit.MINUTES);
+        response.onNext(io.cutover.admin.v1.ReplayResponse.newBuilder().setConsumer(request.getConsumer())
+            .setReplayed(replayed).build());
+        response.onCompleted();
+      } catch (java.util.concurrent.ExecutionException | java.util.concurrent.TimeoutException e) {
+        response.onError(io.grpc.Status.UNAVAILABLE.withDescription("the replay to " + request.getConsumer()
+            + " did not complete: " + (e.getCause() == null ? e : e.getCause()).getMessage()).asRuntimeException());
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        response.onError(io.grpc.Status.CANCELLED.withDescription("interrupted").asRuntimeException());
+      }
     }
 
     @Override

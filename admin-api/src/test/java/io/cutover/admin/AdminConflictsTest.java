@@ -91,8 +91,20 @@ class AdminConflictsTest {
     monolithCapture.install();
     BidirectionalSync sync = BidirectionalSync.builder("catalog", monolith, service, dir.resolve("state"))
         .table(TableMapping.identity("item"), ConflictPolicy.of(Rule.MANUAL)).build();
+    java.util.concurrent.atomic.AtomicLong seen = new java.util.concurrent.atomic.AtomicLong();
+    io.cutover.engine.pipeline.ChangeHandler counter = new io.cutover.engine.pipeline.ChangeHandler() {
+      @Override
+      public String name() {
+        return "counter";
+      }
+
+      @Override
+      public void onChange(io.cutover.engine.pipeline.ChangeRecord change) {
+        seen.incrementAndGet();
+      }
+    };
     try (Pipeline pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.of(dir.resolve("journal")))
-            .build()).apply(sync).start();
+            .build()).apply(sync, counter).start();
          AdminServer server = AdminServer.start(AdminConfig.loopback(0).withBearerToken("s3cret"), pipeline,
              Map.of("catalog", sync))) {
       // Both sides rename the row before either change is synced: a conflict, parked by the manual rule.
@@ -113,6 +125,9 @@ class AdminConflictsTest {
         assertEquals(io.grpc.Status.Code.UNAUTHENTICATED, assertThrows(StatusRuntimeException.class,
             () -> anonymous.resolveConflict(ResolveConflictRequest.newBuilder().setConflictId(1).setWinner("monolith")
                 .build())).getStatus().getCode());
+        assertEquals(io.grpc.Status.Code.UNAUTHENTICATED, assertThrows(StatusRuntimeException.class,
+            () -> anonymous.replay(io.cutover.admin.v1.ReplayRequest.newBuilder().setConsumer("counter").build()))
+            .getStatus().getCode());
         Metadata token = new Metadata();
         token.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer s3cret");
         CutoverAdminGrpc.CutoverAdminBlockingStub admin = anonymous.withInterceptors(
@@ -250,6 +265,29 @@ class AdminConflictsTest {
         assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, assertThrows(StatusRuntimeException.class,
             () -> admin.resumeTable(TableRequest.newBuilder().setService("x").setTable("item").build()))
             .getStatus().getCode());
+        // Replay from a journal index: one consumer gets the journaled changes again, the sync refuses.
+        assertTrue(pipeline.awaitIdle(Duration.ofSeconds(10)));
+        long before = seen.get();
+        io.cutover.admin.v1.ReplayResponse replayed = admin.replay(io.cutover.admin.v1.ReplayRequest.newBuilder()
+            .setConsumer("counter").build());
+        assertTrue(replayed.getReplayed() > 0, replayed.toString());
+        assertEquals(before + replayed.getReplayed(), seen.get(), "the consumer saw each journaled change again");
+        long last = pipeline.journal().lastIndex();
+        assertEquals(0, admin.replay(io.cutover.admin.v1.ReplayRequest.newBuilder().setConsumer("counter")
+            .setAfterIndex(last).build()).getReplayed());
+        StatusRuntimeException refused = assertThrows(StatusRuntimeException.class, () -> admin.replay(
+            io.cutover.admin.v1.ReplayRequest.newBuilder().setConsumer("sync-catalog").build()));
+        assertEquals(io.grpc.Status.Code.INVALID_ARGUMENT, refused.getStatus().getCode());
+        assertTrue(refused.getStatus().getDescription().startsWith("consumer: handler 'sync-catalog' refuses "
+            + "replays"), refused.getStatus().getDescription());
+        assertTrue(assertThrows(StatusRuntimeException.class, () -> admin.replay(io.cutover.admin.v1.ReplayRequest
+            .newBuilder().setConsumer("nobody").build())).getStatus().getDescription()
+            .contains("no pipeline handler is named 'nobody'"));
+        assertTrue(assertThrows(StatusRuntimeException.class, () -> admin.replay(io.cutover.admin.v1.ReplayRequest
+            .newBuilder().setConsumer("counter").setAfterIndex(last + 10).build())).getStatus().getDescription()
+            .startsWith("after_index: journal index"));
+        assertTrue(assertThrows(StatusRuntimeException.class, () -> admin.replay(io.cutover.admin.v1.ReplayRequest
+            .newBuilder().build())).getStatus().getDescription().startsWith("consumer: required"));
         List<ConflictInfo> log = admin.listConflicts(ListConflictsRequest.newBuilder().setService("catalog")
             .setLimit(10).build()).getConflictsList();
         assertEquals("resolved_by_operator", log.get(0).getOutcome());

@@ -509,13 +509,15 @@ public final class CutoverCli implements Callable<Integer> {
   /** {@code cutover admin --target HOST:PORT ACTION [options]}: the admin API from the command line. */
   @Command(name = "admin", mixinStandardHelpOptions = true,
       description = "Calls a running engine's gRPC admin API and prints the answer as JSON. Actions: status, "
-          + "conflicts, resolve, pause, resume, validate, repair, audit. The bearer token, if any, comes from "
+          + "conflicts, resolve, pause, resume, replay, validate, repair, audit, routes, weight, rules, rollback, "
+          + "rollout, stop-rollout, analyze, apigen. The bearer token, if any, comes from "
           + "CUTOVER_ADMIN_TOKEN.")
   static final class Admin implements Callable<Integer> {
     @Option(names = "--target", defaultValue = "127.0.0.1:7070", description = "HOST:PORT (default ${DEFAULT-VALUE})")
     String target;
 
-    @CommandLine.Parameters(index = "0", description = "status | conflicts | resolve | pause | resume | validate | "
+    @CommandLine.Parameters(index = "0", description = "status | conflicts | resolve | pause | resume | replay | "
+        + "validate | "
         + "repair | audit | routes | weight | rules | rollback | rollout | stop-rollout | analyze | apigen")
     String action;
 
@@ -561,6 +563,13 @@ public final class CutoverCli implements Callable<Integer> {
 
     @Option(names = "--service", defaultValue = "", description = "the service")
     String service;
+
+    @Option(names = "--consumer", defaultValue = "", description = "replay: the journal consumer (status lists them)")
+    String consumer;
+
+    @Option(names = "--after", defaultValue = "-1", description = "replay: the last journal index not to re-deliver "
+        + "(default: everything the journal keeps)")
+    long after;
 
     @Option(names = "--table", defaultValue = "", description = "the monolith's table")
     String table;
@@ -670,6 +679,8 @@ public final class CutoverCli implements Callable<Integer> {
               .setTable(table).build());
           case "resume" -> stub.resumeTable(io.cutover.admin.v1.TableRequest.newBuilder().setService(service)
               .setTable(table).build());
+          case "replay" -> stub.replay(io.cutover.admin.v1.ReplayRequest.newBuilder().setConsumer(consumer)
+              .setAfterIndex(after).build());
           case "validate" -> stub.validate(io.cutover.admin.v1.ValidateRequest.newBuilder().setService(service)
               .setTable(table).setLimit(limit).build());
           case "repair" -> stub.repair(io.cutover.admin.v1.RepairRequest.newBuilder().setService(service)
@@ -687,7 +698,8 @@ public final class CutoverCli implements Callable<Integer> {
           case "apigen" -> stub.generateApi(io.cutover.admin.v1.GenerateApiRequest.newBuilder().setSide(side)
               .addAllTables(tables).setFormat(format).build());
           default -> throw new CommandLine.ParameterException(spec.commandLine(), "action: '" + action
-              + "' is not one of status, conflicts, resolve, pause, resume, validate, repair, audit, routes, weight, "
+              + "' is not one of status, conflicts, resolve, pause, resume, replay, validate, repair, audit, routes, "
+              + "weight, "
               + "rules, rollback, rollout, stop-rollout, analyze, apigen");
         };
         if (answer instanceof io.cutover.admin.v1.GenerateApiResponse api) {

@@ -148,6 +148,9 @@ public final class JdbcApplier implements ChangeHandler, AutoCloseable {
     pending.add(new Statement1(dialect().upsert(mapping.targetTable(), columns, keyColumns), values));
   }
 
+  /** The highest position this applier recorded in the target. */
+  private long written = Journal.NO_INDEX;
+
   @Override
   public void onBatchEnd() throws SQLException {
     if (pendingIndex == Journal.NO_INDEX) {
@@ -175,10 +178,11 @@ public final class JdbcApplier implements ChangeHandler, AutoCloseable {
       try (PreparedStatement ps = c.prepareStatement(dialect.upsert(POSITION_TABLE,
           List.of("applier", "journal_index"), List.of("applier")))) {
         ps.setString(1, name);
-        ps.setLong(2, pendingIndex);
+        ps.setLong(2, Math.max(pendingIndex, written)); // a replayed batch does not move the position back
         ps.executeUpdate();
       }
       c.commit();
+      written = Math.max(pendingIndex, written);
       pending.clear();
       pendingIndex = Journal.NO_INDEX;
     } catch (SQLException | RuntimeException e) {

@@ -502,6 +502,23 @@ public final class Migration implements AutoCloseable {
   }
 
   /**
+   * Re-delivers journaled changes to one consumer of the running migration (see {@link Pipeline#replay}): a
+   * handler of the pipeline, or with Kafka of the capture pipeline (the publisher, to fill a topic again).
+   *
+   * @param consumer the handler's name.
+   * @param afterIndex the last index not to re-deliver.
+   * @return completes with the number re-delivered.
+   * @throws IllegalArgumentException naming the consumer or the index that is wrong.
+   */
+  public java.util.concurrent.CompletableFuture<Long> replay(String consumer, long afterIndex) {
+    if (capturePipeline != null && capturePipeline != pipeline
+        && capturePipeline.stats().stages().stream().anyMatch(s -> consumer.equals(s.handler()))) {
+      return capturePipeline.replay(consumer, afterIndex);
+    }
+    return pipeline.replay(consumer, afterIndex);
+  }
+
+  /**
    * Each service's validation (continuous when the configuration sets an interval; otherwise run on demand with
    * {@link ContinuousValidator#runOnce}), by service name.
    *

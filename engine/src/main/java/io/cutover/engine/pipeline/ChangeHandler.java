@@ -49,4 +49,13 @@ public interface ChangeHandler {
    * @throws Exception to have the end of batch retried after a back-off.
    */
   default void onBatchEnd() throws Exception {}
+
+  /**
+   * Why this handler refuses re-deliveries ({@link Pipeline#replay}), or null if it takes them (the default).
+   *
+   * @return the reason, e.g. that the handler decides each change once against state of its own.
+   */
+  default String refusesReplay() {
+    return null;
+  }
 }

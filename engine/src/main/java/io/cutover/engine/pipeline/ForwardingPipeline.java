@@ -49,6 +49,11 @@ public abstract class ForwardingPipeline implements Pipeline {
   }
 
   @Override
+  public CompletableFuture<Long> replay(String handler, long afterIndex) {
+    return delegate.replay(handler, afterIndex);
+  }
+
+  @Override
   public boolean awaitIdle(Duration timeout) throws InterruptedException {
     return delegate.awaitIdle(timeout);
   }

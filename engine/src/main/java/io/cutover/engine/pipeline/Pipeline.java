@@ -111,6 +111,22 @@ public interface Pipeline extends AutoCloseable {
   }
 
   /**
+   * Re-delivers the journaled changes after an index, up to the last one journaled now, to one handler of the
+   * running pipeline: on that handler's own thread, in journal order, between two of its batches, marked {@link
+   * ChangeRecord#replayed()}; its checkpoint does not move back, other handlers go on. For a target restored from
+   * a backup (an applier writes the row images again), a topic to fill again (the Kafka publisher), a checksum
+   * stage to feed again.
+   *
+   * @param handler the handler's name.
+   * @param afterIndex the last index not to re-deliver ({@link io.cutover.journal.Journal#NO_INDEX}: everything
+   *     the journal keeps).
+   * @return completes with the number of changes re-delivered, once the handler ended its last batch of them.
+   * @throws IllegalArgumentException naming the handler that does not exist or refuses replays, or the index
+   *     the journal no longer (or does not yet) hold.
+   */
+  CompletableFuture<Long> replay(String handler, long afterIndex);
+
+  /**
    * Waits until every change published so far has been handled by every stage.
    *
    * @param timeout how long to wait.

@@ -256,6 +256,12 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
   }
 
   @Override
+  public String refusesReplay() {
+    return "it decides every change once against its state (each row's last source positions), so a replay "
+        + "would change nothing; to mend a database restored from a backup, validate and repair it instead";
+  }
+
+  @Override
   public long durablePosition() throws IOException {
     return store().position();
   }

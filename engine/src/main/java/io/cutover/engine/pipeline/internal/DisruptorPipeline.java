@@ -303,6 +303,75 @@ public final class DisruptorPipeline implements Pipeline {
     return true;
   }
 
+  /** The table of replay requests travelling through the ring (never handed to a handler). */
+  static final String REPLAY_TABLE = "cutover_replay";
+  private static final io.cutover.engine.event.Row REPLAY_KEY = io.cutover.engine.event.Row.of("replay",
+      io.cutover.engine.event.Value.of(0L));
+  /** The key hash of every replay request: one comparison per change tells the rest apart. */
+  static final long REPLAY_HASH = io.cutover.engine.event.EventCodec.keyHash(REPLAY_TABLE, REPLAY_KEY);
+  private final java.util.concurrent.ConcurrentHashMap<Long, ReplayRequest> replays =
+      new java.util.concurrent.ConcurrentHashMap<>();
+  private final java.util.concurrent.atomic.AtomicLong replayIds = new java.util.concurrent.atomic.AtomicLong();
+
+  /** A replay waiting for its handler's stage to reach it in the ring. */
+  record ReplayRequest(String handler, long afterIndex, long upTo, CompletableFuture<Long> done) {}
+
+  @Override
+  public CompletableFuture<Long> replay(String handler, long afterIndex) {
+    HandlerStage target = null;
+    List<String> names = new ArrayList<>();
+    for (HandlerStage stage : handlerStages) {
+      names.add(stage.handler().name());
+      if (stage.handler().name().equals(handler) || (stage.stage() + "." + stage.handler().name()).equals(handler)) {
+        target = stage; // by the handler's name, or the journal consumer's (stage.handler)
+      }
+    }
+    if (target == null) {
+      throw new IllegalArgumentException("no pipeline handler is named '" + handler + "' (handlers: " + names + ")");
+    }
+    String refusal = target.handler().refusesReplay();
+    if (refusal != null) {
+      throw new IllegalArgumentException("handler '" + handler + "' refuses replays: " + refusal);
+    }
+    long first = journal.firstIndex();
+    long last = journal.lastIndex();
+    if (afterIndex > last) {
+      throw new IllegalArgumentException("journal index " + afterIndex + " is beyond the last one journaled, "
+          + last);
+    }
+    if (afterIndex != Journal.NO_INDEX && first != Journal.NO_INDEX && afterIndex < first - 1) {
+      throw new IllegalArgumentException("journal index " + afterIndex + " is no longer in the journal: the oldest "
+          + "kept is " + first);
+    }
+    if (afterIndex == last) {
+      return CompletableFuture.completedFuture(0L);
+    }
+    long id = replayIds.incrementAndGet();
+    CompletableFuture<Long> done = new CompletableFuture<>();
+    replays.put(id, new ReplayRequest(target.handler().name(), afterIndex, last, done));
+    publish(io.cutover.engine.event.ChangeEvent.builder(io.cutover.engine.event.Side.MONOLITH, REPLAY_TABLE,
+            io.cutover.engine.event.Operation.UPDATE).key(REPLAY_KEY)
+        .after(io.cutover.engine.event.Row.of("request", io.cutover.engine.event.Value.of(id))).build())
+        .whenComplete((index, error) -> {
+          if (error != null && replays.remove(id) != null) {
+            done.completeExceptionally(error);
+          }
+        });
+    return done;
+  }
+
+  /**
+   * The replay a request names, if it is for this handler (taken: it runs once).
+   *
+   * @param id the request's id.
+   * @param handler the stage's handler.
+   * @return the request, or null.
+   */
+  ReplayRequest takeReplay(long id, String handler) {
+    ReplayRequest request = replays.get(id);
+    return request != null && request.handler().equals(handler) && replays.remove(id, request) ? request : null;
+  }
+
   @Override
   public boolean awaitHandled(long sequence, Duration timeout) throws InterruptedException {
     long deadline = System.nanoTime() + timeout.toNanos();

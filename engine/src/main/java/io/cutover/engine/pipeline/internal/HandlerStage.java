@@ -3,6 +3,7 @@ package io.cutover.engine.pipeline.internal;
 import com.lmax.disruptor.EventHandler;
 import com.lmax.disruptor.RingBuffer;
 import io.cutover.engine.pipeline.ChangeHandler;
+import io.cutover.engine.pipeline.ChangeRecord;
 import io.cutover.engine.pipeline.PipelineConfig;
 import io.cutover.journal.ConsumerCheckpoint;
 import io.cutover.journal.Journal;
@@ -52,6 +53,12 @@ final class HandlerStage implements EventHandler<EventSlot> {
     if (batchStart < 0) {
       batchStart = sequence;
     }
+    if (slot.keyHash() == DisruptorPipeline.REPLAY_HASH && replayRequest(slot, sequence)) {
+      if (endOfBatch) {
+        endBatch(sequence);
+      }
+      return;
+    }
     if (slot.journalIndex > startAfter) {
       while (true) {
         try {
@@ -67,6 +74,116 @@ final class HandlerStage implements EventHandler<EventSlot> {
     }
     if (endOfBatch) {
       endBatch(sequence);
+    }
+  }
+
+  /**
+   * A replay request travelling through the ring: never handed to the handler; if it is for this stage's handler,
+   * the batch so far is ended and the journaled changes are re-delivered now, on this thread.
+   */
+  private boolean replayRequest(EventSlot slot, long sequence) {
+    io.cutover.engine.event.ChangeEvent control = slot.decode();
+    if (!control.table().equals(DisruptorPipeline.REPLAY_TABLE) || control.after() == null
+        || !control.after().has("request")) {
+      return false;
+    }
+    DisruptorPipeline.ReplayRequest request = pipeline.takeReplay(control.after().get("request").asLong(),
+        handler.name());
+    if (request != null) {
+      endBatch(sequence);
+      try {
+        request.done().complete(replay(request));
+      } catch (RuntimeException e) {
+        request.done().completeExceptionally(e);
+      }
+    }
+    return true;
+  }
+
+  private static final int REPLAY_BATCH = 1_000;
+
+  /** Re-delivers the request's journaled changes in batches; the checkpoint stays where it is. */
+  private long replay(DisruptorPipeline.ReplayRequest request) {
+    ReplayedRecord record = new ReplayedRecord();
+    long[] count = {0};
+    boolean[] past = {false};
+    try (io.cutover.journal.JournalReader reader = pipeline.journal().readAfter(request.afterIndex())) {
+      while (!past[0] && !pipeline.halted() && reader.next((index, buffer, offset, length) -> {
+        if (index > request.upTo()) {
+          past[0] = true;
+          return;
+        }
+        record.wrap(index, buffer, offset, length);
+        if (record.keyHash() == DisruptorPipeline.REPLAY_HASH
+            && record.decode().table().equals(DisruptorPipeline.REPLAY_TABLE)) {
+          return; // an earlier replay request
+        }
+        while (true) {
+          try {
+            handler.onChange(record);
+            backoff.succeeded();
+            break;
+          } catch (Exception e) {
+            backoff.failed(LOG, onChangeName + " (replay)", index, e);
+          }
+        }
+        if (++count[0] % REPLAY_BATCH == 0) {
+          replayBatchEnd(index);
+        }
+      })) {
+        // next
+      }
+    }
+    if (count[0] % REPLAY_BATCH != 0) {
+      replayBatchEnd(request.upTo());
+    }
+    LOG.info("{} handler '{}': {} journaled change(s) after index {} replayed", stage, handler.name(), count[0],
+        request.afterIndex());
+    return count[0];
+  }
+
+  private void replayBatchEnd(long index) {
+    while (true) {
+      try {
+        handler.onBatchEnd();
+        backoff.succeeded();
+        return;
+      } catch (Exception e) {
+        backoff.failed(LOG, onBatchEndName + " (replay)", index, e);
+      }
+    }
+  }
+
+  /** A journaled change being re-delivered: a view of the reader's buffer. */
+  private static final class ReplayedRecord implements ChangeRecord {
+    private final org.agrona.concurrent.UnsafeBuffer view = new org.agrona.concurrent.UnsafeBuffer(0, 0);
+    private long index;
+    private int length;
+
+    void wrap(long journalIndex, org.agrona.DirectBuffer buffer, int offset, int bytes) {
+      index = journalIndex;
+      length = bytes;
+      view.wrap(buffer, offset, bytes);
+    }
+
+    @Override
+    public long journalIndex() {
+      return index;
+    }
+
+    @Override
+    public boolean replayed() {
+      return true;
+    }
+
+    @Override
+    public org.agrona.DirectBuffer buffer() {
+      return view;
+    }
+
+    @Override
+    public int length() {
+      return length;
     }
   }
 

@@ -118,14 +118,24 @@ public final class BidirectionalSyncHarness {
         try (Connection c = ds.getConnection(); Statement st = c.createStatement()) {
           st.execute("CREATE TABLE orders (id BIGINT PRIMARY KEY, seq BIGINT NOT NULL, status TEXT, "
               + "quantity INT NOT NULL, updated_at TIMESTAMPTZ)");
-          st.execute("INSERT INTO orders SELECT g, -1, 'new', 1000, now() FROM generate_series(0, "
+          st.execute("INSERT INTO orders SELECT g, -1, 'new', 1000, timestamptz '2026-01-01 00:00:00+00' FROM "
+              + "generate_series(0, "
               + (2 * KEYS_PER_SIDE + SHARED_KEYS) + ") g");
         }
       }
       int capacity = rate * (seconds + 5);
       Probe probe = new Probe(capacity);
+      // Steady state: the rows enter sync's state through an online backfill first, as in a migration Cutover
+      // copied (-Dcutover.bench.seed=false: every row's first change meets no state, as after a copy made by hand).
+      io.cutover.engine.backfill.Backfill seed = oneWay || "false".equals(System.getProperty("cutover.bench.seed"))
+          ? null : io.cutover.engine.backfill.Backfill.builder(Side.MONOLITH, monolith).tables("orders")
+          .chunkSize(5_000).build();
+      if (seed != null) {
+        seed.install();
+      }
       PostgresLogicalCapture monolithCapture = PostgresLogicalCapture.builder(Side.MONOLITH, monolithUrl, user)
-          .tables("orders").slot("bench_monolith")
+          .tables(seed == null ? new String[] {"orders"}
+              : new String[] {"orders", io.cutover.engine.backfill.Backfill.WATERMARK_TABLE}).slot("bench_monolith")
           .replicaIdentityFull(!"false".equals(System.getProperty("cutover.bench.identityFull"))).build();
       PostgresLogicalCapture serviceCapture = PostgresLogicalCapture.builder(Side.service("orders"), serviceUrl, user)
           .tables("orders").slot("bench_service").replicaIdentityFull(true).build();
@@ -143,10 +153,18 @@ public final class BidirectionalSyncHarness {
           .waitStrategy(io.cutover.engine.pipeline.WaitStrategyKind.valueOf(System.getProperty("cutover.bench.wait",
               "SLEEPING")))
           .build()).apply(handler).checksum(probe).start()) {
-        monolithCapture.start(pipeline);
+        monolithCapture.start(seed == null ? pipeline : seed.watermarked(pipeline));
         if (!oneWay) {
           serviceCapture.start(pipeline);
         }
+        if (seed != null) {
+          long started = System.nanoTime();
+          seed.run();
+          pipeline.awaitIdle(java.time.Duration.ofMinutes(2));
+          System.out.printf("state seeded by an online backfill of %,d rows in %.1f s%n", 2 * KEYS_PER_SIDE
+              + SHARED_KEYS + 1, (System.nanoTime() - started) / 1e9);
+        }
+        long seeded = probe.applied; // the backfill's rows, not the load's changes
         long[] written = new long[2];
         Thread serviceWriter = new Thread(() -> {
           if (!oneWay) {
@@ -160,7 +178,7 @@ public final class BidirectionalSyncHarness {
         serviceWriter.join();
         long total = written[0] + written[1];
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
-        while (probe.applied < total && System.nanoTime() < deadline) {
+        while (probe.applied - seeded < total && System.nanoTime() < deadline) {
           Thread.sleep(10);
         }
         Histogram both = new Histogram(TimeUnit.MINUTES.toNanos(5), 3);
@@ -169,7 +187,7 @@ public final class BidirectionalSyncHarness {
         System.out.printf("%s: rate=%d changes/s tx=%d rows seconds=%d shared=%d%% written=%d applied=%d "
                 + "commit-to-applied ms: p50=%.1f p95=%.1f p99=%.1f max=%.1f (to service p95=%.1f, to monolith "
                 + "p95=%.1f)%n", oneWay ? "one-way (baseline)" : "bi-directional", rate, txRows, seconds,
-            conflictPercent, total, probe.applied, ms(both.getValueAtPercentile(50)),
+            conflictPercent, total, probe.applied - seeded, ms(both.getValueAtPercentile(50)),
             ms(both.getValueAtPercentile(95)), ms(both.getValueAtPercentile(99)), ms(both.getMaxValue()),
             ms(probe.toService.getValueAtPercentile(95)), ms(probe.toMonolith.getValueAtPercentile(95)));
         if (handler instanceof BidirectionalSync sync) {

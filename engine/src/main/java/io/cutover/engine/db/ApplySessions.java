@@ -28,6 +28,11 @@ public final class ApplySessions {
   /** The prefix of Cutover's replication origins on PostgreSQL. */
   public static final String ORIGIN_PREFIX = "cutover_";
 
+  /** How long an apply session waits for a row lock on PostgreSQL ({@code cutover.apply.lockTimeoutMillis}). */
+  public static final long LOCK_TIMEOUT_MILLIS = Long.getLong("cutover.apply.lockTimeoutMillis", 250L);
+  /** PostgreSQL's SQLSTATE for a lock wait that ran out ({@code lock_not_available}). */
+  public static final String LOCK_NOT_AVAILABLE = "55P03";
+
   private ApplySessions() {}
 
   /**
@@ -50,6 +55,10 @@ public final class ApplySessions {
     connection.setAutoCommit(true);
     try (Statement st = connection.createStatement()) {
       st.execute("SET cutover.apply = 'on'"); // what PostgreSQL trigger capture skips
+      // Cutover yields to the application: a row lock held longer than this fails Cutover's batch (retried after a
+      // back-off), well before PostgreSQL's deadlock detector (deadlock_timeout, 1 s by default) would pick a
+      // victim, which could be the application's transaction.
+      st.execute("SET lock_timeout = '" + LOCK_TIMEOUT_MILLIS + "ms'");
     }
     try {
       try (PreparedStatement ps = connection.prepareStatement(

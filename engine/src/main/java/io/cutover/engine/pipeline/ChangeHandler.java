@@ -36,6 +36,17 @@ public interface ChangeHandler {
   }
 
   /**
+   * Whether the pipeline restarts this handler from its {@link #durablePosition()} alone, even where its journal
+   * checkpoint is further: for a handler whose store lags its checkpoint after a power loss (it forces its writes
+   * to disk now and then, not every batch) and re-handles changes identically.
+   *
+   * @return false by default: the later of the two.
+   */
+  default boolean resumesFromDurablePosition() {
+    return false;
+  }
+
+  /**
    * Handles one change. The record is valid only during the call.
    *
    * @param change the change.

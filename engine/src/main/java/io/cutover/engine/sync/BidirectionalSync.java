@@ -261,9 +261,20 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
         + "would change nothing; to mend a database restored from a backup, validate and repair it instead";
   }
 
+  /**
+   * The journal index of the last batch in the state store; with a changelog none (the journal is transient, the
+   * state comes from the changelog at take-over).
+   */
   @Override
   public long durablePosition() throws IOException {
-    return store().position();
+    long position = store().position();
+    return changelog != null ? Journal.NO_INDEX : position;
+  }
+
+  /** The state store forces its file now and then: after a power loss the journal replays from its position. */
+  @Override
+  public boolean resumesFromDurablePosition() {
+    return changelog == null;
   }
 
   private StateStore store() throws IOException {

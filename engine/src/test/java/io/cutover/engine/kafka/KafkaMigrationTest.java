@@ -87,6 +87,7 @@ class KafkaMigrationTest {
     String prefix = "rt" + UUID.randomUUID().toString().substring(0, 6);
     MigrationConfig config = MigrationConfig.load(config("all", monolith, service, "all", prefix, prefix));
     assertEquals(MigrationConfig.KafkaRole.ALL, config.kafka().role());
+    long[] expected = new long[ACCOUNTS + 1];
     try (Migration migration = Migration.start(config)) {
       for (long id = 1; id <= ACCOUNTS; id++) {
         exec(monolith, "INSERT INTO account VALUES (" + id + ", 'm" + id + "', 0)");
@@ -99,7 +100,6 @@ class KafkaMigrationTest {
       assertEquals(List.of("1|service|0"), rows(monolith, "SELECT id, owner, visits FROM account WHERE id = 1"),
           "service -> Kafka -> monolith");
       assertEquals(1, rows(monolith, "SELECT id FROM account WHERE id = 100").size());
-      long[] expected = new long[ACCOUNTS + 1];
       Random random = new Random(7);
       for (int i = 0; i < 300; i++) {
         int id = 1 + random.nextInt(ACCOUNTS);
@@ -113,6 +113,15 @@ class KafkaMigrationTest {
       Thread.sleep(1_500);
       assertEquals(synced, sync.stats().toService() + sync.stats().toMonolith(),
           "quiet sides stay quiet: what sync writes is not sent back (no echo through Kafka)");
+    }
+    try (Migration again = Migration.start(config)) { // a restart: same state directory, a fresh apply journal
+      exec(monolith, "INSERT INTO account VALUES (200, 'after the restart', 0)");
+      exec(service, "UPDATE account SET owner = 'service again' WHERE id = 6");
+      awaitSame(monolith, QUERY, service, QUERY, Duration.ofSeconds(60));
+      assertEquals(List.of("200|after the restart|0"), rows(service, "SELECT id, owner, visits FROM account "
+          + "WHERE id = 200"), "changes after a restart still sync");
+      assertEquals(List.of("service again"), rows(monolith, "SELECT owner FROM account WHERE id = 6"));
+      assertCounters(monolith, expected);
     }
     Properties p = new Properties();
     p.put("bootstrap.servers", Kafka.bootstrap());

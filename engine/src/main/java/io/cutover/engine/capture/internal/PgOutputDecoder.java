@@ -279,7 +279,11 @@ public final class PgOutputDecoder {
 
   private static String isoOffset(String text) {
     String iso = text.replace(' ', 'T');
-    return iso.matches(".*[+-]\\d\\d$") ? iso + ":00" : iso;
+    int n = iso.length();
+    // PostgreSQL writes a whole-hour offset as +01; ISO-8601 wants +01:00
+    boolean hoursOnly = n >= 3 && (iso.charAt(n - 3) == '+' || iso.charAt(n - 3) == '-')
+        && Character.isDigit(iso.charAt(n - 2)) && Character.isDigit(iso.charAt(n - 1));
+    return hoursOnly ? iso + ":00" : iso;
   }
 
   /**

@@ -26,7 +26,10 @@ final class Backoff {
       throw new StageHaltedException();
     }
     failures++;
-    if (failures == 1 || Long.bitCount(failures) == 1) {
+    // Yielding a row lock to an application transaction is routine: said only when it goes on for a while.
+    boolean routine = cause instanceof java.sql.SQLException sql
+        && io.cutover.engine.db.ApplySessions.LOCK_NOT_AVAILABLE.equals(sql.getSQLState()) && failures < 8;
+    if (!routine && (failures == 1 || Long.bitCount(failures) == 1)) {
       log.warn("{} failed at journal index {} (failure {} in a row), retrying in {} ms: {}", what, journalIndex,
           failures, nextNanos / 1_000_000, cause.toString(), cause);
     }

@@ -113,7 +113,7 @@ public final class DisruptorPipeline implements Pipeline {
       throw new IllegalStateException(stage + " handler '" + handler.name()
           + "' could not report its durable position: " + e.getMessage(), e);
     }
-    return Math.max(checkpoint, own);
+    return handler.resumesFromDurablePosition() ? own : Math.max(checkpoint, own);
   }
 
   /**

@@ -36,6 +36,9 @@ public final class StateStore implements AutoCloseable {
   /** While a changelog is kept: every map entry set or removed since the last commit, in order. */
   private List<io.cutover.engine.sync.StateChangelog.Entry> changes;
   private static final int COMPACT_EVERY = 100;
+  /** The longest time between two forced writes of the state store. */
+  static final long SYNC_EVERY_NANOS = 100_000_000L;
+  private long lastSync = System.nanoTime() - SYNC_EVERY_NANOS;
   /** The changelog's map names. */
   public static final String ROWS = "rows";
   static final String PARKED = "parked";
@@ -95,9 +98,39 @@ public final class StateStore implements AutoCloseable {
    * @return the state, or null.
    */
   public RowState get(byte[] rowKey) {
+    Key key = new Key(rowKey);
+    RowState cached = recent.get(key);
+    if (cached != null) {
+      return cached == ABSENT ? null : cached.copy();
+    }
     byte[] bytes = rows.get(rowKey);
-    return bytes == null ? null : StateCodec.decodeState(bytes);
+    RowState state = bytes == null ? null : StateCodec.decodeState(bytes);
+    recent.put(key, state == null ? ABSENT : state.copy());
+    return state;
   }
+
+  /** A row key with value equality, for the cache of recent rows. */
+  private record Key(byte[] bytes) {
+    @Override
+    public boolean equals(Object other) {
+      return other instanceof Key k && java.util.Arrays.equals(bytes, k.bytes);
+    }
+
+    @Override
+    public int hashCode() {
+      return java.util.Arrays.hashCode(bytes);
+    }
+  }
+
+  private static final RowState ABSENT = new RowState();
+  private static final int RECENT_ROWS = 50_000;
+  /** The rows read or written lately, decoded (hot rows skip the store's B-tree and the decoding). */
+  private final Map<Key, RowState> recent = new java.util.LinkedHashMap<>(1 << 12, 0.75f, true) {
+    @Override
+    protected boolean removeEldestEntry(Map.Entry<Key, RowState> eldest) {
+      return size() > RECENT_ROWS;
+    }
+  };
 
   /**
    * Records what is known of a row (uncommitted until {@link #commit}).
@@ -108,6 +141,7 @@ public final class StateStore implements AutoCloseable {
   public void put(byte[] rowKey, RowState state) {
     byte[] bytes = StateCodec.encode(state);
     rows.put(rowKey, bytes);
+    recent.put(new Key(rowKey), state.copy());
     changed(ROWS, rowKey, bytes);
     if (state.parked != 0) {
       parked.put(state.parked, rowKey);
@@ -308,7 +342,10 @@ public final class StateStore implements AutoCloseable {
   }
 
   /**
-   * Makes the batch durable with its journal index.
+   * Makes the batch durable with its journal index: written to the file at once (survives a process crash);
+   * forced to disk at most every {@link #SYNC_EVERY_NANOS} (a power loss can lose the last fraction of a second
+   * of state, which the journal replays from {@link #position()}: the sync re-decides those changes identically
+   * and the databases' positions skip the writes they already hold).
    *
    * @param position the last journal index of the batch.
    * @param sync whether to force the file to disk (survives a power loss, not only a process crash).
@@ -316,11 +353,13 @@ public final class StateStore implements AutoCloseable {
   public void commit(long position, boolean sync) {
     meta.put("position", position);
     store.commit();
+    long now = System.nanoTime();
+    if (sync && now - lastSync >= SYNC_EVERY_NANOS) {
+      store.sync();
+      lastSync = now;
+    }
     if (changes != null) {
       changes.clear();
-    }
-    if (sync) {
-      store.sync();
     }
     if (++commits % COMPACT_EVERY == 0) {
       // Rewrite chunks less than half full (at most 4 MiB a time), so the file stays near its live size.
@@ -342,6 +381,7 @@ public final class StateStore implements AutoCloseable {
   /** Discards everything since the last commit. */
   public void rollback() {
     store.rollback();
+    recent.clear();
     if (changes != null) {
       changes.clear();
     }
@@ -373,6 +413,7 @@ public final class StateStore implements AutoCloseable {
    * @param entries the changelog, oldest first.
    */
   public void restore(List<io.cutover.engine.sync.StateChangelog.Entry> entries) {
+    recent.clear();
     rows.clear();
     parked.clear();
     conflicts.clear();
@@ -427,6 +468,6 @@ public final class StateStore implements AutoCloseable {
 
   @Override
   public void close() {
-    store.close();
+    store.close(); // closing writes and forces what is committed
   }
 }

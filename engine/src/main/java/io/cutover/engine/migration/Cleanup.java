@@ -88,12 +88,9 @@ public final class Cleanup {
   /** The migration's topics and consumer group, found and unless {@code dryRun} deleted. */
   private static List<String> kafka(MigrationConfig config, boolean dryRun) {
     MigrationConfig.KafkaSection kafka = config.kafka();
-    java.util.Set<String> ours = new java.util.TreeSet<>();
+    java.util.Set<String> ours = new java.util.TreeSet<>(
+        io.cutover.engine.migration.internal.KafkaWiring.topics(config).keySet());
     for (TableConfig table : config.tables()) {
-      ours.add(io.cutover.engine.kafka.KafkaPublisher.topic(kafka.topics(), io.cutover.engine.event.Side.MONOLITH,
-          table.source()));
-      ours.add(io.cutover.engine.kafka.KafkaPublisher.topic(kafka.topics(),
-          io.cutover.engine.event.Side.service(table.service()), table.target()));
       ours.add(Migration.stateTopic(kafka, table.service()));
     }
     ours.add(io.cutover.engine.kafka.KafkaPublisher.topic(kafka.topics(), io.cutover.engine.event.Side.MONOLITH,

@@ -10,6 +10,7 @@ import io.cutover.engine.config.MigrationConfig.SideConfig;
 import io.cutover.engine.config.MigrationConfig.TableConfig;
 import io.cutover.engine.db.DataSources;
 import io.cutover.engine.event.Side;
+import io.cutover.engine.migration.internal.KafkaWiring;
 import io.cutover.engine.pipeline.ChangeHandler;
 import io.cutover.engine.pipeline.Pipeline;
 import io.cutover.engine.pipeline.PipelineConfig;
@@ -178,8 +179,7 @@ public final class Migration implements AutoCloseable {
             DataSources.of(service.url(), service.user(), service.password()), config.stateDirectory())
             .syncState(config.sync() != io.cutover.journal.SyncPolicy.NONE);
         if (kafka != null) {
-          builder.changelog(new io.cutover.engine.kafka.KafkaStateChangelog(kafka.bootstrap(), stateTopic(kafka,
-              name), "cutover-state-" + kafka.group() + "-" + name, kafka.properties()));
+          builder.changelog(KafkaWiring.changelog(kafka, name));
         }
         return builder;
       }).table(mapping, table.conflicts(), table.bidirectional());
@@ -192,7 +192,7 @@ public final class Migration implements AutoCloseable {
         captures.add(capture(service.getValue(), tables));
       }
     }
-    Map<String, String> units = kafka == null ? Map.of() : topics(config);
+    Map<String, String> units = kafka == null ? Map.of() : KafkaWiring.topics(config);
     if (kafka != null) {
       io.cutover.engine.kafka.KafkaTopics.ensure(kafka.bootstrap(), kafka.properties(), units.keySet(),
           kafka.partitions(), new java.util.TreeSet<>(config.services().keySet().stream()
@@ -220,7 +220,7 @@ public final class Migration implements AutoCloseable {
     } else {
       if (capturing) {
         publisher = new io.cutover.engine.kafka.KafkaPublisher("kafka-publisher", kafka.bootstrap(),
-            kafka.topics(), database(config.monolith().url()), kafka.properties());
+            kafka.topics(), KafkaWiring.database(config.monolith().url()), kafka.properties());
         capturePipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.builder(config.journalDirectory()
                 .resolve("capture")).syncPolicy(config.sync()).build()).build())
             .apply(publisher)
@@ -235,7 +235,7 @@ public final class Migration implements AutoCloseable {
         // apply journal starts empty on every start.
         Path applyJournal = config.journalDirectory().resolve("apply");
         try {
-          deleteTree(applyJournal);
+          KafkaWiring.deleteTree(applyJournal);
         } catch (IOException e) {
           throw new IllegalStateException("cannot clear the apply journal " + applyJournal + ": " + e.getMessage(),
               e);
@@ -245,17 +245,7 @@ public final class Migration implements AutoCloseable {
             .apply(syncs.values().toArray(new ChangeHandler[0]))
             .checksum(clock)
             .start();
-        fromKafka = new io.cutover.engine.kafka.KafkaCapture(io.cutover.engine.event.Side.MONOLITH,
-            kafka.bootstrap(), kafka.group(), new ArrayList<>(units.keySet()));
-        kafka.properties().forEach(fromKafka::with);
-        fromKafka.with(org.apache.kafka.clients.consumer.ConsumerConfig.PARTITION_ASSIGNMENT_STRATEGY_CONFIG,
-                io.cutover.engine.kafka.ServiceAssignor.class.getName())
-            .with(io.cutover.engine.kafka.ServiceAssignor.UNITS, io.cutover.engine.kafka.ServiceAssignor.units(units))
-            .onAssignment(partitions -> {
-              java.util.Set<String> services = new java.util.TreeSet<>();
-              partitions.forEach(p -> services.add(units.get(p.topic())));
-              return services.stream().filter(syncs::containsKey).map(BidirectionalSync::takeOver).toList();
-            });
+        fromKafka = KafkaWiring.consumer(kafka, units, syncs);
       }
     }
     Pipeline into = capturePipeline != null ? capturePipeline : pipeline;
@@ -283,25 +273,6 @@ public final class Migration implements AutoCloseable {
     return migration;
   }
 
-  /** Each change topic of a Kafka migration, to the service whose sync consumes it. */
-  private static Map<String, String> topics(MigrationConfig config) {
-    Map<String, String> units = new java.util.TreeMap<>();
-    for (TableConfig table : config.tables()) {
-      units.put(io.cutover.engine.kafka.KafkaPublisher.topic(config.kafka().topics(),
-          io.cutover.engine.event.Side.MONOLITH, table.source()), table.service());
-      if (table.bidirectional()) {
-        units.put(io.cutover.engine.kafka.KafkaPublisher.topic(config.kafka().topics(),
-            io.cutover.engine.event.Side.service(table.service()), table.target()), table.service());
-      }
-    }
-    if (config.backfill() != null) {
-      // the backfill's watermarks travel with the monolith's changes; no sync consumes them
-      units.put(io.cutover.engine.kafka.KafkaPublisher.topic(config.kafka().topics(),
-          io.cutover.engine.event.Side.MONOLITH, io.cutover.engine.backfill.Backfill.WATERMARK_TABLE), "");
-    }
-    return units;
-  }
-
   /**
    * The state changelog topic of a service's sync.
    *
@@ -310,23 +281,7 @@ public final class Migration implements AutoCloseable {
    * @return {@code <prefix>.state.<service>}.
    */
   public static String stateTopic(MigrationConfig.KafkaSection kafka, String service) {
-    return kafka.topics() + ".state." + service.toLowerCase(java.util.Locale.ROOT);
-  }
-
-  private static String database(String url) {
-    String path = url.replaceFirst("\\?.*$", "").replaceFirst(";.*$", "");
-    return path.substring(Math.max(path.lastIndexOf('/'), path.lastIndexOf(':')) + 1);
-  }
-
-  private static void deleteTree(Path dir) throws IOException {
-    if (!java.nio.file.Files.exists(dir)) {
-      return;
-    }
-    try (java.util.stream.Stream<Path> paths = java.nio.file.Files.walk(dir)) {
-      for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-        java.nio.file.Files.deleteIfExists(p);
-      }
-    }
+    return KafkaWiring.stateTopic(kafka, service);
   }
 
   /** Serves each configured side's generated REST API. */

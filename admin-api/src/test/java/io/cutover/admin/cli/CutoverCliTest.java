@@ -258,6 +258,13 @@ class CutoverCliTest {
     assertEquals(0, paused.code(), paused.err());
     assertTrue(cli("admin", "--target", target, "resume", "--service", "accounts", "--table", "users").code() == 0);
     assertEquals(0, cli("admin", "--target", target, "conflicts", "--parked").code());
+    Result replayed = cli("admin", "--target", target, "replay", "--consumer", "checksum");
+    assertEquals(0, replayed.code(), replayed.err());
+    assertTrue(replayed.out().contains("\"replayed\""), replayed.out());
+    Result refused = cli("admin", "--target", target, "replay", "--consumer", "sync-accounts", "--after", "-1");
+    assertEquals(2, refused.code());
+    assertTrue(refused.err().contains("INVALID_ARGUMENT: consumer: handler 'sync-accounts' refuses replays"),
+        refused.err());
     assertEquals(0, cli("admin", "--target", target, "audit", "--limit", "5").code());
     assertEquals(0, cli("admin", "--target", target, "repair", "--service", "accounts", "--authority", "monolith",
         "--dry-run").code());

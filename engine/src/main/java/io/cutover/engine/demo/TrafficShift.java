@@ -126,10 +126,12 @@ final class TrafficShift {
 
   private static Rollout.State await(Rollout rollout) throws InterruptedException {
     long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
-    while ((rollout.state() == Rollout.State.RUNNING || rollout.state() == Rollout.State.PENDING)
-        && System.nanoTime() < deadline) {
+    Rollout.State state = rollout.state(); // read once per check: it moves on while we look
+    while ((state == Rollout.State.RUNNING || state == Rollout.State.PENDING) && System.nanoTime() < deadline) {
       Thread.sleep(20);
+      state = rollout.state();
     }
-    return rollout.state();
+    return state;
   }
+
 }

@@ -544,8 +544,8 @@ public final class Migration implements AutoCloseable {
       throw new IllegalStateException("this migration has no gateway (add a gateway section to the configuration)");
     }
     io.cutover.engine.route.Rollout running = rollouts.get(route);
-    if (running != null && (running.state() == io.cutover.engine.route.Rollout.State.RUNNING
-        || running.state() == io.cutover.engine.route.Rollout.State.PENDING)) {
+    io.cutover.engine.route.Rollout.State now = running == null ? null : running.state(); // read once
+    if (now == io.cutover.engine.route.Rollout.State.RUNNING || now == io.cutover.engine.route.Rollout.State.PENDING) {
       throw new IllegalStateException("a rollout of " + route + " is running; stop it first");
     }
     io.cutover.engine.route.Rollout rollout = new io.cutover.engine.route.Rollout(router, route, steps, thresholds,

@@ -843,13 +843,19 @@ public final class CutoverCli implements Callable<Integer> {
             }
           }
           PipelineStats stats = migration.pipeline().stats();
-          long captured = migration.captures().stream().mapToLong(c -> c.published()).sum();
+          // changes read from the databases; with Kafka, what the apply side consumed is shown apart
+          long captured = migration.captures().stream().filter(c -> !(c instanceof io.cutover.engine.kafka
+              .KafkaCapture)).mapToLong(c -> c.published()).sum();
+          long consumed = migration.captures().stream().filter(c -> c instanceof io.cutover.engine.kafka
+              .KafkaCapture).mapToLong(c -> c.published()).sum();
           long conflicts = migration.syncs().values().stream().mapToLong(s -> s.stats().conflicts()).sum();
           long parked = migration.syncs().values().stream().mapToLong(s -> s.stats().parked()).sum();
           long outstanding = migration.validations().values().stream().mapToLong(v -> v.stats().outstanding())
               .sum();
-          out.printf("cutover: captured %d, journaled %d, in flight %d, conflicts %d (parked %d), discrepancies %d%n",
-              captured, stats.durable(), stats.inFlight(), conflicts, parked, outstanding);
+          out.printf("cutover: captured %d%s, journaled %d, in flight %d, conflicts %d (parked %d), "
+              + "discrepancies %d%n",
+              captured, migration.config().kafka() == null ? "" : ", consumed from Kafka " + consumed,
+              stats.durable(), stats.inFlight(), conflicts, parked, outstanding);
         }
       } finally {
         if (admin != null) {

@@ -229,8 +229,7 @@ public final class ConfigChecker {
     java.util.Properties p = new java.util.Properties();
     p.put("default.api.timeout.ms", "15000");
     p.put("request.timeout.ms", "15000");
-    p.putAll(kafka.properties());
-    p.put("bootstrap.servers", kafka.bootstrap());
+    p.putAll(io.cutover.engine.kafka.KafkaTopics.clientProperties(kafka.bootstrap(), kafka.properties()));
     try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(p)) {
       admin.describeCluster().nodes().get(15, java.util.concurrent.TimeUnit.SECONDS);
       return null;

@@ -197,7 +197,7 @@ public final class KafkaCapture implements ChangeCapture {
     if (inFlight.isEmpty()) {
       return;
     }
-    long handled = handledIndex(pipeline);
+    long handled = pipeline.handledIndex();
     Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
     while (!inFlight.isEmpty() && inFlight.getFirst().index() <= handled) {
       offsets.putAll(inFlight.removeFirst().offsets()); // later polls' offsets replace earlier ones
@@ -216,17 +216,13 @@ public final class KafkaCapture implements ChangeCapture {
     }
   }
 
-  private static long handledIndex(Pipeline pipeline) {
-    return pipeline.handledIndex();
-  }
-
   /**
    * Waits until every stage has checkpointed a journal index: the changes are applied, not only journaled, so an
    * instance taking over the partitions (on another host, without this journal) loses nothing.
    */
   private void awaitHandled(Pipeline pipeline, long index) {
     while (running) {
-      if (handledIndex(pipeline) >= index) {
+      if (pipeline.handledIndex() >= index) {
         return;
       }
       try {

@@ -17,6 +17,20 @@ public final class KafkaTopics {
   private KafkaTopics() {}
 
   /**
+   * The properties of a Kafka client: the extra ones, then the bootstrap servers.
+   *
+   * @param bootstrapServers Kafka's bootstrap servers.
+   * @param extra extra client properties (security, timeouts).
+   * @return the properties.
+   */
+  public static Properties clientProperties(String bootstrapServers, Map<String, String> extra) {
+    Properties p = new Properties();
+    p.putAll(extra);
+    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    return p;
+  }
+
+  /**
    * Creates the missing topics: change topics with {@code partitions} partitions, state changelogs compacted with
    * one partition.
    *
@@ -30,9 +44,7 @@ public final class KafkaTopics {
    */
   public static List<String> ensure(String bootstrapServers, Map<String, String> clientProperties,
       Set<String> changeTopics, int partitions, Set<String> stateTopics) {
-    Properties p = new Properties();
-    p.putAll(clientProperties);
-    p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers);
+    Properties p = clientProperties(bootstrapServers, clientProperties);
     List<String> created = new ArrayList<>();
     try (Admin admin = Admin.create(p)) {
       Set<String> existing = admin.listTopics().names().get();

@@ -95,9 +95,8 @@ public final class Cleanup {
     }
     ours.add(io.cutover.engine.kafka.KafkaPublisher.topic(kafka.topics(), io.cutover.engine.event.Side.MONOLITH,
         io.cutover.engine.backfill.Backfill.WATERMARK_TABLE));
-    java.util.Properties p = new java.util.Properties();
-    p.putAll(kafka.properties());
-    p.put("bootstrap.servers", kafka.bootstrap());
+    java.util.Properties p = io.cutover.engine.kafka.KafkaTopics.clientProperties(kafka.bootstrap(),
+        kafka.properties());
     List<String> found = new ArrayList<>();
     try (org.apache.kafka.clients.admin.Admin admin = org.apache.kafka.clients.admin.Admin.create(p)) {
       java.util.Set<String> existing = admin.listTopics().names().get();

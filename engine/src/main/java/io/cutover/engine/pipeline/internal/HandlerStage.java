@@ -28,6 +28,8 @@ final class HandlerStage implements EventHandler<EventSlot> {
   private final StageLatency latency = new StageLatency();
   private final String onChangeName;
   private final String onBatchEndName;
+  private final String onReplayName;
+  private final String onReplayEndName;
   private long batchStart = -1L;
   private long lastHandled = Journal.NO_INDEX;
   private int handledInBatch;
@@ -43,6 +45,8 @@ final class HandlerStage implements EventHandler<EventSlot> {
     this.backoff = new Backoff(config.retryBackoffMin(), config.retryBackoffMax(), pipeline::halted);
     this.onChangeName = stage + " handler '" + handler.name() + "' onChange";
     this.onBatchEndName = stage + " handler '" + handler.name() + "' onBatchEnd";
+    this.onReplayName = onChangeName + " (replay)";
+    this.onReplayEndName = onBatchEndName + " (replay)";
   }
 
   @Override
@@ -60,15 +64,7 @@ final class HandlerStage implements EventHandler<EventSlot> {
       return;
     }
     if (slot.journalIndex > startAfter) {
-      while (true) {
-        try {
-          handler.onChange(slot);
-          backoff.succeeded();
-          break;
-        } catch (Exception e) {
-          backoff.failed(LOG, onChangeName, slot.journalIndex, e);
-        }
-      }
+      handle(slot, slot.journalIndex, onChangeName);
       lastHandled = slot.journalIndex;
       handledInBatch++;
     }
@@ -118,38 +114,44 @@ final class HandlerStage implements EventHandler<EventSlot> {
             && record.decode().table().equals(DisruptorPipeline.REPLAY_TABLE)) {
           return; // an earlier replay request
         }
-        while (true) {
-          try {
-            handler.onChange(record);
-            backoff.succeeded();
-            break;
-          } catch (Exception e) {
-            backoff.failed(LOG, onChangeName + " (replay)", index, e);
-          }
-        }
+        handle(record, index, onReplayName);
         if (++count[0] % REPLAY_BATCH == 0) {
-          replayBatchEnd(index);
+          endHandlerBatch(index, onReplayEndName);
         }
       })) {
         // next
       }
     }
     if (count[0] % REPLAY_BATCH != 0) {
-      replayBatchEnd(request.upTo());
+      endHandlerBatch(request.upTo(), onReplayEndName);
     }
     LOG.info("{} handler '{}': {} journaled change(s) after index {} replayed", stage, handler.name(), count[0],
         request.afterIndex());
     return count[0];
   }
 
-  private void replayBatchEnd(long index) {
+  /** Hands a change to the handler, again after a back-off until it takes it (or the pipeline stops). */
+  private void handle(ChangeRecord record, long index, String what) {
+    while (true) {
+      try {
+        handler.onChange(record);
+        backoff.succeeded();
+        return;
+      } catch (Exception e) {
+        backoff.failed(LOG, what, index, e);
+      }
+    }
+  }
+
+  /** Ends the handler's batch, again after a back-off until it succeeds (or the pipeline stops). */
+  private void endHandlerBatch(long index, String what) {
     while (true) {
       try {
         handler.onBatchEnd();
         backoff.succeeded();
         return;
       } catch (Exception e) {
-        backoff.failed(LOG, onBatchEndName + " (replay)", index, e);
+        backoff.failed(LOG, what, index, e);
       }
     }
   }
@@ -189,15 +191,7 @@ final class HandlerStage implements EventHandler<EventSlot> {
 
   private void endBatch(long sequence) {
     if (handledInBatch > 0) {
-      while (true) {
-        try {
-          handler.onBatchEnd();
-          backoff.succeeded();
-          break;
-        } catch (Exception e) {
-          backoff.failed(LOG, onBatchEndName, lastHandled, e);
-        }
-      }
+      endHandlerBatch(lastHandled, onBatchEndName);
       checkpoint.commit(lastHandled);
       long now = System.nanoTime();
       for (long s = batchStart; s <= sequence; s++) {

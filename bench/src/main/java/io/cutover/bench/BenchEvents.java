@@ -133,13 +133,22 @@ final class BenchEvents {
    * @return the rows written.
    * @throws java.sql.SQLException if the database fails.
    */
+  /** Seconds of warm-up before measuring (-Dcutover.bench.warmupSeconds, default 3). */
+  static int warmupSeconds() {
+    return Integer.getInteger("cutover.bench.warmupSeconds", 3);
+  }
+
   static long pacedLoad(java.sql.Connection c, java.sql.PreparedStatement statement, int rate, int seconds,
       int txRows, long[] committed, Runnable warmedUp, RowBinder binder) throws java.sql.SQLException {
     c.setAutoCommit(false);
     long seq = 0;
     long intervalNanos = java.util.concurrent.TimeUnit.SECONDS.toNanos(1) * txRows / rate;
+    // The warm-up may run slower (-Dcutover.bench.warmupRate=0.5: half the rate), so the JIT compiles the hot
+    // paths without a backlog building up that the measured seconds would then inherit.
+    double warmupRate = Double.parseDouble(System.getProperty("cutover.bench.warmupRate", "1"));
+    long warmupInterval = (long) (intervalNanos / warmupRate);
     long start = System.nanoTime();
-    long warmupEnd = start + java.util.concurrent.TimeUnit.SECONDS.toNanos(3);
+    long warmupEnd = start + java.util.concurrent.TimeUnit.SECONDS.toNanos(warmupSeconds());
     long end = warmupEnd + java.util.concurrent.TimeUnit.SECONDS.toNanos(seconds);
     long next = start;
     boolean warm = false;
@@ -151,6 +160,7 @@ final class BenchEvents {
       }
       if (!warm && now >= warmupEnd) {
         warm = true;
+        next = Math.max(next, warmupEnd);
         warmedUp.run();
       }
       long first = seq;
@@ -165,7 +175,7 @@ final class BenchEvents {
       for (long s = first; s < seq; s++) {
         committed[(int) s] = done;
       }
-      next += intervalNanos;
+      next += warm ? intervalNanos : warmupInterval;
     }
     return seq;
   }

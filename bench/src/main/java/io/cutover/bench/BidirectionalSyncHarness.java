@@ -123,7 +123,7 @@ public final class BidirectionalSyncHarness {
               + (2 * KEYS_PER_SIDE + SHARED_KEYS) + ") g");
         }
       }
-      int capacity = rate * (seconds + 5);
+      int capacity = rate * (seconds + BenchEvents.warmupSeconds() + 2);
       Probe probe = new Probe(capacity);
       // Steady state: the rows enter sync's state through an online backfill first, as in a migration Cutover
       // copied (-Dcutover.bench.seed=false: every row's first change meets no state, as after a copy made by hand).
@@ -223,7 +223,7 @@ public final class BidirectionalSyncHarness {
     return nanos / 1e6;
   }
 
-  /** Writes at the set rate for 3 s of warm-up plus the measured seconds; returns the changes written. */
+  /** Writes at the set rate for the warm-up (3 s unless set) plus the measured seconds; returns the changes written. */
   private static long load(String url, Properties user, int rate, int seconds, int txRows, int conflictPercent,
       int keyBase, long[] committed, Probe probe) {
     java.util.Random random = new java.util.Random(keyBase);

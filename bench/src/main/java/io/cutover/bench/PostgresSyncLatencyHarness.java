@@ -104,7 +104,7 @@ public final class PostgresSyncLatencyHarness {
         st.execute("CREATE TABLE purchases (order_id BIGINT PRIMARY KEY, seq BIGINT NOT NULL, customer TEXT, "
             + "total NUMERIC(12,2), status TEXT, updated_at TIMESTAMPTZ)");
       }
-      long total = (long) rate * (seconds + 3);
+      long total = (long) rate * (seconds + BenchEvents.warmupSeconds());
       long[] committed = new long[(int) total + 1];
       Probe probe = new Probe(committed);
       if (nativeReplication) {

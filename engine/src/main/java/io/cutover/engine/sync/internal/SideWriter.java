@@ -50,6 +50,9 @@ public final class SideWriter implements AutoCloseable {
   };
   private static final int MAX_STATEMENTS = 256;
   private final Map<String, Map<String, String>> columnTypes = new HashMap<>();
+  private final Map<String, Boolean> regroupable = new HashMap<>();
+  /** JDBC batches (round trips of data statements) sent so far. */
+  long batches;
   private Connection connection;
   private Dialect dialect;
   private long applied = Journal.NO_INDEX - 1;
@@ -121,6 +124,7 @@ public final class SideWriter implements AutoCloseable {
           statementsToRun.add(prepared);
         }
       }
+      statementsToRun = groupByShape(statementsToRun);
       // Consecutive statements of one shape go as one JDBC batch (one round trip), in order.
       int i = 0;
       while (i < statementsToRun.size()) {
@@ -140,6 +144,7 @@ public final class SideWriter implements AutoCloseable {
           j++;
         }
         int[] counts = ps.executeBatch();
+        batches++;
         for (int k = 0; k < counts.length; k++) {
           if (counts[k] == 0 && statementsToRun.get(i + k).countsMiss()) {
             skipped++;
@@ -208,6 +213,7 @@ public final class SideWriter implements AutoCloseable {
   /** Forgets what it knows of the tables' columns (after a failure, or to see whether a schema changed). */
   public void forgetSchemas() {
     columnTypes.clear();
+    regroupable.clear();
   }
 
   private static Map<String, String> readColumns(Connection c, String table) throws SQLException {
@@ -274,7 +280,88 @@ public final class SideWriter implements AutoCloseable {
   }
 
   /** A statement ready to run: its text, its parameters converted to the columns' types. */
-  private record Prepared(String sql, List<Value> values, boolean countsMiss) {}
+  /**
+   * A statement ready to run.
+   *
+   * @param sql its text (its shape).
+   * @param values its parameters.
+   * @param countsMiss whether changing no row counts as a skipped write.
+   * @param table this side's table, for updates that may be regrouped; null for any other statement.
+   * @param key the row's key.
+   */
+  private record Prepared(String sql, List<Value> values, boolean countsMiss, String table, Row key) {}
+
+  /**
+   * Regroups runs of updates to one table so that statements of one shape sit together and go in one JDBC batch.
+   * Updates change no row's existence and each statement touches only its own row, so updates of different rows
+   * commute; each row's own updates keep their order (an update's level is one more than the row's previous one,
+   * and levels run in order). Inserts, deletes and updates of another table end a run and stay where they are.
+   * Only tables whose one unique index is the primary key are regrouped: with another unique column, an order in
+   * which two rows swap values could collide where the source's order did not. Without this, a table whose
+   * updates alternate between two shapes (a counter that changed or not, a column set that differs) sent a few
+   * rows per round trip: at 10,000 changes/s, about 4 rows per batch on PostgreSQL.
+   */
+  private List<Prepared> groupByShape(List<Prepared> in) throws SQLException {
+    List<Prepared> out = null;
+    int i = 0;
+    while (i < in.size()) {
+      String table = in.get(i).table();
+      int j = i + 1;
+      while (table != null && j < in.size() && table.equals(in.get(j).table())) {
+        j++;
+      }
+      if (j - i > 2 && regroupable(table)) {
+        if (out == null) {
+          out = new ArrayList<>(in.subList(0, i));
+        }
+        regroup(in.subList(i, j), out);
+      } else if (out != null) {
+        out.addAll(in.subList(i, j));
+      }
+      i = j;
+    }
+    return out == null ? in : out;
+  }
+
+  private static void regroup(List<Prepared> run, List<Prepared> out) {
+    Map<Row, Integer> lastLevel = new HashMap<>();
+    List<List<Prepared>> levels = new ArrayList<>();
+    for (Prepared p : run) {
+      int level = lastLevel.merge(p.key(), 0, (previous, zero) -> previous + 1);
+      if (level == levels.size()) {
+        levels.add(new ArrayList<>());
+      }
+      levels.get(level).add(p);
+    }
+    for (List<Prepared> level : levels) {
+      Map<String, List<Prepared>> byShape = new java.util.LinkedHashMap<>();
+      for (Prepared p : level) {
+        byShape.computeIfAbsent(p.sql(), k -> new ArrayList<>()).add(p);
+      }
+      byShape.values().forEach(out::addAll);
+    }
+  }
+
+  private boolean regroupable(String table) throws SQLException {
+    Boolean known = regroupable.get(table);
+    if (known == null) {
+      known = true;
+      io.cutover.engine.analysis.Schema.Table t = io.cutover.engine.analysis.Schema.read(dataSource,
+          List.of(table)).table(table.toLowerCase(java.util.Locale.ROOT));
+      if (t == null || t.primaryKey().isEmpty()) {
+        known = false;
+      } else {
+        for (io.cutover.engine.analysis.Schema.Index index : t.indexes()) {
+          if (index.unique() && !new java.util.HashSet<>(index.columns()).equals(new java.util.HashSet<>(
+              t.primaryKey()))) {
+            known = false;
+          }
+        }
+      }
+      regroupable.put(table, known);
+    }
+    return known;
+  }
 
   private Prepared prepare(Write write) throws SQLException {
     TableMapping mapping = mappings.get(write.table());
@@ -368,7 +455,7 @@ public final class SideWriter implements AutoCloseable {
       values.add(converted == null ? param.value() : converted);
     }
     return new Prepared(sql.toString(), values, write.type() != Write.Type.FORCE_DELETE
-        && write.type() != Write.Type.INSERT_MISSING);
+        && write.type() != Write.Type.INSERT_MISSING, write.type() == Write.Type.UPDATE ? table : null, write.key());
   }
 
   /** A statement parameter and the column it goes to (for conversions to the column's type). */

@@ -44,7 +44,7 @@ class SyncChaosPropertiesTest {
 
   @Test
   void bothSidesConvergeOnTheModelsRowsWhateverTheInterleavingPartitionsAndRestarts() {
-    qt().withExamples(40).withShrinkCycles(0).forAll(lists().of(steps()).ofSizeBetween(5, 60))
+    qt().withExamples(Integer.getInteger("cutover.chaos.examples", 40)).withShrinkCycles(0).forAll(lists().of(steps()).ofSizeBetween(5, 60))
         .checkAssert(SyncChaosPropertiesTest::check);
   }
 

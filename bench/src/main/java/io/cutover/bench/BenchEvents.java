@@ -119,8 +119,23 @@ final class BenchEvents {
   }
 
   /**
+   * Seconds of warm-up before measuring: {@code -Dcutover.bench.warmupSeconds}, else the harness's own default.
+   *
+   * @param fallback the harness's default.
+   * @return the seconds.
+   */
+  static int warmupSeconds(int fallback) {
+    return Integer.getInteger("cutover.bench.warmupSeconds", fallback);
+  }
+
+  /** The paced loads' warm-up: 3 s unless set. */
+  static int warmupSeconds() {
+    return warmupSeconds(3);
+  }
+
+  /**
    * The harnesses' load generator: transactions of {@code txRows} executions of one statement at a fixed rate,
-   * for 3 s of warm-up plus {@code seconds}; records when each row's transaction committed.
+   * for the warm-up ({@link #warmupSeconds()}) plus {@code seconds}; records when each row's transaction committed.
    *
    * @param c the connection (auto-commit is turned off).
    * @param statement the statement, executed once per row in a JDBC batch per transaction.
@@ -133,11 +148,6 @@ final class BenchEvents {
    * @return the rows written.
    * @throws java.sql.SQLException if the database fails.
    */
-  /** Seconds of warm-up before measuring (-Dcutover.bench.warmupSeconds, default 3). */
-  static int warmupSeconds() {
-    return Integer.getInteger("cutover.bench.warmupSeconds", 3);
-  }
-
   static long pacedLoad(java.sql.Connection c, java.sql.PreparedStatement statement, int rate, int seconds,
       int txRows, long[] committed, Runnable warmedUp, RowBinder binder) throws java.sql.SQLException {
     c.setAutoCommit(false);

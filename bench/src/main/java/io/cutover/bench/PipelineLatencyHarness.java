@@ -106,7 +106,7 @@ public final class PipelineLatencyHarness {
             .waitStrategy(wait).build())
         .apply(sink).start()) {
       long interval = TimeUnit.SECONDS.toNanos(1) / rate;
-      long warmupEnd = System.nanoTime() + TimeUnit.SECONDS.toNanos(Long.getLong("cutover.bench.warmup", 5));
+      long warmupEnd = System.nanoTime() + TimeUnit.SECONDS.toNanos(BenchEvents.warmupSeconds(5));
       long start = System.nanoTime();
       long end = warmupEnd + TimeUnit.SECONDS.toNanos(seconds);
       sink.measureFrom = warmupEnd;

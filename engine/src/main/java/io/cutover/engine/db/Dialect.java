@@ -13,7 +13,6 @@ public enum Dialect {
   /** PostgreSQL 12 or later. */
   POSTGRESQL;
 
-
   /**
    * The dialect of an open connection.
    *

@@ -279,12 +279,11 @@ public final class SideWriter implements AutoCloseable {
     return position;
   }
 
-  /** A statement ready to run: its text, its parameters converted to the columns' types. */
   /**
    * A statement ready to run.
    *
    * @param sql its text (its shape).
-   * @param values its parameters.
+   * @param values its parameters, converted to the columns' types.
    * @param countsMiss whether changing no row counts as a skipped write.
    * @param table this side's table, for updates that may be regrouped; null for any other statement.
    * @param key the row's key.
@@ -345,19 +344,10 @@ public final class SideWriter implements AutoCloseable {
   private boolean regroupable(String table) throws SQLException {
     Boolean known = regroupable.get(table);
     if (known == null) {
-      known = true;
       io.cutover.engine.analysis.Schema.Table t = io.cutover.engine.analysis.Schema.read(dataSource,
           List.of(table)).table(table.toLowerCase(java.util.Locale.ROOT));
-      if (t == null || t.primaryKey().isEmpty()) {
-        known = false;
-      } else {
-        for (io.cutover.engine.analysis.Schema.Index index : t.indexes()) {
-          if (index.unique() && !new java.util.HashSet<>(index.columns()).equals(new java.util.HashSet<>(
-              t.primaryKey()))) {
-            known = false;
-          }
-        }
-      }
+      known = t != null && !t.primaryKey().isEmpty() && t.indexes().stream().noneMatch(index -> index.unique()
+          && !new java.util.HashSet<>(index.columns()).equals(new java.util.HashSet<>(t.primaryKey())));
       regroupable.put(table, known);
     }
     return known;

@@ -5,6 +5,7 @@ import io.cutover.engine.capture.internal.H2ChangeTrigger;
 import io.cutover.engine.capture.internal.PgChangeRows;
 import io.cutover.engine.capture.internal.TriggerSchema;
 import io.cutover.engine.db.Dialect;
+import io.cutover.engine.db.RowVersions;
 import io.cutover.engine.event.EventCodec;
 import io.cutover.engine.event.Side;
 import io.cutover.engine.pipeline.Pipeline;
@@ -68,8 +69,9 @@ public final class TriggerCapture extends ThreadedCapture {
   public void install() throws SQLException {
     try (Connection connection = dataSource.getConnection()) {
       Dialect dialect = Dialect.of(connection);
+      java.util.Map<String, List<String>> keys = new java.util.HashMap<>();
       for (String table : tables) {
-        checkTable(connection, dialect.name(table));
+        keys.put(table, checkTable(connection, dialect.name(table)));
       }
       connection.setAutoCommit(false);
       try (Statement st = connection.createStatement()) {
@@ -79,6 +81,7 @@ public final class TriggerCapture extends ThreadedCapture {
         } else {
           st.execute(PgChangeRows.CHANGE_TABLE);
         }
+        st.execute(RowVersions.CREATE);
         st.execute("CREATE SEQUENCE IF NOT EXISTS " + TriggerSchema.SEQUENCE + " START WITH 1");
         st.execute("CREATE TABLE IF NOT EXISTS " + TriggerSchema.CONFIG_TABLE
             + " (side VARCHAR(64) NOT NULL, last_seq BIGINT NOT NULL)");
@@ -106,8 +109,10 @@ public final class TriggerCapture extends ThreadedCapture {
                 + "UPDATE, DELETE ON " + table + " FOR EACH ROW CALL '" + H2ChangeTrigger.class.getName() + "'");
           } else {
             st.execute("DROP TRIGGER IF EXISTS " + TriggerSchema.TRIGGER_PREFIX + table + " ON " + table);
+            // the key's columns are the function's arguments: it records the row's version under them
             st.execute("CREATE TRIGGER " + TriggerSchema.TRIGGER_PREFIX + table + " AFTER INSERT OR UPDATE OR DELETE"
-                + " ON " + table + " FOR EACH ROW EXECUTE FUNCTION cutover_capture()");
+                + " ON " + table + " FOR EACH ROW EXECUTE FUNCTION cutover_capture(" + String.join(", ",
+                keys.get(table).stream().map(k -> "'" + k.replace("'", "''") + "'").toList()) + ")");
           }
         }
         connection.commit();
@@ -118,7 +123,8 @@ public final class TriggerCapture extends ThreadedCapture {
     }
   }
 
-  private static void checkTable(Connection connection, String table) throws SQLException {
+  /** Checks that a table exists and has a primary key; returns the key's columns (lower case). */
+  private static List<String> checkTable(Connection connection, String table) throws SQLException {
     String physical = Dialect.of(connection) == Dialect.H2 ? table.toUpperCase(Locale.ROOT)
         : table.toLowerCase(Locale.ROOT);
     String schema = connection.getSchema();
@@ -127,12 +133,17 @@ public final class TriggerCapture extends ThreadedCapture {
         throw new IllegalArgumentException("table '" + table + "' does not exist in the captured database");
       }
     }
+    List<String> keys = new java.util.ArrayList<>();
     try (ResultSet rs = connection.getMetaData().getPrimaryKeys(null, schema, physical)) {
-      if (!rs.next()) {
-        throw new IllegalArgumentException("table '" + table + "' has no primary key: Cutover needs one to "
-            + "identify rows");
+      while (rs.next()) {
+        keys.add(rs.getString("COLUMN_NAME").toLowerCase(Locale.ROOT));
       }
     }
+    if (keys.isEmpty()) {
+      throw new IllegalArgumentException("table '" + table + "' has no primary key: Cutover needs one to "
+          + "identify rows");
+    }
+    return keys;
   }
 
   /**
@@ -153,6 +164,7 @@ public final class TriggerCapture extends ThreadedCapture {
         st.execute("DROP FUNCTION IF EXISTS cutover_capture()");
       }
       st.execute("DROP TABLE IF EXISTS " + TriggerSchema.CHANGE_TABLE);
+      st.execute("DROP TABLE IF EXISTS " + RowVersions.TABLE);
       st.execute("DROP SEQUENCE IF EXISTS " + TriggerSchema.SEQUENCE);
       st.execute("DROP TABLE IF EXISTS " + TriggerSchema.CONFIG_TABLE);
     }

@@ -141,8 +141,17 @@ public final class Cleanup {
         found.add("replication origin " + origin);
       }
     }
+    for (String table : CAPTURE_TABLES) {
+      if (exists(c, table)) {
+        found.add("table " + table);
+      }
+    }
     return found;
   }
+
+  /** The tables trigger capture creates (and logical capture, for row versions). */
+  private static final String[] CAPTURE_TABLES = {"cutover_changes", "cutover_capture_state",
+      io.cutover.engine.db.RowVersions.TABLE};
 
   private static List<String> h2(Connection c, String[] tables) throws SQLException {
     List<String> found = new ArrayList<>();
@@ -152,7 +161,7 @@ public final class Cleanup {
         found.add("trigger " + trigger.toLowerCase(Locale.ROOT));
       }
     }
-    for (String table : new String[] {"cutover_changes", "cutover_capture_state"}) {
+    for (String table : CAPTURE_TABLES) {
       if (exists(c, table)) {
         found.add("table " + table);
       }

@@ -127,9 +127,10 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
       }
       mappings.put(table.mapping().sourceTable(), table.mapping());
     }
-    this.reconciler = new Reconciler(service, builder.resolvers);
     this.monolithWriter = new SideWriter(applier, name, Side.MONOLITH, builder.monolith, mappings);
     this.serviceWriter = new SideWriter(applier, name, service, builder.serviceDatabase, mappings);
+    this.reconciler = new Reconciler(service, builder.resolvers,
+        side -> (side.isMonolith() ? monolithWriter : serviceWriter).versioned());
   }
 
   /**
@@ -620,11 +621,12 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
     Side to = event.side().isMonolith() ? service : Side.MONOLITH;
     Write write;
     if (event.operation() == Operation.DELETE) {
-      state.put(key, RowState.deleted(event.hlc()));
+      state.put(key, RowState.deleted(event.hlc()).positionsFrom(current));
       write = new Write(to, event.table(), Write.Type.FORCE_DELETE, event.key(), null, null);
     } else {
       Row base = current == null || current.isDeleted() ? null : current.row();
-      state.put(key, RowState.existing(RowState.overlay(base, event.after().columns()), event.hlc()));
+      state.put(key, RowState.existing(RowState.overlay(base, event.after().columns()), event.hlc())
+          .positionsFrom(current));
       write = new Write(to, event.table(), Write.Type.UPSERT, event.key(), event.after(), null);
     }
     (to.isMonolith() ? toMonolithWrites : toServiceWrites).add(new SideWriter.Indexed(index, write, held));
@@ -700,7 +702,8 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
     } else {
       chosen = row.parkedService();
     }
-    RowState next = chosen == null ? RowState.deleted(event.hlc()) : RowState.existing(chosen, event.hlc());
+    RowState next = (chosen == null ? RowState.deleted(event.hlc()) : RowState.existing(chosen, event.hlc()))
+        .positionsFrom(row);
     state.put(key, next);
     state.unpark(id);
     List<String> decisions = new ArrayList<>(conflict.decisions());

@@ -206,6 +206,38 @@ class CaptureContractTest {
     assertTrue(missing.getMessage().contains("'no_such_table' does not exist"), missing.getMessage());
   }
 
+  static Stream<Arguments> triggerTargets() {
+    return Stream.of(Arguments.of(new H2Target()), Arguments.of(new PostgresTriggerTarget()));
+  }
+
+  /** Sync's writes find a row's version under the key text they compute: the trigger must record the same. */
+  @ParameterizedTest(name = "{0}")
+  @MethodSource("triggerTargets")
+  void triggersRecordEachRowsLastApplicationChangeUnderTheKeyTextSyncComputes(Target target) throws Exception {
+    UUID id = UUID.fromString("7c0e8e2a-35a4-4b8e-9f44-0b0c7d2a1e55");
+    exec(target.database(), "CREATE TABLE part (sku VARCHAR(20), bin INT, qty INT, PRIMARY KEY (sku, bin))",
+        "CREATE TABLE tag (id UUID PRIMARY KEY, label VARCHAR(20))");
+    try (ChangeCapture capture = target.capture("part", "tag")) {
+      capture.install();
+      exec(target.database(), "INSERT INTO part VALUES ('a''b', 7, 1)", "UPDATE part SET qty = 2 WHERE bin = 7",
+          "INSERT INTO tag VALUES ('" + id + "', 'x')");
+      try (Connection apply = target.database().getConnection()) {
+        io.cutover.engine.db.ApplySessions.mark(apply, "contract");
+        try (Statement st = apply.createStatement()) {
+          st.execute("INSERT INTO part VALUES ('c', 1, 1)");
+        }
+      }
+      String part = io.cutover.engine.db.RowVersions.key(java.util.Map.of("SKU", Value.of("a'b"), "bin",
+          Value.of(7L)));
+      String tag = io.cutover.engine.db.RowVersions.key(java.util.Map.of("id", Value.of(id)));
+      assertEquals(List.of("part|" + part.replace('\u001f', '/') + "|2", "tag|id=" + id + "|3"),
+          io.cutover.engine.testing.TestSupport.rows(target.database(), "SELECT table_name, REPLACE(row_key, "
+              + "CHR(31), '/'), seq FROM cutover_row_versions ORDER BY seq"),
+          "one version per row, the last change's sequence number; Cutover's own write has none");
+      capture.uninstall();
+    }
+  }
+
   @Test
   void postgresTriggerCaptureNeverSkipsAChangeWhoseTransactionCommitsLateAndIgnoresCutoversOwnWrites()
       throws Exception {

@@ -108,6 +108,7 @@ class MigrationTest {
       assertTrue(left.contains("payments: replication origin cutover_sync_payments_service"), left.toString());
       assertTrue(left.contains("monolith: trigger cutover_capture_payment"), left.toString());
       assertTrue(left.contains("monolith: table cutover_apply_position"), left.toString());
+      assertTrue(left.contains("monolith: table cutover_row_versions"), left.toString());
       assertEquals(left, Cleanup.run(config, false));
       assertEquals(List.of(), Cleanup.run(config, true));
       try (Connection svc = payments.getConnection()) {

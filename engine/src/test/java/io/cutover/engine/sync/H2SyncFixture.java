@@ -88,6 +88,13 @@ public final class H2SyncFixture implements AutoCloseable {
     monolithCapture.start(pipeline);
   }
 
+  /** Starts the service's capture again after a test closed it. */
+  void restartServiceCapture() {
+    serviceCapture = TriggerCapture.builder(Side.service(serviceName), service).tables(serviceTables)
+        .pollInterval(Duration.ofMillis(2)).build();
+    serviceCapture.start(pipeline);
+  }
+
   /** Waits until both change tables are drained and the pipeline has handled everything, twice over. */
   public void awaitQuiet() throws Exception {
     awaitQuiet(monolith, service);

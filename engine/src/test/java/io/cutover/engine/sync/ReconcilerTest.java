@@ -60,6 +60,45 @@ class ReconcilerTest {
     assertEquals(row(7, "bolt"), out.next().row());
   }
 
+  private static ChangeEvent at(long position, ChangeEvent e) {
+    return ChangeEvent.builder(e.side(), e.table(), e.operation()).key(e.key()).before(e.before()).after(e.after())
+        .hlc(e.hlc()).position(io.cutover.engine.event.SourcePosition.triggerSequence(position)).build();
+  }
+
+  @Test
+  void onSidesKeepingRowVersionsWritesWaitForUnseenChangesAndEachChangeGetsWhatItLacks() {
+    Reconciler versioned = new Reconciler(SERVICE, Map.of(), side -> true);
+    ConflictPolicy policy = ConflictPolicy.LAST_WRITER_WINS;
+    // The monolith's change 3 renames the row: the service gets the name if it has made no change sync has not
+    // seen (it has made none sync saw: 0).
+    Reconciler.Outcome renamed = versioned.reconcile(at(3, update(Side.MONOLITH, row(10, "bolt"), row(10, "nut"),
+        200)), policy, RowState.existing(row(10, "bolt"), 100), 0);
+    assertEquals(List.of(new Write(SERVICE, "item", Write.Type.UPDATE, KEY, Row.of("name", Value.of("nut")),
+        Row.of("name", Value.of("bolt"))).seen(0)), renamed.writes());
+    // The service's change 8 was made before that write could land (it still shows "bolt"), so the write left the
+    // row alone; 8 changed only the stock, which goes to the monolith, and the service gets the name again, if 8
+    // is still its last change.
+    Reconciler.Outcome sold = versioned.reconcile(at(8, update(SERVICE, row(10, "bolt"), row(9, "bolt"), 300)),
+        policy, renamed.next(), 0);
+    assertNull(sold.conflict());
+    assertEquals(List.of(
+        new Write(Side.MONOLITH, "item", Write.Type.UPDATE, KEY, Row.of("stock", Value.of(9L)),
+            Row.of("stock", Value.of(10L))).seen(3),
+        new Write(SERVICE, "item", Write.Type.UPDATE, KEY, Row.of("name", Value.of("nut")),
+            Row.of("name", Value.of("bolt"))).seen(8)), sold.writes());
+    // A change that does not show a column sync wrote (the side had not the column yet) gets it on the version
+    // alone.
+    Reconciler.Outcome narrow = versioned.reconcile(at(9, update(SERVICE, Row.of("id", Value.of(1L), "stock",
+        Value.of(9L)), Row.of("id", Value.of(1L), "stock", Value.of(8L)), 400)), policy, sold.next(), 0);
+    assertEquals(new Write(SERVICE, "item", Write.Type.UPDATE, KEY, Row.of("name", Value.of("nut")), null).seen(9),
+        narrow.writes().get(1));
+    // Once a change shows the converged value, nothing more is sent.
+    Reconciler.Outcome settled = versioned.reconcile(at(10, update(SERVICE, row(8, "nut"), row(7, "nut"), 500)),
+        policy, narrow.next(), 0);
+    assertEquals(List.of(new Write(Side.MONOLITH, "item", Write.Type.UPDATE, KEY, Row.of("stock", Value.of(7L)),
+        Row.of("stock", Value.of(8L))).seen(3)), settled.writes());
+  }
+
   @Test
   void shouldMergeChangesToDifferentColumnsWithoutAConflict() {
     RowState state = serviceMovedOn(row(10, "bolt M6"), ConflictPolicy.LAST_WRITER_WINS);

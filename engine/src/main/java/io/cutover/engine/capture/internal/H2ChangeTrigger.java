@@ -2,6 +2,7 @@ package io.cutover.engine.capture.internal;
 
 import io.cutover.engine.db.ApplySessions;
 import io.cutover.engine.db.JdbcValues;
+import io.cutover.engine.db.RowVersions;
 import io.cutover.engine.event.ChangeEvent;
 import io.cutover.engine.event.EventCodec;
 import io.cutover.engine.event.Operation;
@@ -23,13 +24,16 @@ import org.h2.api.Trigger;
 /**
  * The H2 row trigger that trigger capture installs: in the writer's own transaction it encodes the change (both
  * row images, the changed columns) with {@link EventCodec} and inserts it into the change table under the next
- * change sequence number. Rows written by Cutover's own apply sessions are skipped (loop prevention).
+ * change sequence number, and records that number as the row's version ({@link RowVersions}). Rows written by
+ * Cutover's own apply sessions are skipped (loop prevention).
  */
 public final class H2ChangeTrigger implements Trigger {
   private String table;
   private String[] columns;
   private int[] keyIndexes;
   private Side side;
+  /** Whether the database keeps row versions (capture installed them; see {@link RowVersions}). */
+  private boolean versioned;
   /** One trigger instance serves every session writing the table, concurrently: a buffer per thread. */
   private static final ThreadLocal<ExpandableArrayBuffer> BUFFER =
       ThreadLocal.withInitial(() -> new ExpandableArrayBuffer(256));
@@ -62,6 +66,10 @@ public final class H2ChangeTrigger implements Trigger {
       String name = rs.next() ? rs.getString(1) : null;
       side = name == null || name.equals("monolith") ? Side.MONOLITH : Side.service(name);
     }
+    try (ResultSet rs = conn.getMetaData().getTables(null, schemaName,
+        RowVersions.TABLE.toUpperCase(java.util.Locale.ROOT), null)) {
+      versioned = rs.next();
+    }
   }
 
   @Override
@@ -75,8 +83,9 @@ public final class H2ChangeTrigger implements Trigger {
     for (int index : keyIndexes) {
       key.put(columns[index], JdbcValues.fromJdbc(columns[index], keySource[index]));
     }
+    Row keyRow = key.build();
     ChangeEvent.Builder event = ChangeEvent.builder(side, table, operation)
-        .key(key.build())
+        .key(keyRow)
         .position(SourcePosition.triggerSequence(0))
         .commitTimeMicros(System.currentTimeMillis() * 1_000L);
     if (oldRow != null) {
@@ -98,10 +107,24 @@ public final class H2ChangeTrigger implements Trigger {
     int length = EventCodec.encode(event.build(), buffer, 0);
     byte[] bytes = new byte[length];
     buffer.getBytes(0, bytes);
+    long seq;
+    try (PreparedStatement next = conn.prepareStatement(TriggerSchema.NEXT_SEQ); ResultSet rs = next.executeQuery()) {
+      rs.next();
+      seq = rs.getLong(1);
+    }
     try (PreparedStatement insert = conn.prepareStatement(TriggerSchema.INSERT_CHANGE)) {
-      insert.setString(1, table);
-      insert.setBytes(2, bytes);
+      insert.setLong(1, seq);
+      insert.setString(2, table);
+      insert.setBytes(3, bytes);
       insert.executeUpdate();
+    }
+    if (versioned) {
+      try (PreparedStatement version = conn.prepareStatement(RowVersions.MERGE_H2)) {
+        version.setString(1, table);
+        version.setString(2, RowVersions.key(keyRow.columns()));
+        version.setLong(3, seq);
+        version.executeUpdate();
+      }
     }
   }
 

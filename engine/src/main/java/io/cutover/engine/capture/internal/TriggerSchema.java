@@ -11,8 +11,8 @@ public final class TriggerSchema {
   /** The prefix of every trigger Cutover installs. */
   public static final String TRIGGER_PREFIX = "cutover_capture_";
 
-  static final String INSERT_CHANGE = "INSERT INTO " + CHANGE_TABLE + " (seq, tbl, event) VALUES (NEXT VALUE FOR "
-      + SEQUENCE + ", ?, ?)";
+  static final String NEXT_SEQ = "SELECT NEXT VALUE FOR " + SEQUENCE;
+  static final String INSERT_CHANGE = "INSERT INTO " + CHANGE_TABLE + " (seq, tbl, event) VALUES (?, ?, ?)";
 
   private TriggerSchema() {}
 }

@@ -31,6 +31,7 @@ import java.util.Set;
 public final class Reconciler {
   private final Side service;
   private final Map<String, ConflictResolver> resolvers;
+  private final java.util.function.Predicate<Side> versioned;
 
   /**
    * The outcome of one change.
@@ -48,8 +49,23 @@ public final class Reconciler {
    * @param resolvers custom resolvers by name.
    */
   public Reconciler(Side service, Map<String, ConflictResolver> resolvers) {
+    this(service, resolvers, side -> false);
+  }
+
+  /**
+   * Creates a reconciler for the monolith and one service, some sides keeping row versions.
+   *
+   * @param service the service side.
+   * @param resolvers custom resolvers by name.
+   * @param versioned whether a side keeps row versions ({@link io.cutover.engine.db.RowVersions}): writes to it
+   *     are conditioned on the last change sync reconciled from it, and each of its changes is answered with the
+   *     converged values it lacks.
+   */
+  public Reconciler(Side service, Map<String, ConflictResolver> resolvers,
+      java.util.function.Predicate<Side> versioned) {
     this.service = service;
     this.resolvers = Map.copyOf(resolvers);
+    this.versioned = versioned;
   }
 
   private Side other(Side side) {
@@ -90,6 +106,10 @@ public final class Reconciler {
     if (state != null) {
       next.sentMonolith.putAll(state.sentMonolith);
       next.sentService.putAll(state.sentService);
+    }
+    if (versioned.test(e.side())) {
+      resync(e, policy, next, writes);
+    } else if (state != null) {
       // A value sync wrote to this side while one of the side's own changes was in flight can have overwritten
       // it, if the side held the value sync expected by coincidence. Whenever the side's changes arrive, write
       // the converged value back where the side still holds what sync last wrote.
@@ -110,6 +130,12 @@ public final class Reconciler {
         }
       }
     }
+    for (int i = 0; i < writes.size(); i++) {
+      Write write = writes.get(i);
+      if ((write.type() == Write.Type.UPDATE || write.type() == Write.Type.DELETE) && versioned.test(write.side())) {
+        writes.set(i, write.seen(next.position(write.side())));
+      }
+    }
     for (Write write : writes) {
       Map<String, Value> sent = next.sent(write.side());
       switch (write.type()) {
@@ -128,6 +154,54 @@ public final class Reconciler {
       }
     }
     return new Outcome(next, writes, out.conflict());
+  }
+
+  /**
+   * On a side that keeps row versions: the side's change shows exactly what it holds (sync's writes to it land
+   * only once sync has seen all its changes to the row), so the columns where it differs from the converged row
+   * are written to it, on condition that it has not changed the row since: a value that lost a conflict, and
+   * whatever a write skipped while the side's change was on its way left behind. Counter columns converge by
+   * deltas.
+   */
+  private void resync(ChangeEvent e, ConflictPolicy policy, RowState next, List<Write> writes) {
+    Set<String> written = new java.util.HashSet<>();
+    for (Write w : writes) {
+      if (w.side().equals(e.side()) && w.type() == Write.Type.UPDATE) {
+        written.addAll(w.values().names());
+      }
+    }
+    if (next.row == null || next.parked != 0 || e.after() == null
+        || (e.operation() != Operation.UPDATE && e.operation() != Operation.INSERT)) {
+      return;
+    }
+    Map<String, Value> values = new LinkedHashMap<>();
+    Map<String, Value> expected = new LinkedHashMap<>();
+    for (Map.Entry<String, Value> column : e.after().columns().entrySet()) {
+      Value converged = next.row.get(column.getKey());
+      if (converged != null && !e.key().has(column.getKey()) && !written.contains(column.getKey())
+          && policy.rule(column.getKey()).kind() != Rule.Kind.COUNTER && !same(converged, column.getValue())) {
+        values.put(column.getKey(), converged);
+        expected.put(column.getKey(), column.getValue());
+      }
+    }
+    // What sync wrote to the side that this change does not show (a column the side had not yet when it made the
+    // change): written again, on the row's version alone. What the change shows is settled by the rule above.
+    Map<String, Value> sent = next.sent(e.side());
+    Map<String, Value> unshown = new LinkedHashMap<>();
+    for (String column : sent.keySet()) {
+      Value converged = next.row.get(column);
+      if (!e.after().has(column) && converged != null && !written.contains(column)) {
+        unshown.put(column, converged);
+      }
+    }
+    sent.clear();
+    if (!values.isEmpty()) {
+      writes.add(new Write(e.side(), e.table(), Write.Type.UPDATE, e.key(), RowState.overlay(null, values),
+          RowState.overlay(null, expected)));
+    }
+    if (!unshown.isEmpty()) {
+      writes.add(new Write(e.side(), e.table(), Write.Type.UPDATE, e.key(), RowState.overlay(null, unshown), null));
+    }
   }
 
   private Outcome decide(ChangeEvent e, ConflictPolicy policy, RowState state, long nowMicros) {

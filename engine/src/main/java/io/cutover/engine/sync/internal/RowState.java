@@ -118,6 +118,25 @@ public final class RowState {
     return latest;
   }
 
+  /**
+   * Carries over the last change positions known of each side from the row's previous state (an operator's
+   * decision or a repair replaces the state, not what sync has seen of each side).
+   *
+   * @param previous the previous state, or null.
+   * @return this state.
+   */
+  public RowState positionsFrom(RowState previous) {
+    if (previous != null) {
+      monolithPosition = previous.monolithPosition;
+      servicePosition = previous.servicePosition;
+    }
+    return this;
+  }
+
+  long position(io.cutover.engine.event.Side side) {
+    return side.isMonolith() ? monolithPosition : servicePosition;
+  }
+
   Map<String, Value> sent(io.cutover.engine.event.Side side) {
     return side.isMonolith() ? sentMonolith : sentService;
   }

@@ -5,6 +5,7 @@ import io.cutover.engine.apply.TableMapping;
 import io.cutover.engine.db.ApplySessions;
 import io.cutover.engine.db.Dialect;
 import io.cutover.engine.db.JdbcValues;
+import io.cutover.engine.db.RowVersions;
 import io.cutover.engine.event.Row;
 import io.cutover.engine.event.Side;
 import io.cutover.engine.event.Value;
@@ -51,6 +52,8 @@ public final class SideWriter implements AutoCloseable {
   private static final int MAX_STATEMENTS = 256;
   private final Map<String, Map<String, String>> columnTypes = new HashMap<>();
   private final Map<String, Boolean> regroupable = new HashMap<>();
+  /** Whether the side keeps row versions; null until known. */
+  private Boolean versioned;
   /** JDBC batches (round trips of data statements) sent so far. */
   long batches;
   private Connection connection;
@@ -370,20 +373,26 @@ public final class SideWriter implements AutoCloseable {
       case UPDATE -> {
         sql.append("UPDATE ").append(dialect.name(table)).append(" SET ");
         List<String> set = new ArrayList<>();
+        String rowKey = version(write, table, mapping);
         for (Map.Entry<String, Value> column : write.values().columns().entrySet()) {
           String name = column(mapping, column.getKey());
           if (name == null || keys.contains(name)) {
             continue;
           }
           Value expected = write.expected() == null ? null : write.expected().get(column.getKey());
+          String n = dialect.name(name);
+          List<String> conditions = new ArrayList<>(2);
           if (comparable(expected)) {
             // Per column: a column the side changed meanwhile keeps its value (its change is on the way).
-            String n = dialect.name(name);
-            set.add(n + " = CASE WHEN " + n + " IS NOT DISTINCT FROM ? THEN ? ELSE " + n + " END");
+            conditions.add(n + " IS NOT DISTINCT FROM ?");
             params.add(new Param(name, expected));
-          } else {
-            set.add(dialect.name(name) + " = ?");
           }
+          if (rowKey != null) {
+            conditions.add(RowVersions.AT_MOST);
+            versionParams(params, table, rowKey, write.seen());
+          }
+          set.add(conditions.isEmpty() ? n + " = ?"
+              : n + " = CASE WHEN " + String.join(" AND ", conditions) + " THEN ? ELSE " + n + " END");
           params.add(new Param(name, column.getValue()));
         }
         if (write.deltas() != null) {
@@ -412,6 +421,11 @@ public final class SideWriter implements AutoCloseable {
               params.add(new Param(name, column.getValue()));
             }
           }
+        }
+        String rowKey = write.type() == Write.Type.DELETE ? version(write, table, mapping) : null;
+        if (rowKey != null) {
+          sql.append(" AND ").append(RowVersions.AT_MOST);
+          versionParams(params, table, rowKey, write.seen());
         }
       }
       case INSERT, UPSERT, INSERT_MISSING -> {
@@ -446,6 +460,51 @@ public final class SideWriter implements AutoCloseable {
     }
     return new Prepared(sql.toString(), values, write.type() != Write.Type.FORCE_DELETE
         && write.type() != Write.Type.INSERT_MISSING, write.type() == Write.Type.UPDATE ? table : null, write.key());
+  }
+
+  /**
+   * The row's key in the version table when the write is conditioned on the side's row version, else null.
+   */
+  private String version(Write write, String table, TableMapping mapping) throws SQLException {
+    if (write.seen() == Write.UNSEEN || !versioned()) {
+      return null;
+    }
+    Map<String, Value> key = new java.util.LinkedHashMap<>();
+    write.key().columns().forEach((column, value) -> key.put(column(mapping, column), value));
+    return RowVersions.key(key);
+  }
+
+  private static void versionParams(List<Param> params, String table, String rowKey, long seen) {
+    // no column: these parameters go as they are, not converted to a column's type
+    params.add(new Param("", Value.of(table.toLowerCase(java.util.Locale.ROOT))));
+    params.add(new Param("", Value.of(rowKey)));
+    params.add(new Param("", Value.of(seen)));
+  }
+
+  /**
+   * Whether the side keeps row versions (trigger capture on H2 installed them): sync's writes to it are then
+   * conditioned on the last change sync reconciled from it, as well as on values. Known once per connection.
+   *
+   * @return true if it does; false if it does not or cannot be reached now (asked again next time).
+   */
+  public boolean versioned() {
+    if (versioned == null) {
+      try {
+        Connection c = connection();
+        boolean found = false;
+        for (String name : new String[] {RowVersions.TABLE, RowVersions.TABLE.toUpperCase(java.util.Locale.ROOT)}) {
+          try (java.sql.ResultSet rs = c.getMetaData().getTables(null, c.getSchema(), name, null)) {
+            found |= rs.next();
+          }
+        }
+        c.commit();
+        versioned = found;
+      } catch (SQLException e) {
+        close();
+        return false;
+      }
+    }
+    return versioned;
   }
 
   /** A statement parameter and the column it goes to (for conversions to the column's type). */
@@ -503,6 +562,7 @@ public final class SideWriter implements AutoCloseable {
   @Override
   public void close() {
     statements.clear();
+    versioned = null;
     columnTypes.clear();
     applied = Journal.NO_INDEX - 1;
     io.cutover.engine.db.DataSources.discard(connection);

@@ -173,6 +173,7 @@ public final class StateCodec {
             out.write(encoded);
           }
         }
+        out.writeLong(w.seen());
       }
     } catch (java.io.IOException e) {
       throw new java.io.UncheckedIOException(e); // not thrown by a byte array
@@ -207,8 +208,10 @@ public final class StateCodec {
             rows[r] = ChangeEventProtos.fromProto(io.cutover.proto.v1.Row.parseFrom(encoded));
           }
         }
+        long seen = in.readLong();
         writes.add(new SideWriter.Indexed(index, new Write(side.isEmpty() ? io.cutover.engine.event.Side.MONOLITH
-            : io.cutover.engine.event.Side.service(side), table, type, rows[0], rows[1], rows[2], rows[3]), held));
+            : io.cutover.engine.event.Side.service(side), table, type, rows[0], rows[1], rows[2], rows[3], seen),
+            held));
       }
       return new PendingBatch(applier, position, writes);
     } catch (java.io.IOException | RuntimeException e) {

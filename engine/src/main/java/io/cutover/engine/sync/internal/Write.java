@@ -16,8 +16,39 @@ import io.cutover.engine.event.Side;
  * @param expected UPDATE, DELETE: the values the side should hold now (null: no condition).
  * @param deltas UPDATE: counter columns, each incremented by its value ({@code c = c + delta}) whatever the side
  *     holds, so concurrent changes on that side are never overwritten (null or empty: none).
+ * @param seen UPDATE, DELETE on a side that keeps row versions: the last of the side's changes to the row that
+ *     sync has reconciled; the values are set (the row deleted) only if the side has not changed the row since
+ *     ({@link io.cutover.engine.db.RowVersions}). -1: no such condition.
  */
-public record Write(Side side, String table, Type type, Row key, Row values, Row expected, Row deltas) {
+public record Write(Side side, String table, Type type, Row key, Row values, Row expected, Row deltas, long seen) {
+
+  /** No row version condition. */
+  public static final long UNSEEN = -1;
+
+  /**
+   * A write without a row version condition.
+   *
+   * @param side the side written.
+   * @param table the monolith's table.
+   * @param type what to do.
+   * @param key the primary key.
+   * @param values the values.
+   * @param expected the expected values.
+   * @param deltas the counter deltas.
+   */
+  public Write(Side side, String table, Type type, Row key, Row values, Row expected, Row deltas) {
+    this(side, table, type, key, values, expected, deltas, UNSEEN);
+  }
+
+  /**
+   * The same write, set only where the side has not changed the row since the given change.
+   *
+   * @param position the side's last change to the row that sync has reconciled.
+   * @return the write.
+   */
+  public Write seen(long position) {
+    return new Write(side, table, type, key, values, expected, deltas, position);
+  }
 
   /**
    * A write without counter deltas.
@@ -30,7 +61,7 @@ public record Write(Side side, String table, Type type, Row key, Row values, Row
    * @param expected the expected values.
    */
   public Write(Side side, String table, Type type, Row key, Row values, Row expected) {
-    this(side, table, type, key, values, expected, null);
+    this(side, table, type, key, values, expected, null, UNSEEN);
   }
 
   /** What a write does. */

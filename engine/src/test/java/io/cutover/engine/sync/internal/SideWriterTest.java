@@ -89,6 +89,60 @@ class SideWriterTest {
     }
   }
 
+  static java.util.stream.Stream<DataSource> databases() {
+    return java.util.stream.Stream.of(H2SyncFixture.h2("versions"), io.cutover.engine.testing.Postgres
+        .newDatabase("versions"));
+  }
+
+  /**
+   * On a side keeping row versions, a column is set only where the side has no change sync has not seen, even when
+   * the row holds the expected value; counter deltas are added regardless; a delete waits the same way.
+   */
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.MethodSource("databases")
+  void writesWaitForTheSidesUnseenChangesWhateverTheValuesSay(DataSource ds) throws Exception {
+    execute(ds, "CREATE TABLE item (id BIGINT PRIMARY KEY, name VARCHAR(20), stock INT)");
+    execute(ds, "INSERT INTO item VALUES (1, 'a', 0), (2, 'b', 0), (3, 'c', 0), (4, 'd', 0), (5, 'e', 0)");
+    SideWriter writer = new SideWriter("versions-test", SERVICE, ds, Map.of("item", TableMapping.identity("item")));
+    try {
+      assertTrue(!writer.versioned(), "no version table, no version conditions");
+      writer.close();
+      execute(ds, io.cutover.engine.db.RowVersions.CREATE);
+      for (long[] version : new long[][] {{1, 5}, {2, 9}, {4, 7}, {5, 7}}) {
+        execute(ds, "INSERT INTO cutover_row_versions VALUES ('item', '" + io.cutover.engine.db.RowVersions.key(
+            Map.of("id", Value.of(version[0]))) + "', " + version[1] + ")");
+      }
+      assertTrue(writer.versioned());
+      List<SideWriter.Indexed> writes = List.of(
+          versioned(1, Write.Type.UPDATE, "x", "a", 5),
+          versioned(2, Write.Type.UPDATE, "y", "b", 5),
+          versioned(3, Write.Type.UPDATE, "z", null, 0),
+          versioned(4, Write.Type.DELETE, null, "d", 5),
+          versioned(5, Write.Type.DELETE, null, "e", 7));
+      writer.write(writes, 5);
+    } finally {
+      writer.close();
+    }
+    List<String> rows = new ArrayList<>();
+    try (Connection c = ds.getConnection(); Statement st = c.createStatement();
+         ResultSet rs = st.executeQuery("SELECT id, name, stock FROM item ORDER BY id")) {
+      while (rs.next()) {
+        rows.add(rs.getLong(1) + "|" + rs.getString(2) + "|" + rs.getInt(3));
+      }
+    }
+    assertEquals(List.of("1|x|1", "2|b|1", "3|z|1", "4|d|0"), rows, "row 2 changed after what sync saw (9 > 5): "
+        + "its name stays, its delta lands; row 4 likewise is not deleted");
+  }
+
+  private static SideWriter.Indexed versioned(long id, Write.Type type, String name, String was, long seen) {
+    Row key = Row.of("id", Value.of(id));
+    Write write = type == Write.Type.DELETE
+        ? new Write(SERVICE, "item", type, key, null, Row.of("name", Value.of(was)))
+        : new Write(SERVICE, "item", type, key, Row.of("name", Value.of(name)),
+            was == null ? null : Row.of("name", Value.of(was)), Row.of("stock", Value.of(1L)));
+    return new SideWriter.Indexed(id, write.seen(seen));
+  }
+
   private static SideWriter.Indexed update(long index, int id, String email, String was, boolean counts) {
     return new SideWriter.Indexed(index, new Write(SERVICE, "users", Write.Type.UPDATE,
         Row.of("id", Value.of((long) id)), Row.of("email", Value.of(email)), Row.of("email", Value.of(was)),

@@ -2,6 +2,7 @@ package io.cutover.engine.capture;
 
 import io.cutover.engine.capture.internal.PgOutputDecoder;
 import io.cutover.engine.db.Dialect;
+import io.cutover.engine.db.RowVersions;
 import io.cutover.engine.event.ChangeEvent;
 import io.cutover.engine.event.Side;
 import io.cutover.engine.pipeline.Pipeline;
@@ -57,6 +58,7 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
   private final Duration heartbeat;
   private final AtomicLong confirmedLsn = new AtomicLong();
   private final boolean serverOriginFilter;
+  private final boolean rowVersions;
 
   private PostgresLogicalCapture(Builder builder) {
     super(builder.side);
@@ -69,6 +71,7 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
     this.replicaIdentityFull = builder.replicaIdentityFull;
     this.heartbeat = builder.heartbeat;
     this.serverOriginFilter = builder.serverOriginFilter;
+    this.rowVersions = builder.rowVersions;
   }
 
   /**
@@ -97,7 +100,10 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
               + ": logical decoding needs wal_level=logical (restart required), or use trigger capture");
         }
       }
-      primaryKeys(c);
+      Map<String, Set<String>> keys = primaryKeys(c);
+      if (rowVersions) {
+        installRowTransactions(st, keys);
+      }
       if (replicaIdentityFull) {
         for (String table : tables) {
           st.execute("ALTER TABLE " + table + " REPLICA IDENTITY FULL");
@@ -134,6 +140,22 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
           }
         }
       }
+    }
+  }
+
+  /**
+   * Row transactions ({@link RowVersions#TRANSACTIONS}): a trigger per table records the last application
+   * transaction to change each row, which sync's writes to this side check.
+   */
+  private void installRowTransactions(Statement st, Map<String, Set<String>> keys) throws SQLException {
+    st.execute(RowVersions.CREATE_TRANSACTIONS);
+    st.execute(RowVersions.PG_TRANSACTION_FUNCTION);
+    for (String table : tables) {
+      String trigger = RowVersions.TRANSACTION_TRIGGER_PREFIX + table.replace('.', '_');
+      st.execute("DROP TRIGGER IF EXISTS " + trigger + " ON " + table);
+      st.execute("CREATE TRIGGER " + trigger + " AFTER INSERT OR UPDATE OR DELETE ON " + table
+          + " FOR EACH ROW EXECUTE FUNCTION cutover_row_transaction(" + RowVersions.triggerArguments(
+          new ArrayList<>(new java.util.TreeSet<>(keys.get(table)))) + ")");
     }
   }
 
@@ -179,6 +201,19 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
     close();
     try (Connection c = connect(); Statement st = c.createStatement()) {
       st.execute("DROP PUBLICATION IF EXISTS " + publication);
+      for (String table : tables) {
+        try (PreparedStatement ps = c.prepareStatement("SELECT to_regclass(?)")) {
+          ps.setString(1, table);
+          try (ResultSet rs = ps.executeQuery()) {
+            if (rs.next() && rs.getString(1) != null) {
+              st.execute("DROP TRIGGER IF EXISTS " + RowVersions.TRANSACTION_TRIGGER_PREFIX + table.replace('.', '_')
+                  + " ON " + table);
+            }
+          }
+        }
+      }
+      st.execute("DROP FUNCTION IF EXISTS cutover_row_transaction()");
+      st.execute("DROP TABLE IF EXISTS " + RowVersions.TRANSACTIONS);
       try (PreparedStatement ps = c.prepareStatement(
           "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ? "
               + "AND database = current_database()")) {
@@ -326,6 +361,7 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
     private boolean replicaIdentityFull;
     private Duration heartbeat = Duration.ofSeconds(10);
     private boolean serverOriginFilter = true;
+    private boolean rowVersions = true;
 
     private Builder(Side side, String url, Properties properties) {
       this.side = Objects.requireNonNull(side, "side");
@@ -390,6 +426,21 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
      */
     public Builder replicaIdentityFull(boolean value) {
       this.replicaIdentityFull = value;
+      return this;
+    }
+
+    /**
+     * Whether to record each row's last application transaction at install (default true): a trigger per table
+     * and the table {@code cutover_row_transactions}, which bi-directional sync's writes to this side check so
+     * that they never overwrite a change they have not seen yet, whatever its values (see
+     * {@link io.cutover.engine.db.RowVersions}). It costs one upsert per changed row in the application's
+     * transaction; without it sync conditions its writes on values alone.
+     *
+     * @param value false to leave the tables without triggers.
+     * @return this builder.
+     */
+    public Builder rowVersions(boolean value) {
+      this.rowVersions = value;
       return this;
     }
 

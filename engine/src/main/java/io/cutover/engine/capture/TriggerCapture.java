@@ -111,8 +111,8 @@ public final class TriggerCapture extends ThreadedCapture {
             st.execute("DROP TRIGGER IF EXISTS " + TriggerSchema.TRIGGER_PREFIX + table + " ON " + table);
             // the key's columns are the function's arguments: it records the row's version under them
             st.execute("CREATE TRIGGER " + TriggerSchema.TRIGGER_PREFIX + table + " AFTER INSERT OR UPDATE OR DELETE"
-                + " ON " + table + " FOR EACH ROW EXECUTE FUNCTION cutover_capture(" + String.join(", ",
-                keys.get(table).stream().map(k -> "'" + k.replace("'", "''") + "'").toList()) + ")");
+                + " ON " + table + " FOR EACH ROW EXECUTE FUNCTION cutover_capture("
+                + RowVersions.triggerArguments(keys.get(table)) + ")");
           }
         }
         connection.commit();

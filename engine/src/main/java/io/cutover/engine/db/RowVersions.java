@@ -34,7 +34,63 @@ public final class RowVersions {
   public static final String AT_MOST = "COALESCE((SELECT seq FROM " + TABLE
       + " WHERE table_name = ? AND row_key = ?), 0) <= ?";
 
+  /**
+   * Row transactions: with logical decoding, which has no change sequence, a trigger records the id of the
+   * application transaction that last changed each row (32 bits, as {@code pgoutput} reports it with each change),
+   * and sync's writes require it to be the last one sync has reconciled for that row.
+   */
+  public static final String TRANSACTIONS = "cutover_row_transactions";
+  /** Its definition (PostgreSQL). */
+  public static final String CREATE_TRANSACTIONS = "CREATE TABLE IF NOT EXISTS " + TRANSACTIONS
+      + " (table_name VARCHAR(128) NOT NULL, row_key VARCHAR(1024) NOT NULL, xid BIGINT NOT NULL,"
+      + " PRIMARY KEY (table_name, row_key))";
+  /**
+   * A condition that holds when the row's last application transaction is the given one, or none is recorded;
+   * its parameters are the table, the key, and that transaction's id twice.
+   */
+  public static final String SAME_TRANSACTION = "COALESCE((SELECT xid FROM " + TRANSACTIONS
+      + " WHERE table_name = ? AND row_key = ?), ?) = ?";
+  /** The row key's text built in PL/pgSQL from {@code r} (the row as JSONB) and the trigger's arguments. */
+  private static final String PG_KEY = "(SELECT string_agg(k || '=' || coalesce(r ->> k, ''), chr(31) "
+      + "ORDER BY k COLLATE \"C\") FROM unnest(TG_ARGV) AS k)";
+  /** The row version part of trigger capture's PL/pgSQL function, given the change's sequence number in {@code s}. */
+  public static final String PG_RECORD_SEQUENCE = "IF TG_NARGS > 0 THEN "
+      + "r := CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END; "
+      + "INSERT INTO " + TABLE + " (table_name, row_key, seq) VALUES (TG_TABLE_NAME, " + PG_KEY + ", s) "
+      + "ON CONFLICT (table_name, row_key) DO UPDATE SET seq = EXCLUDED.seq; END IF; ";
+  /** The trigger function logical capture installs: records the row's last application transaction. */
+  public static final String PG_TRANSACTION_FUNCTION = "CREATE OR REPLACE FUNCTION cutover_row_transaction() "
+      + "RETURNS trigger LANGUAGE plpgsql AS $$ DECLARE r JSONB; BEGIN "
+      + "IF coalesce(current_setting('cutover.apply', true), '') = 'on' THEN RETURN NULL; END IF; "
+      + "r := CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END; "
+      + "INSERT INTO " + TRANSACTIONS + " (table_name, row_key, xid) VALUES (TG_TABLE_NAME, " + PG_KEY + ", "
+      + "txid_current() % 4294967296) ON CONFLICT (table_name, row_key) DO UPDATE SET xid = EXCLUDED.xid; "
+      + "RETURN NULL; END $$";
+  /** The prefix of the triggers logical capture installs. */
+  public static final String TRANSACTION_TRIGGER_PREFIX = "cutover_row_transaction_";
+
+  /** How a side keeps row versions. */
+  public enum Kind {
+    /** It does not: writes are conditioned on values alone. */
+    NONE,
+    /** By change sequence number (trigger capture): a write needs the row's version at most the last seen. */
+    SEQUENCE,
+    /** By transaction id (logical decoding): a write needs the row's last transaction to be the last seen. */
+    TRANSACTION
+  }
+
   private RowVersions() {}
+
+  /**
+   * The trigger arguments naming a table's key columns, as SQL literals.
+   *
+   * @param keys the key's columns.
+   * @return {@code 'a', 'b'}.
+   */
+  public static String triggerArguments(java.util.List<String> keys) {
+    return String.join(", ", keys.stream().map(k -> "'" + k.toLowerCase(Locale.ROOT).replace("'", "''") + "'")
+        .toList());
+  }
 
   /**
    * A row's key in the version table's canonical text form: the key columns by name (lower case), each as

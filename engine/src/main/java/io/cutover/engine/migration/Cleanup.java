@@ -151,7 +151,7 @@ public final class Cleanup {
 
   /** The tables trigger capture creates (and logical capture, for row versions). */
   private static final String[] CAPTURE_TABLES = {"cutover_changes", "cutover_capture_state",
-      io.cutover.engine.db.RowVersions.TABLE};
+      io.cutover.engine.db.RowVersions.TABLE, io.cutover.engine.db.RowVersions.TRANSACTIONS};
 
   private static List<String> h2(Connection c, String[] tables) throws SQLException {
     List<String> found = new ArrayList<>();

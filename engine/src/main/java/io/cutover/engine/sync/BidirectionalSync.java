@@ -130,7 +130,7 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
     this.monolithWriter = new SideWriter(applier, name, Side.MONOLITH, builder.monolith, mappings);
     this.serviceWriter = new SideWriter(applier, name, service, builder.serviceDatabase, mappings);
     this.reconciler = new Reconciler(service, builder.resolvers,
-        side -> (side.isMonolith() ? monolithWriter : serviceWriter).versioned());
+        side -> (side.isMonolith() ? monolithWriter : serviceWriter).versions());
   }
 
   /**

@@ -134,6 +134,63 @@ class PostgresBidirectionalSyncTest {
     }
   }
 
+  /**
+   * The ABA race on logical decoding (see {@code BidirectionalSyncTest}): the service renames a row to the value
+   * sync expects while its rename is on its way. Row transactions keep sync from taking that value for its own.
+   */
+  @Test
+  void shouldNeverTakeAServiceWriteOfTheValueSyncExpectsForItsOwn() throws Exception {
+    DataSource monolith = Postgres.newDatabase("abamono");
+    DataSource service = Postgres.newDatabase("abasvc");
+    for (DataSource side : List.of(monolith, service)) {
+      exec(side, "CREATE TABLE item (id BIGINT PRIMARY KEY, name TEXT, stock INT NOT NULL)",
+          "INSERT INTO item VALUES (2, 'n2', 100)");
+    }
+    Properties user = new Properties();
+    user.setProperty("user", "postgres");
+    PostgresLogicalCapture monolithCapture = PostgresLogicalCapture.builder(Side.MONOLITH, url(monolith), user)
+        .tables("item").slot("cutover_aba_monolith").replicaIdentityFull(true).build();
+    PostgresLogicalCapture serviceCapture = PostgresLogicalCapture.builder(Side.service("inventory"), url(service),
+        user).tables("item").slot("cutover_aba_service").replicaIdentityFull(true).build();
+    monolithCapture.install();
+    serviceCapture.install();
+    BidirectionalSync sync = BidirectionalSync.builder("inventory", monolith, service, dir.resolve("state"))
+        .table(TableMapping.identity("item"), ConflictPolicy.LAST_WRITER_WINS.column("stock", Rule.COUNTER)).build();
+    String item = "SELECT id, name, stock FROM item";
+    try (Pipeline pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.of(dir.resolve("journal")))
+        .ringSize(1024).build()).apply(sync).start()) {
+      // Both captures are not running yet: the changes wait in the slots.
+      exec(monolith, "UPDATE item SET name = 'c0' WHERE id = 2", "UPDATE item SET name = 'c1' WHERE id = 2");
+      exec(service, "UPDATE item SET name = 'c0' WHERE id = 2");
+      monolithCapture.start(pipeline);
+      await(() -> sync.stats().toService() >= 2);
+      // 'c0 where n2' then 'c1 where c0' reached the service: its own c0, not yet seen, is left alone.
+      assertEquals(List.of("2|c0|100"), rows(service, item));
+      exec(service, "UPDATE item SET name = 'c1' WHERE id = 2");
+      serviceCapture.start(pipeline);
+      await(() -> sync.stats().toMonolith() >= 2);
+      awaitSame(monolith, item, service, item, SETTLE);
+      // Each side's last rename was c1: so is the row, on both.
+      assertEquals(List.of("2|c1|100"), rows(monolith, item));
+    } finally {
+      monolithCapture.close();
+      serviceCapture.close();
+      sync.close();
+      monolithCapture.uninstall();
+      serviceCapture.uninstall();
+    }
+    assertEquals(List.of("0"), rows(service, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cutover%'"),
+        "uninstall removes the row transaction triggers");
+  }
+
+  private static void await(java.util.function.BooleanSupplier condition) throws InterruptedException {
+    long deadline = System.nanoTime() + SETTLE.toNanos();
+    while (!condition.getAsBoolean()) {
+      assertTrue(System.nanoTime() < deadline, "timed out");
+      Thread.sleep(10);
+    }
+  }
+
   private interface Step {
     void run(Connection c, int i) throws Exception;
   }

@@ -67,7 +67,7 @@ class ReconcilerTest {
 
   @Test
   void onSidesKeepingRowVersionsWritesWaitForUnseenChangesAndEachChangeGetsWhatItLacks() {
-    Reconciler versioned = new Reconciler(SERVICE, Map.of(), side -> true);
+    Reconciler versioned = new Reconciler(SERVICE, Map.of(), side -> io.cutover.engine.db.RowVersions.Kind.SEQUENCE);
     ConflictPolicy policy = ConflictPolicy.LAST_WRITER_WINS;
     // The monolith's change 3 renames the row: the service gets the name if it has made no change sync has not
     // seen (it has made none sync saw: 0).

@@ -43,13 +43,8 @@ public final class PgChangeRows {
       + "s, TG_TABLE_NAME, left(TG_OP, 1), "
       + "CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END, CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END, "
       + "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint, txid_current()); "
-      // the row's version, under its key's text (RowVersions.key): the key's columns are the trigger's arguments
-      + "IF TG_NARGS > 0 THEN "
-      + "r := CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END; "
-      + "INSERT INTO " + io.cutover.engine.db.RowVersions.TABLE + " (table_name, row_key, seq) VALUES (TG_TABLE_NAME, "
-      + "(SELECT string_agg(k || '=' || coalesce(r ->> k, ''), chr(31) ORDER BY k COLLATE \"C\") "
-      + "FROM unnest(TG_ARGV) AS k), s) ON CONFLICT (table_name, row_key) DO UPDATE SET seq = EXCLUDED.seq; "
-      + "END IF; "
+      // the row's version, under its key's text: the key's columns are the trigger's arguments
+      + io.cutover.engine.db.RowVersions.PG_RECORD_SEQUENCE
       + "RETURN NULL; END $$";
   /** The change table. */
   public static final String CHANGE_TABLE = "CREATE TABLE IF NOT EXISTS " + TriggerSchema.CHANGE_TABLE

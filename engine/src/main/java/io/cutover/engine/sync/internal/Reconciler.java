@@ -1,5 +1,6 @@
 package io.cutover.engine.sync.internal;
 
+import io.cutover.engine.db.RowVersions;
 import io.cutover.engine.event.ChangeEvent;
 import io.cutover.engine.event.Operation;
 import io.cutover.engine.event.Row;
@@ -31,7 +32,7 @@ import java.util.Set;
 public final class Reconciler {
   private final Side service;
   private final Map<String, ConflictResolver> resolvers;
-  private final java.util.function.Predicate<Side> versioned;
+  private final java.util.function.Function<Side, RowVersions.Kind> versions;
 
   /**
    * The outcome of one change.
@@ -49,7 +50,7 @@ public final class Reconciler {
    * @param resolvers custom resolvers by name.
    */
   public Reconciler(Side service, Map<String, ConflictResolver> resolvers) {
-    this(service, resolvers, side -> false);
+    this(service, resolvers, side -> RowVersions.Kind.NONE);
   }
 
   /**
@@ -57,15 +58,15 @@ public final class Reconciler {
    *
    * @param service the service side.
    * @param resolvers custom resolvers by name.
-   * @param versioned whether a side keeps row versions ({@link io.cutover.engine.db.RowVersions}): writes to it
-   *     are conditioned on the last change sync reconciled from it, and each of its changes is answered with the
+   * @param versions how each side keeps row versions ({@link RowVersions}): writes to a side that does are
+   *     conditioned on the last change sync reconciled from it, and each of its changes is answered with the
    *     converged values it lacks.
    */
   public Reconciler(Side service, Map<String, ConflictResolver> resolvers,
-      java.util.function.Predicate<Side> versioned) {
+      java.util.function.Function<Side, RowVersions.Kind> versions) {
     this.service = service;
     this.resolvers = Map.copyOf(resolvers);
-    this.versioned = versioned;
+    this.versions = versions;
   }
 
   private Side other(Side side) {
@@ -95,10 +96,15 @@ public final class Reconciler {
     RowState next = out.next() == state ? state.copy() : out.next();
     next.monolithPosition = state == null ? 0 : state.monolithPosition;
     next.servicePosition = state == null ? 0 : state.servicePosition;
+    next.monolithTransaction = state == null ? 0 : state.monolithTransaction;
+    next.serviceTransaction = state == null ? 0 : state.serviceTransaction;
+    long transaction = transaction(e);
     if (e.side().isMonolith()) {
       next.monolithPosition = Math.max(next.monolithPosition, position);
+      next.monolithTransaction = transaction != 0 ? transaction : next.monolithTransaction;
     } else {
       next.servicePosition = Math.max(next.servicePosition, position);
+      next.serviceTransaction = transaction != 0 ? transaction : next.serviceTransaction;
     }
     List<Write> writes = new ArrayList<>(out.writes());
     next.sentMonolith.clear();
@@ -107,7 +113,7 @@ public final class Reconciler {
       next.sentMonolith.putAll(state.sentMonolith);
       next.sentService.putAll(state.sentService);
     }
-    if (versioned.test(e.side())) {
+    if (versions.apply(e.side()) != RowVersions.Kind.NONE) {
       resync(e, policy, next, writes);
     } else if (state != null) {
       // A value sync wrote to this side while one of the side's own changes was in flight can have overwritten
@@ -132,8 +138,10 @@ public final class Reconciler {
     }
     for (int i = 0; i < writes.size(); i++) {
       Write write = writes.get(i);
-      if ((write.type() == Write.Type.UPDATE || write.type() == Write.Type.DELETE) && versioned.test(write.side())) {
-        writes.set(i, write.seen(next.position(write.side())));
+      RowVersions.Kind kind = versions.apply(write.side());
+      if ((write.type() == Write.Type.UPDATE || write.type() == Write.Type.DELETE) && kind != RowVersions.Kind.NONE) {
+        writes.set(i, write.seen(kind == RowVersions.Kind.SEQUENCE ? next.position(write.side())
+            : next.transaction(write.side())));
       }
     }
     for (Write write : writes) {
@@ -202,6 +210,20 @@ public final class Reconciler {
     if (!unshown.isEmpty()) {
       writes.add(new Write(e.side(), e.table(), Write.Type.UPDATE, e.key(), RowState.overlay(null, unshown), null));
     }
+  }
+
+  /** The change's transaction id as logical decoding reports it (a number), or 0. */
+  private static long transaction(ChangeEvent e) {
+    String id = e.transactionId();
+    if (id.isEmpty() || id.length() > 18) {
+      return 0;
+    }
+    for (int i = 0; i < id.length(); i++) {
+      if (id.charAt(i) < '0' || id.charAt(i) > '9') {
+        return 0;
+      }
+    }
+    return Long.parseLong(id);
   }
 
   private Outcome decide(ChangeEvent e, ConflictPolicy policy, RowState state, long nowMicros) {

@@ -20,6 +20,10 @@ public final class RowState {
   long monolithPosition;
   /** The same for the service. */
   long servicePosition;
+  /** Id of the last application transaction applied from the monolith, for this row (0: unknown). */
+  long monolithTransaction;
+  /** The same for the service. */
+  long serviceTransaction;
   /** Values sync wrote to the monolith since the monolith's last change of this row (non-counter columns). */
   final Map<String, Value> sentMonolith = new LinkedHashMap<>();
   /** The same for the service. */
@@ -129,12 +133,18 @@ public final class RowState {
     if (previous != null) {
       monolithPosition = previous.monolithPosition;
       servicePosition = previous.servicePosition;
+      monolithTransaction = previous.monolithTransaction;
+      serviceTransaction = previous.serviceTransaction;
     }
     return this;
   }
 
   long position(io.cutover.engine.event.Side side) {
     return side.isMonolith() ? monolithPosition : servicePosition;
+  }
+
+  long transaction(io.cutover.engine.event.Side side) {
+    return side.isMonolith() ? monolithTransaction : serviceTransaction;
   }
 
   Map<String, Value> sent(io.cutover.engine.event.Side side) {
@@ -157,6 +167,8 @@ public final class RowState {
     copy.sentMonolith.putAll(sentMonolith);
     copy.sentService.putAll(sentService);
     copy.servicePosition = servicePosition;
+    copy.monolithTransaction = monolithTransaction;
+    copy.serviceTransaction = serviceTransaction;
     return copy;
   }
 

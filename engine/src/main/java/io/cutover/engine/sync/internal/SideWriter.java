@@ -52,8 +52,8 @@ public final class SideWriter implements AutoCloseable {
   private static final int MAX_STATEMENTS = 256;
   private final Map<String, Map<String, String>> columnTypes = new HashMap<>();
   private final Map<String, Boolean> regroupable = new HashMap<>();
-  /** Whether the side keeps row versions; null until known. */
-  private Boolean versioned;
+  /** How the side keeps row versions; null until known. */
+  private RowVersions.Kind versions;
   /** JDBC batches (round trips of data statements) sent so far. */
   long batches;
   private Connection connection;
@@ -388,8 +388,7 @@ public final class SideWriter implements AutoCloseable {
             params.add(new Param(name, expected));
           }
           if (rowKey != null) {
-            conditions.add(RowVersions.AT_MOST);
-            versionParams(params, table, rowKey, write.seen());
+            conditions.add(versionCondition(params, table, rowKey, write.seen()));
           }
           set.add(conditions.isEmpty() ? n + " = ?"
               : n + " = CASE WHEN " + String.join(" AND ", conditions) + " THEN ? ELSE " + n + " END");
@@ -424,8 +423,7 @@ public final class SideWriter implements AutoCloseable {
         }
         String rowKey = write.type() == Write.Type.DELETE ? version(write, table, mapping) : null;
         if (rowKey != null) {
-          sql.append(" AND ").append(RowVersions.AT_MOST);
-          versionParams(params, table, rowKey, write.seen());
+          sql.append(" AND ").append(versionCondition(params, table, rowKey, write.seen()));
         }
       }
       case INSERT, UPSERT, INSERT_MISSING -> {
@@ -466,7 +464,7 @@ public final class SideWriter implements AutoCloseable {
    * The row's key in the version table when the write is conditioned on the side's row version, else null.
    */
   private String version(Write write, String table, TableMapping mapping) throws SQLException {
-    if (write.seen() == Write.UNSEEN || !versioned()) {
+    if (write.seen() == Write.UNSEEN || versions() == RowVersions.Kind.NONE) {
       return null;
     }
     Map<String, Value> key = new java.util.LinkedHashMap<>();
@@ -474,37 +472,52 @@ public final class SideWriter implements AutoCloseable {
     return RowVersions.key(key);
   }
 
-  private static void versionParams(List<Param> params, String table, String rowKey, long seen) {
+  /** The row version condition (SQL) for this side's kind of versions; adds its parameters. */
+  private String versionCondition(List<Param> params, String table, String rowKey, long seen) {
     // no column: these parameters go as they are, not converted to a column's type
     params.add(new Param("", Value.of(table.toLowerCase(java.util.Locale.ROOT))));
     params.add(new Param("", Value.of(rowKey)));
     params.add(new Param("", Value.of(seen)));
+    if (versions == RowVersions.Kind.SEQUENCE) {
+      return RowVersions.AT_MOST;
+    }
+    params.add(new Param("", Value.of(seen)));
+    return RowVersions.SAME_TRANSACTION;
   }
 
   /**
-   * Whether the side keeps row versions (trigger capture on H2 installed them): sync's writes to it are then
-   * conditioned on the last change sync reconciled from it, as well as on values. Known once per connection.
+   * How the side keeps row versions (trigger capture: change sequence numbers; logical capture: transaction ids):
+   * sync's writes to it are then conditioned on the last change sync reconciled from it, as well as on values.
+   * Known once per connection.
    *
-   * @return true if it does; false if it does not or cannot be reached now (asked again next time).
+   * @return the kind; {@link RowVersions.Kind#NONE} if it keeps none or cannot be reached now (asked again next
+   *     time).
    */
-  public boolean versioned() {
-    if (versioned == null) {
+  public RowVersions.Kind versions() {
+    if (versions == null) {
       try {
         Connection c = connection();
-        boolean found = false;
-        for (String name : new String[] {RowVersions.TABLE, RowVersions.TABLE.toUpperCase(java.util.Locale.ROOT)}) {
-          try (java.sql.ResultSet rs = c.getMetaData().getTables(null, c.getSchema(), name, null)) {
-            found |= rs.next();
-          }
-        }
+        RowVersions.Kind kind = exists(c, RowVersions.TABLE) ? RowVersions.Kind.SEQUENCE
+            : exists(c, RowVersions.TRANSACTIONS) ? RowVersions.Kind.TRANSACTION : RowVersions.Kind.NONE;
         c.commit();
-        versioned = found;
+        versions = kind;
       } catch (SQLException e) {
         close();
-        return false;
+        return RowVersions.Kind.NONE;
       }
     }
-    return versioned;
+    return versions;
+  }
+
+  private static boolean exists(Connection c, String table) throws SQLException {
+    for (String name : new String[] {table, table.toUpperCase(java.util.Locale.ROOT)}) {
+      try (java.sql.ResultSet rs = c.getMetaData().getTables(null, c.getSchema(), name, null)) {
+        if (rs.next()) {
+          return true;
+        }
+      }
+    }
+    return false;
   }
 
   /** A statement parameter and the column it goes to (for conversions to the column's type). */
@@ -562,7 +575,7 @@ public final class SideWriter implements AutoCloseable {
   @Override
   public void close() {
     statements.clear();
-    versioned = null;
+    versions = null;
     columnTypes.clear();
     applied = Journal.NO_INDEX - 1;
     io.cutover.engine.db.DataSources.discard(connection);

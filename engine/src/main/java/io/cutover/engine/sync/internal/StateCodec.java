@@ -22,7 +22,8 @@ public final class StateCodec {
   public static byte[] encode(RowState state) {
     io.cutover.proto.v1.RowState.Builder out = io.cutover.proto.v1.RowState.newBuilder()
         .setDeleted(state.row == null).setRowHlc(state.rowHlc).setParked(state.parked)
-        .setMonolithPosition(state.monolithPosition).setServicePosition(state.servicePosition);
+        .setMonolithPosition(state.monolithPosition).setServicePosition(state.servicePosition)
+        .setMonolithTransaction(state.monolithTransaction).setServiceTransaction(state.serviceTransaction);
     if (!state.sentMonolith.isEmpty()) {
       out.setSentMonolith(ChangeEventProtos.toProto(RowState.overlay(null, state.sentMonolith)));
     }
@@ -66,6 +67,8 @@ public final class StateCodec {
     state.parked = in.getParked();
     state.monolithPosition = in.getMonolithPosition();
     state.servicePosition = in.getServicePosition();
+    state.monolithTransaction = in.getMonolithTransaction();
+    state.serviceTransaction = in.getServiceTransaction();
     if (in.hasSentMonolith()) {
       state.sentMonolith.putAll(ChangeEventProtos.fromProto(in.getSentMonolith()).columns());
     }

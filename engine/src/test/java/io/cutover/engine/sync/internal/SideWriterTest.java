@@ -105,14 +105,14 @@ class SideWriterTest {
     execute(ds, "INSERT INTO item VALUES (1, 'a', 0), (2, 'b', 0), (3, 'c', 0), (4, 'd', 0), (5, 'e', 0)");
     SideWriter writer = new SideWriter("versions-test", SERVICE, ds, Map.of("item", TableMapping.identity("item")));
     try {
-      assertTrue(!writer.versioned(), "no version table, no version conditions");
+      assertEquals(io.cutover.engine.db.RowVersions.Kind.NONE, writer.versions(), "no version table, no conditions");
       writer.close();
       execute(ds, io.cutover.engine.db.RowVersions.CREATE);
       for (long[] version : new long[][] {{1, 5}, {2, 9}, {4, 7}, {5, 7}}) {
         execute(ds, "INSERT INTO cutover_row_versions VALUES ('item', '" + io.cutover.engine.db.RowVersions.key(
             Map.of("id", Value.of(version[0]))) + "', " + version[1] + ")");
       }
-      assertTrue(writer.versioned());
+      assertEquals(io.cutover.engine.db.RowVersions.Kind.SEQUENCE, writer.versions());
       List<SideWriter.Indexed> writes = List.of(
           versioned(1, Write.Type.UPDATE, "x", "a", 5),
           versioned(2, Write.Type.UPDATE, "y", "b", 5),

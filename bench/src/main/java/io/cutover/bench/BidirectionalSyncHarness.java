@@ -93,6 +93,9 @@ public final class BidirectionalSyncHarness {
     }
   }
 
+  /** Row versions on both sides' tables ({@code -Dcutover.bench.rowVersions=false}: writes conditioned on values). */
+  private static final boolean ROW_VERSIONS = !"false".equals(System.getProperty("cutover.bench.rowVersions"));
+
   /**
    * Runs the harness and prints the result.
    *
@@ -136,9 +139,10 @@ public final class BidirectionalSyncHarness {
       PostgresLogicalCapture monolithCapture = PostgresLogicalCapture.builder(Side.MONOLITH, monolithUrl, user)
           .tables(seed == null ? new String[] {"orders"}
               : new String[] {"orders", io.cutover.engine.backfill.Backfill.WATERMARK_TABLE}).slot("bench_monolith")
-          .replicaIdentityFull(!"false".equals(System.getProperty("cutover.bench.identityFull"))).build();
+          .replicaIdentityFull(!"false".equals(System.getProperty("cutover.bench.identityFull")))
+          .rowVersions(ROW_VERSIONS).build();
       PostgresLogicalCapture serviceCapture = PostgresLogicalCapture.builder(Side.service("orders"), serviceUrl, user)
-          .tables("orders").slot("bench_service").replicaIdentityFull(true).build();
+          .tables("orders").slot("bench_service").replicaIdentityFull(true).rowVersions(ROW_VERSIONS).build();
       monolithCapture.install();
       if (!oneWay) {
         serviceCapture.install();

@@ -149,13 +149,12 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
    */
   private void installRowTransactions(Statement st, Map<String, Set<String>> keys) throws SQLException {
     st.execute(RowVersions.CREATE_TRANSACTIONS);
-    st.execute(RowVersions.PG_TRANSACTION_FUNCTION);
     for (String table : tables) {
       String trigger = RowVersions.TRANSACTION_TRIGGER_PREFIX + table.replace('.', '_');
+      st.execute(RowVersions.pgTransactionFunction(table, new ArrayList<>(keys.get(table))));
       st.execute("DROP TRIGGER IF EXISTS " + trigger + " ON " + table);
       st.execute("CREATE TRIGGER " + trigger + " AFTER INSERT OR UPDATE OR DELETE ON " + table
-          + " FOR EACH ROW EXECUTE FUNCTION cutover_row_transaction(" + RowVersions.triggerArguments(
-          new ArrayList<>(new java.util.TreeSet<>(keys.get(table)))) + ")");
+          + " FOR EACH ROW EXECUTE FUNCTION " + RowVersions.transactionFunction(table));
     }
   }
 
@@ -211,8 +210,8 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
             }
           }
         }
+        st.execute("DROP FUNCTION IF EXISTS " + RowVersions.transactionFunction(table));
       }
-      st.execute("DROP FUNCTION IF EXISTS cutover_row_transaction()");
       st.execute("DROP TABLE IF EXISTS " + RowVersions.TRANSACTIONS);
       try (PreparedStatement ps = c.prepareStatement(
           "SELECT pg_drop_replication_slot(slot_name) FROM pg_replication_slots WHERE slot_name = ? "

@@ -7,16 +7,18 @@ import java.util.Map;
 import java.util.TreeMap;
 
 /**
- * Row versions: on a database captured by triggers (H2, or PostgreSQL's trigger capture), the capture trigger
- * also records, per row, the change
- * sequence number of the application's last change to it, in the same transaction. Sync's writes to that side
- * set a column only where the row's version is one sync has already reconciled: a row the application changed
- * since is left alone, however its values compare (its change is on the way and is reconciled when it arrives).
- * Comparing values alone cannot tell the application's write of a value from sync's write of the same value, so
- * a write could overwrite an application's newer value when the two happened to be equal (the ABA race).
+ * Row versions: capture also records, per row and in the application's own transaction, the application's last
+ * change to it: trigger capture (H2, PostgreSQL) its change sequence number ({@link #TABLE}), logical decoding,
+ * through a small trigger per table, its transaction id ({@link #TRANSACTIONS}). Before writing a batch to such a
+ * side, sync locks the rows it sets conditionally, reads their versions, and sets a column (deletes a row) only
+ * where the version is the last change sync has reconciled: a row the application changed since is left alone,
+ * however its values compare (its change is on the way and is reconciled when it arrives). Comparing values alone
+ * cannot tell the application's write of a value from sync's write of the same value, so a write could overwrite
+ * an application's newer value when the two happened to be equal (the ABA race). Locking first closes the window
+ * in which an application transaction holding the row, not yet committed, would be invisible to the check.
  *
- * <p>One row per application row ever changed: its table, its key in a canonical text form, and the sequence
- * number. Dropped with the rest of capture's objects by {@code cutover cleanup}.
+ * <p>One row per application row ever changed: its table, its key in a canonical text form, and the version.
+ * Dropped with the rest of capture's objects by {@code cutover cleanup}.
  */
 public final class RowVersions {
   /** The version table. */
@@ -27,12 +29,6 @@ public final class RowVersions {
   /** The trigger's statement: table, key, sequence number. */
   public static final String MERGE_H2 = "MERGE INTO " + TABLE + " (table_name, row_key, seq) KEY (table_name, row_key)"
       + " VALUES (?, ?, ?)";
-  /**
-   * A condition that holds when the row's last application change is at or before a sequence number; its
-   * parameters are the table, the key and that number.
-   */
-  public static final String AT_MOST = "COALESCE((SELECT seq FROM " + TABLE
-      + " WHERE table_name = ? AND row_key = ?), 0) <= ?";
 
   /**
    * Row transactions: with logical decoding, which has no change sequence, a trigger records the id of the
@@ -40,16 +36,15 @@ public final class RowVersions {
    * and sync's writes require it to be the last one sync has reconciled for that row.
    */
   public static final String TRANSACTIONS = "cutover_row_transactions";
-  /** Its definition (PostgreSQL). */
-  public static final String CREATE_TRANSACTIONS = "CREATE TABLE IF NOT EXISTS " + TRANSACTIONS
+  /**
+   * Its definition (PostgreSQL). Unlogged: a logged table doubled the WAL logical decoding reads, which took a
+   * third of the capacity of the 10,000 changes/s benchmark on 2 cores. The price: a crash of the database empties
+   * it, and the rows whose changes were still on their way then are written on their value conditions alone
+   * until they change again (each new change records its transaction again).
+   */
+  public static final String CREATE_TRANSACTIONS = "CREATE UNLOGGED TABLE IF NOT EXISTS " + TRANSACTIONS
       + " (table_name VARCHAR(128) NOT NULL, row_key VARCHAR(1024) NOT NULL, xid BIGINT NOT NULL,"
       + " PRIMARY KEY (table_name, row_key))";
-  /**
-   * A condition that holds when the row's last application transaction is the given one, or none is recorded;
-   * its parameters are the table, the key, and that transaction's id twice.
-   */
-  public static final String SAME_TRANSACTION = "COALESCE((SELECT xid FROM " + TRANSACTIONS
-      + " WHERE table_name = ? AND row_key = ?), ?) = ?";
   /** The row key's text built in PL/pgSQL from {@code r} (the row as JSONB) and the trigger's arguments. */
   private static final String PG_KEY = "(SELECT string_agg(k || '=' || coalesce(r ->> k, ''), chr(31) "
       + "ORDER BY k COLLATE \"C\") FROM unnest(TG_ARGV) AS k)";
@@ -58,14 +53,52 @@ public final class RowVersions {
       + "r := CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END; "
       + "INSERT INTO " + TABLE + " (table_name, row_key, seq) VALUES (TG_TABLE_NAME, " + PG_KEY + ", s) "
       + "ON CONFLICT (table_name, row_key) DO UPDATE SET seq = EXCLUDED.seq; END IF; ";
-  /** The trigger function logical capture installs: records the row's last application transaction. */
-  public static final String PG_TRANSACTION_FUNCTION = "CREATE OR REPLACE FUNCTION cutover_row_transaction() "
-      + "RETURNS trigger LANGUAGE plpgsql AS $$ DECLARE r JSONB; BEGIN "
-      + "IF coalesce(current_setting('cutover.apply', true), '') = 'on' THEN RETURN NULL; END IF; "
-      + "r := CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END; "
-      + "INSERT INTO " + TRANSACTIONS + " (table_name, row_key, xid) VALUES (TG_TABLE_NAME, " + PG_KEY + ", "
-      + "txid_current() % 4294967296) ON CONFLICT (table_name, row_key) DO UPDATE SET xid = EXCLUDED.xid; "
-      + "RETURN NULL; END $$";
+  /**
+   * The trigger function logical capture installs for one table: records the row's last application transaction
+   * under the key's text, built from the key's columns directly (no JSON: it runs once per changed row).
+   *
+   * @param table the table (its unqualified name is what {@code pgoutput} reports).
+   * @param keys the key's columns.
+   * @return the {@code CREATE FUNCTION} statement; the function is {@link #transactionFunction(String)}.
+   */
+  public static String pgTransactionFunction(String table, java.util.List<String> keys) {
+    String name = table.substring(table.lastIndexOf('.') + 1).toLowerCase(Locale.ROOT);
+    return "CREATE OR REPLACE FUNCTION " + transactionFunction(table) + " RETURNS trigger LANGUAGE plpgsql AS $$ "
+        + "BEGIN IF coalesce(current_setting('cutover.apply', true), '') = 'on' THEN RETURN NULL; END IF; "
+        + "INSERT INTO " + TRANSACTIONS + " (table_name, row_key, xid) VALUES ('" + name.replace("'", "''") + "', "
+        + "CASE WHEN TG_OP = 'DELETE' THEN " + pgKey("OLD", keys) + " ELSE " + pgKey("NEW", keys) + " END, "
+        + "txid_current() % 4294967296) ON CONFLICT (table_name, row_key) DO UPDATE SET xid = EXCLUDED.xid; "
+        + "RETURN NULL; END $$";
+  }
+
+  /**
+   * The name (with its empty argument list) of a table's row transaction function.
+   *
+   * @param table the table.
+   * @return {@code cutover_row_transaction_<table>()}.
+   */
+  public static String transactionFunction(String table) {
+    return TRANSACTION_TRIGGER_PREFIX + table.replace('.', '_').toLowerCase(Locale.ROOT) + "()";
+  }
+
+  /** {@link #key} in SQL over a row variable: the same text for integer, text and UUID columns. */
+  private static String pgKey(String row, java.util.List<String> keys) {
+    java.util.List<String> sorted = new java.util.ArrayList<>();
+    for (String key : keys) {
+      sorted.add(key.toLowerCase(Locale.ROOT));
+    }
+    java.util.Collections.sort(sorted);
+    StringBuilder sql = new StringBuilder();
+    for (String key : sorted) {
+      if (sql.length() > 0) {
+        sql.append(" || chr(31) || ");
+      }
+      sql.append("'").append(key.replace("'", "''")).append("=' || coalesce(").append(row).append(".\"")
+          .append(key.replace("\"", "\"\"")).append("\"::text, '')");
+    }
+    return sql.toString();
+  }
+
   /** The prefix of the triggers logical capture installs. */
   public static final String TRANSACTION_TRIGGER_PREFIX = "cutover_row_transaction_";
 
@@ -80,6 +113,20 @@ public final class RowVersions {
   }
 
   private RowVersions() {}
+
+  /**
+   * The query reading rows' versions: parameters the table, then the rows' keys.
+   *
+   * @param kind how the side keeps them.
+   * @param keys how many keys.
+   * @return the SQL, rows of (key, version).
+   */
+  public static String select(Kind kind, int keys) {
+    boolean sequence = kind == Kind.SEQUENCE;
+    return "SELECT row_key, " + (sequence ? "seq" : "xid") + " FROM " + (sequence ? TABLE : TRANSACTIONS)
+        + " WHERE table_name = ? AND row_key IN (" + String.join(", ", java.util.Collections.nCopies(keys, "?"))
+        + ")";
+  }
 
   /**
    * The trigger arguments naming a table's key columns, as SQL literals.

@@ -28,6 +28,10 @@ import java.util.Set;
  * <p>A column conflicts when the change's before image disagrees with the converged value: the change was made
  * without seeing the other side's latest write to that column. Columns the change did not touch never conflict,
  * so one side's password change and the other side's last-login update both survive.
+ *
+ * <p>On a side keeping row versions ({@link RowVersions}) every write is conditioned on the side's last change to
+ * the row that sync has reconciled, so a write never lands on a change it has not seen, and each change from the
+ * side is answered with the converged values it lacks ({@code resync}).
  */
 public final class Reconciler {
   private final Side service;
@@ -139,7 +143,8 @@ public final class Reconciler {
     for (int i = 0; i < writes.size(); i++) {
       Write write = writes.get(i);
       RowVersions.Kind kind = versions.apply(write.side());
-      if ((write.type() == Write.Type.UPDATE || write.type() == Write.Type.DELETE) && kind != RowVersions.Kind.NONE) {
+      if (write.type() != Write.Type.UPSERT && write.type() != Write.Type.FORCE_DELETE
+          && kind != RowVersions.Kind.NONE) {
         writes.set(i, write.seen(kind == RowVersions.Kind.SEQUENCE ? next.position(write.side())
             : next.transaction(write.side())));
       }

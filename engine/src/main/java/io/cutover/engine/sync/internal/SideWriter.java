@@ -24,8 +24,9 @@ import javax.sql.DataSource;
 /**
  * Writes one side's share of a batch in one transaction, on a session marked as Cutover's (so capture does not
  * echo it). Maps the monolith's table and column names to the side's. A column set conditionally keeps its value
- * when the side changed it meanwhile (that change is on its way and will be reconciled); counter deltas are added
- * to whatever the side holds. The batch's last journal index is recorded in the same transaction, so a batch
+ * when the side changed it meanwhile (that change is on its way and will be reconciled): on a side keeping row
+ * versions, whenever the side has a change to the row sync has not reconciled, whatever the values; counter deltas
+ * are added to whatever the side holds. The batch's last journal index is recorded in the same transaction, so a batch
  * replayed after a crash is not written twice.
  */
 public final class SideWriter implements AutoCloseable {
@@ -56,6 +57,8 @@ public final class SideWriter implements AutoCloseable {
   private RowVersions.Kind versions;
   /** JDBC batches (round trips of data statements) sent so far. */
   long batches;
+  /** Writes left out because the side changed the row after what sync reconciled (its change is on the way). */
+  long unseenWrites;
   private Connection connection;
   private Dialect dialect;
   private long applied = Journal.NO_INDEX - 1;
@@ -110,7 +113,7 @@ public final class SideWriter implements AutoCloseable {
         applied = appliedPosition(c);
       }
       Map<String, Long> heldPositions = new HashMap<>();
-      List<Prepared> statementsToRun = new ArrayList<>();
+      List<Write> toRun = new ArrayList<>(writes.size());
       for (Indexed write : writes) {
         if (write.held()) {
           String key = heldKey(write.write().table());
@@ -122,7 +125,11 @@ public final class SideWriter implements AutoCloseable {
         } else if (write.journalIndex() <= applied) {
           continue; // already in this database: a batch replayed after a crash
         }
-        Prepared prepared = prepare(write.write());
+        toRun.add(write.write());
+      }
+      List<Prepared> statementsToRun = new ArrayList<>();
+      for (Write write : checkVersions(c, toRun)) {
+        Prepared prepared = prepare(write);
         if (prepared != null) {
           statementsToRun.add(prepared);
         }
@@ -373,25 +380,20 @@ public final class SideWriter implements AutoCloseable {
       case UPDATE -> {
         sql.append("UPDATE ").append(dialect.name(table)).append(" SET ");
         List<String> set = new ArrayList<>();
-        String rowKey = version(write, table, mapping);
         for (Map.Entry<String, Value> column : write.values().columns().entrySet()) {
           String name = column(mapping, column.getKey());
           if (name == null || keys.contains(name)) {
             continue;
           }
           Value expected = write.expected() == null ? null : write.expected().get(column.getKey());
-          String n = dialect.name(name);
-          List<String> conditions = new ArrayList<>(2);
           if (comparable(expected)) {
             // Per column: a column the side changed meanwhile keeps its value (its change is on the way).
-            conditions.add(n + " IS NOT DISTINCT FROM ?");
+            String n = dialect.name(name);
+            set.add(n + " = CASE WHEN " + n + " IS NOT DISTINCT FROM ? THEN ? ELSE " + n + " END");
             params.add(new Param(name, expected));
+          } else {
+            set.add(dialect.name(name) + " = ?");
           }
-          if (rowKey != null) {
-            conditions.add(versionCondition(params, table, rowKey, write.seen()));
-          }
-          set.add(conditions.isEmpty() ? n + " = ?"
-              : n + " = CASE WHEN " + String.join(" AND ", conditions) + " THEN ? ELSE " + n + " END");
           params.add(new Param(name, column.getValue()));
         }
         if (write.deltas() != null) {
@@ -420,10 +422,6 @@ public final class SideWriter implements AutoCloseable {
               params.add(new Param(name, column.getValue()));
             }
           }
-        }
-        String rowKey = write.type() == Write.Type.DELETE ? version(write, table, mapping) : null;
-        if (rowKey != null) {
-          sql.append(" AND ").append(versionCondition(params, table, rowKey, write.seen()));
         }
       }
       case INSERT, UPSERT, INSERT_MISSING -> {
@@ -461,29 +459,110 @@ public final class SideWriter implements AutoCloseable {
   }
 
   /**
-   * The row's key in the version table when the write is conditioned on the side's row version, else null.
+   * On a side keeping row versions: locks the rows the batch writes conditionally (so no application change can
+   * slip in before the batch commits), reads their versions, and drops what a write would set (a delete, an
+   * insert) where the side changed the row after the last change sync reconciled: that change is on its way, and
+   * an insert there could bring back a row the application deleted. Counter deltas stay.
    */
-  private String version(Write write, String table, TableMapping mapping) throws SQLException {
-    if (write.seen() == Write.UNSEEN || versions() == RowVersions.Kind.NONE) {
-      return null;
+  private List<Write> checkVersions(Connection c, List<Write> writes) throws SQLException {
+    RowVersions.Kind kind = versions();
+    if (kind == RowVersions.Kind.NONE) {
+      return writes;
     }
-    Map<String, Value> key = new java.util.LinkedHashMap<>();
-    write.key().columns().forEach((column, value) -> key.put(column(mapping, column), value));
-    return RowVersions.key(key);
+    // the side's table -> the rows' keys (the version table's text, and the key values in the side's names)
+    Map<String, Map<String, Row>> rows = new java.util.LinkedHashMap<>();
+    for (Write write : writes) {
+      if (write.seen() != Write.UNSEEN) {
+        Row key = sideKey(write);
+        rows.computeIfAbsent(sideTable(write), t -> new java.util.TreeMap<>()).put(RowVersions.key(key.columns()),
+            key);
+      }
+    }
+    if (rows.isEmpty()) {
+      return writes;
+    }
+    Map<String, Map<String, Long>> versionsByTable = new HashMap<>();
+    for (Map.Entry<String, Map<String, Row>> table : rows.entrySet()) {
+      lockRows(c, table.getKey(), new ArrayList<>(table.getValue().values()));
+      versionsByTable.put(table.getKey(), readVersions(c, kind, table.getKey(), table.getValue().keySet()));
+    }
+    List<Write> out = new ArrayList<>(writes.size());
+    for (Write write : writes) {
+      Map<String, Long> versions = write.seen() == Write.UNSEEN ? null : versionsByTable.get(sideTable(write));
+      Long version = versions == null ? null : versions.get(RowVersions.key(sideKey(write).columns()));
+      boolean unseen = version != null && (kind == RowVersions.Kind.SEQUENCE ? version > write.seen()
+          : version != write.seen());
+      if (!unseen) {
+        out.add(write);
+      } else if (write.type() == Write.Type.UPDATE && write.deltas() != null && write.deltas().size() > 0) {
+        out.add(new Write(write.side(), write.table(), write.type(), write.key(), Row.EMPTY, null, write.deltas()));
+      } else {
+        unseenWrites++;
+      }
+    }
+    return out;
   }
 
-  /** The row version condition (SQL) for this side's kind of versions; adds its parameters. */
-  private String versionCondition(List<Param> params, String table, String rowKey, long seen) {
-    // no column: these parameters go as they are, not converted to a column's type
-    params.add(new Param("", Value.of(table.toLowerCase(java.util.Locale.ROOT))));
-    params.add(new Param("", Value.of(rowKey)));
-    params.add(new Param("", Value.of(seen)));
-    if (versions == RowVersions.Kind.SEQUENCE) {
-      return RowVersions.AT_MOST;
-    }
-    params.add(new Param("", Value.of(seen)));
-    return RowVersions.SAME_TRANSACTION;
+  private String sideTable(Write write) {
+    TableMapping mapping = mappings.get(write.table());
+    return side.isMonolith() ? mapping.sourceTable() : mapping.targetTable();
   }
+
+  private Row sideKey(Write write) {
+    TableMapping mapping = mappings.get(write.table());
+    Row.Builder key = Row.builder();
+    write.key().columns().forEach((column, value) -> key.put(column(mapping, column), value));
+    return key.build();
+  }
+
+  /** Locks rows in key order, a few hundred per statement ({@code SELECT ... FOR UPDATE}). */
+  private void lockRows(Connection c, String table, List<Row> keys) throws SQLException {
+    List<String> columns = keys.get(0).names();
+    String names = String.join(", ", columns.stream().map(dialect::name).toList());
+    String tuple = "(" + String.join(", ", java.util.Collections.nCopies(columns.size(), "?")) + ")";
+    Map<String, String> types = types(table);
+    for (int from = 0; from < keys.size(); from += VERSION_CHUNK) {
+      List<Row> chunk = keys.subList(from, Math.min(keys.size(), from + VERSION_CHUNK));
+      String sql = "SELECT " + names + " FROM " + dialect.name(table) + " WHERE (" + names + ") IN ("
+          + String.join(", ", java.util.Collections.nCopies(chunk.size(), tuple)) + ") ORDER BY " + names
+          + " FOR UPDATE";
+      try (PreparedStatement ps = c.prepareStatement(sql)) {
+        int p = 1;
+        for (Row key : chunk) {
+          for (String column : columns) {
+            String type = types.get(column.toLowerCase(java.util.Locale.ROOT));
+            Value value = key.get(column);
+            Value converted = type == null ? null : convert(value, type);
+            JdbcValues.bind(ps, p++, converted == null ? value : converted);
+          }
+        }
+        ps.executeQuery().close();
+      }
+    }
+  }
+
+  private static Map<String, Long> readVersions(Connection c, RowVersions.Kind kind, String table,
+      java.util.Set<String> keys) throws SQLException {
+    Map<String, Long> versions = new HashMap<>();
+    List<String> all = new ArrayList<>(keys);
+    for (int from = 0; from < all.size(); from += VERSION_CHUNK) {
+      List<String> chunk = all.subList(from, Math.min(all.size(), from + VERSION_CHUNK));
+      try (PreparedStatement ps = c.prepareStatement(RowVersions.select(kind, chunk.size()))) {
+        ps.setString(1, table.toLowerCase(java.util.Locale.ROOT));
+        for (int i = 0; i < chunk.size(); i++) {
+          ps.setString(i + 2, chunk.get(i));
+        }
+        try (java.sql.ResultSet rs = ps.executeQuery()) {
+          while (rs.next()) {
+            versions.put(rs.getString(1), rs.getLong(2));
+          }
+        }
+      }
+    }
+    return versions;
+  }
+
+  private static final int VERSION_CHUNK = 500;
 
   /**
    * How the side keeps row versions (trigger capture: change sequence numbers; logical capture: transaction ids):

@@ -16,9 +16,9 @@ import io.cutover.engine.event.Side;
  * @param expected UPDATE, DELETE: the values the side should hold now (null: no condition).
  * @param deltas UPDATE: counter columns, each incremented by its value ({@code c = c + delta}) whatever the side
  *     holds, so concurrent changes on that side are never overwritten (null or empty: none).
- * @param seen UPDATE, DELETE on a side that keeps row versions: the last of the side's changes to the row that
- *     sync has reconciled; the values are set (the row deleted) only if the side has not changed the row since
- *     ({@link io.cutover.engine.db.RowVersions}). -1: no such condition.
+ * @param seen on a side that keeps row versions (all but the operator's UPSERT and FORCE_DELETE): the last of the
+ *     side's changes to the row that sync has reconciled; the values are set (the row deleted, inserted) only if
+ *     the side has not changed the row since ({@link io.cutover.engine.db.RowVersions}). -1: no such condition.
  */
 public record Write(Side side, String table, Type type, Row key, Row values, Row expected, Row deltas, long seen) {
 

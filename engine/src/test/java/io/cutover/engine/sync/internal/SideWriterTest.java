@@ -134,6 +134,50 @@ class SideWriterTest {
         + "its name stays, its delta lands; row 4 likewise is not deleted");
   }
 
+  /**
+   * An application transaction holding the row, not yet committed, when the batch starts: the writer waits for it
+   * and then sees its version (a check inside the UPDATE would read the statement's older snapshot and pass). The
+   * application wrote the very value the write expects, so the values alone would let the write through.
+   */
+  @Test
+  void aWriteWaitsForAnUncommittedApplicationChangeAndSeesItsVersion() throws Exception {
+    DataSource ds = io.cutover.engine.testing.Postgres.newDatabase("versionlock");
+    execute(ds, "CREATE TABLE item (id BIGINT PRIMARY KEY, name VARCHAR(20), stock INT)");
+    execute(ds, "INSERT INTO item VALUES (1, 'a', 0)");
+    execute(ds, io.cutover.engine.db.RowVersions.CREATE);
+    String key = io.cutover.engine.db.RowVersions.key(Map.of("id", Value.of(1L)));
+    execute(ds, "INSERT INTO cutover_row_versions VALUES ('item', '" + key + "', 5)");
+    SideWriter writer = new SideWriter("versionlock-test", SERVICE, ds, Map.of("item", TableMapping.identity("item")));
+    java.util.concurrent.CountDownLatch holding = new java.util.concurrent.CountDownLatch(1);
+    Thread application = new Thread(() -> {
+      try (Connection c = ds.getConnection()) {
+        c.setAutoCommit(false);
+        try (Statement st = c.createStatement()) {
+          st.execute("UPDATE item SET name = 'a' WHERE id = 1"); // as its trigger would, in its transaction:
+          st.execute("UPDATE cutover_row_versions SET seq = 6 WHERE row_key = '" + key + "'");
+        }
+        holding.countDown();
+        Thread.sleep(150);
+        c.commit();
+      } catch (Exception e) {
+        throw new IllegalStateException(e);
+      }
+    });
+    try {
+      application.start();
+      holding.await();
+      writer.write(List.of(versioned(1, Write.Type.UPDATE, "s", "a", 5)), 1);
+      application.join();
+    } finally {
+      writer.close();
+    }
+    try (Connection c = ds.getConnection(); Statement st = c.createStatement();
+         ResultSet rs = st.executeQuery("SELECT name, stock FROM item")) {
+      rs.next();
+      assertEquals("a|1", rs.getString(1) + "|" + rs.getInt(2), "the application's write stays; the delta lands");
+    }
+  }
+
   private static SideWriter.Indexed versioned(long id, Write.Type type, String name, String was, long seen) {
     Row key = Row.of("id", Value.of(id));
     Write write = type == Write.Type.DELETE

@@ -126,11 +126,7 @@ class PostgresBidirectionalSyncTest {
       SyncStats stats = sync.stats();
       assertTrue(stats.toService() >= 2L * rounds && stats.toMonolith() >= 3L * rounds, stats.toString());
     } finally {
-      monolithCapture.close();
-      serviceCapture.close();
-      sync.close();
-      monolithCapture.uninstall();
-      serviceCapture.uninstall();
+      stop(sync, monolithCapture, serviceCapture);
     }
   }
 
@@ -173,14 +169,21 @@ class PostgresBidirectionalSyncTest {
       // Each side's last rename was c1: so is the row, on both.
       assertEquals(List.of("2|c1|100"), rows(monolith, item));
     } finally {
-      monolithCapture.close();
-      serviceCapture.close();
-      sync.close();
-      monolithCapture.uninstall();
-      serviceCapture.uninstall();
+      stop(sync, monolithCapture, serviceCapture);
     }
     assertEquals(List.of("0"), rows(service, "SELECT count(*) FROM pg_trigger WHERE tgname LIKE 'cutover%'"),
         "uninstall removes the row transaction triggers");
+  }
+
+  /** Stops the captures and the sync, and removes what the captures installed. */
+  static void stop(BidirectionalSync sync, PostgresLogicalCapture... captures) throws java.sql.SQLException {
+    for (PostgresLogicalCapture capture : captures) {
+      capture.close();
+    }
+    sync.close();
+    for (PostgresLogicalCapture capture : captures) {
+      capture.uninstall();
+    }
   }
 
   private static void await(java.util.function.BooleanSupplier condition) throws InterruptedException {

@@ -65,11 +65,7 @@ class PostgresScenariosTest {
       serviceCapture.start(pipeline);
       work.run(sync);
     } finally {
-      monolithCapture.close();
-      serviceCapture.close();
-      sync.close();
-      monolithCapture.uninstall();
-      serviceCapture.uninstall();
+      PostgresBidirectionalSyncTest.stop(sync, monolithCapture, serviceCapture);
     }
   }
 

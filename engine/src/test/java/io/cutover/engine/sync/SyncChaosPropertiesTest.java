@@ -118,16 +118,7 @@ class SyncChaosPropertiesTest {
 
   private static void check(List<Step> steps) {
     Path dir = TestSupport.tempDir("cutover-chaos");
-    try (H2SyncFixture f = new H2SyncFixture(dir, "inventory", new String[] {"item"}, new String[] {"item"},
-        b -> b.table(TableMapping.identity("item"), ConflictPolicy.LAST_WRITER_WINS.column("stock", Rule.COUNTER)))) {
-      String ddl = "CREATE TABLE item (id INT PRIMARY KEY, name VARCHAR(40), stock INT NOT NULL)";
-      exec(f.monolith, ddl);
-      exec(f.service, ddl);
-      for (int k = 1; k <= KEYS; k++) {
-        exec(f.monolith, "INSERT INTO item VALUES (" + k + ", 'n" + k + "', 100)");
-        exec(f.service, "INSERT INTO item VALUES (" + k + ", 'n" + k + "', 100)");
-      }
-      f.start();
+    try (H2SyncFixture f = started(dir, ConflictPolicy.LAST_WRITER_WINS.column("stock", Rule.COUNTER))) {
       Map<Integer, Integer> stock = new HashMap<>();
       Map<Integer, String> monolithName = new HashMap<>();
       Map<Integer, String> serviceName = new HashMap<>();
@@ -204,16 +195,7 @@ class SyncChaosPropertiesTest {
 
   private static void checkRows(List<Step> steps) {
     Path dir = TestSupport.tempDir("cutover-chaos-rows");
-    try (H2SyncFixture f = new H2SyncFixture(dir, "inventory", new String[] {"item"}, new String[] {"item"},
-        b -> b.table(TableMapping.identity("item"), ConflictPolicy.LAST_WRITER_WINS))) {
-      String ddl = "CREATE TABLE item (id INT PRIMARY KEY, name VARCHAR(40), stock INT NOT NULL)";
-      exec(f.monolith, ddl);
-      exec(f.service, ddl);
-      for (int k = 1; k <= KEYS; k++) {
-        exec(f.monolith, "INSERT INTO item VALUES (" + k + ", 'n" + k + "', 100)");
-        exec(f.service, "INSERT INTO item VALUES (" + k + ", 'n" + k + "', 100)");
-      }
-      f.start();
+    try (H2SyncFixture f = started(dir, ConflictPolicy.LAST_WRITER_WINS)) {
       Map<Integer, List<Op>> monolithOps = new HashMap<>();
       Map<Integer, List<Op>> serviceOps = new HashMap<>();
       int serial = 0;
@@ -329,6 +311,25 @@ class SyncChaosPropertiesTest {
       return st.executeUpdate(sql);
     } catch (java.sql.SQLIntegrityConstraintViolationException e) {
       return 0;
+    }
+  }
+
+  /** Both sides with {@code item(id, name, stock)}, keys 1..KEYS as ('n' + key, 100) on both, sync started. */
+  private static H2SyncFixture started(Path dir, ConflictPolicy policy) throws Exception {
+    H2SyncFixture f = new H2SyncFixture(dir, "inventory", new String[] {"item"}, new String[] {"item"},
+        b -> b.table(TableMapping.identity("item"), policy));
+    try {
+      for (JdbcDataSource side : List.of(f.monolith, f.service)) {
+        exec(side, "CREATE TABLE item (id INT PRIMARY KEY, name VARCHAR(40), stock INT NOT NULL)");
+        for (int k = 1; k <= KEYS; k++) {
+          exec(side, "INSERT INTO item VALUES (" + k + ", 'n" + k + "', 100)");
+        }
+      }
+      f.start();
+      return f;
+    } catch (Exception | Error e) {
+      f.close();
+      throw e;
     }
   }
 

@@ -100,6 +100,26 @@ class ReconcilerTest {
   }
 
   @Test
+  void aRowBroughtBackAfterADeleteKeepsBothSidesCounterChanges() {
+    ConflictPolicy policy = ConflictPolicy.LAST_WRITER_WINS.column("stock", Rule.COUNTER);
+    // The monolith sells 3 (its delta goes to the service), then deletes the row: the delete expects the row's
+    // values but not its count, which deltas on their way make uncertain.
+    Reconciler.Outcome sold = reconciler.reconcile(update(Side.MONOLITH, row(10, "bolt"), row(7, "bolt"), 150),
+        policy, RowState.existing(row(10, "bolt"), 100), 0);
+    Reconciler.Outcome deleted = reconciler.reconcile(delete(Side.MONOLITH, row(7, "bolt"), 200), policy,
+        sold.next(), 0);
+    assertEquals(List.of(new Write(SERVICE, "item", Write.Type.DELETE, KEY, null, Row.of("id", Value.of(1L), "name",
+        Value.of("bolt")))), deleted.writes());
+    // The service restocked 4 before it saw either (its image, 14, lacks the monolith's -3, which lands later);
+    // its update is newer and brings the row back with 7 + 4, the count both sides' changes make.
+    Reconciler.Outcome back = reconciler.reconcile(update(SERVICE, row(10, "bolt"), row(14, "bolt"), 300), policy,
+        deleted.next(), 0);
+    assertEquals(List.of(new Write(Side.MONOLITH, "item", Write.Type.INSERT, KEY, row(11, "bolt"), null)),
+        back.writes());
+    assertEquals(row(11, "bolt"), back.next().row());
+  }
+
+  @Test
   void shouldMergeChangesToDifferentColumnsWithoutAConflict() {
     RowState state = serviceMovedOn(row(10, "bolt M6"), ConflictPolicy.LAST_WRITER_WINS);
     Reconciler.Outcome out = reconciler.reconcile(update(Side.MONOLITH, row(10, "bolt"), row(4, "bolt"), 150),

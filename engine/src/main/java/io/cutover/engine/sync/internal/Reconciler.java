@@ -98,6 +98,11 @@ public final class Reconciler {
     }
     Outcome out = decide(e, policy, state, nowMicros);
     RowState next = out.next() == state ? state.copy() : out.next();
+    if (next.row != null) {
+      next.lastRow = null;
+    } else if (next.lastRow == null) {
+      next.lastRow = state == null ? null : state.row != null ? state.row : state.lastRow;
+    }
     next.monolithPosition = state == null ? 0 : state.monolithPosition;
     next.servicePosition = state == null ? 0 : state.servicePosition;
     next.monolithTransaction = state == null ? 0 : state.monolithTransaction;
@@ -217,6 +222,16 @@ public final class Reconciler {
     }
   }
 
+  /**
+   * A row to expect before a delete, without its counter columns: deltas still on their way make their values
+   * uncertain, and a delete that found another count would leave the row on one side only.
+   */
+  private static Row withoutCounters(Row row, ConflictPolicy policy) {
+    Map<String, Value> kept = new LinkedHashMap<>(row.columns());
+    kept.keySet().removeIf(column -> policy.rule(column).kind() == Rule.Kind.COUNTER);
+    return RowState.overlay(null, kept);
+  }
+
   /** The change's transaction id as logical decoding reports it (a number), or 0. */
   private static long transaction(ChangeEvent e) {
     String id = e.transactionId();
@@ -316,7 +331,22 @@ public final class Reconciler {
       return new Outcome(RowState.existing(e.after(), e.hlc()), writes, null);
     }
     if (state.isDeleted()) {
-      RowConflict row = new RowConflict(e.table(), e.key(), e.side(), e.after(), e.hlc(), to, state.rowHlc);
+      // The update was made on the row before its side saw the delete. Deltas sync wrote that side after this
+      // change's image are not in the image, but are in the converged row before the delete: brought back, each
+      // counter column is that row's value plus this change's delta (both sides' changes kept, as the rule says).
+      Map<String, Value> rebased = new LinkedHashMap<>();
+      Row last = state.lastRow;
+      for (String column : e.after().names()) {
+        Value held = last == null ? null : last.get(column);
+        Value was = before == null ? null : before.get(column);
+        Value is = e.after().get(column);
+        if (policy.rule(column).kind() == Rule.Kind.COUNTER && isNumber(held) && isNumber(was) && isNumber(is)
+            && held.type() == is.type() && was.type() == is.type()) {
+          rebased.put(column, add(held, subtract(is, was), column, e.table()));
+        }
+      }
+      Row updated = rebased.isEmpty() ? e.after() : RowState.overlay(e.after(), rebased);
+      RowConflict row = new RowConflict(e.table(), e.key(), e.side(), updated, e.hlc(), to, state.rowHlc);
       return rowConflict(Conflict.Kind.UPDATE_DELETE, e, policy, state, row, now);
     }
     List<String> conflicting = new ArrayList<>();
@@ -351,7 +381,8 @@ public final class Reconciler {
     }
     if (sawLatest) {
       return new Outcome(RowState.deleted(e.hlc()),
-          List.of(new Write(to, e.table(), Write.Type.DELETE, e.key(), null, state.row)), null);
+          List.of(new Write(to, e.table(), Write.Type.DELETE, e.key(), null, withoutCounters(state.row, policy))),
+          null);
     }
     RowConflict row = new RowConflict(e.table(), e.key(), to, state.row, state.latestHlc(), e.side(), e.hlc());
     return rowConflict(Conflict.Kind.DELETE_UPDATE, e, policy, state, row, now);
@@ -392,7 +423,13 @@ public final class Reconciler {
       writes.add(new Write(row.deleter(), e.table(), Write.Type.INSERT, e.key(), updatedRow, null));
     } else {
       next = RowState.deleted(Math.max(row.updateHlc(), row.deleteHlc()));
-      writes.add(new Write(row.updater(), e.table(), Write.Type.DELETE, e.key(), null, updatedRow));
+      if (kind == Conflict.Kind.UPDATE_DELETE) {
+        // the update lives on in its side's row until the delete lands there: should that side's next update
+        // bring the row back, its counters start from here
+        next.lastRow = updatedRow;
+      }
+      writes.add(new Write(row.updater(), e.table(), Write.Type.DELETE, e.key(), null,
+          withoutCounters(updatedRow, policy)));
     }
     String decision = "row: " + rule + " -> " + (keep ? "kept (" + side(row.updater()) + "'s update wins)"
         : "deleted (" + side(row.deleter()) + "'s delete wins)");

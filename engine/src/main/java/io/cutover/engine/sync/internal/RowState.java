@@ -28,6 +28,8 @@ public final class RowState {
   final Map<String, Value> sentMonolith = new LinkedHashMap<>();
   /** The same for the service. */
   final Map<String, Value> sentService = new LinkedHashMap<>();
+  /** While deleted: the converged row before the delete (null if unknown). */
+  Row lastRow;
   /** Non-zero while parked: the conflict id. */
   long parked;
   /** While parked: the monolith's latest version (null = deleted). */
@@ -169,6 +171,7 @@ public final class RowState {
     copy.servicePosition = servicePosition;
     copy.monolithTransaction = monolithTransaction;
     copy.serviceTransaction = serviceTransaction;
+    copy.lastRow = lastRow;
     return copy;
   }
 

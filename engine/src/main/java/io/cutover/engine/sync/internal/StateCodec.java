@@ -30,6 +30,9 @@ public final class StateCodec {
     if (!state.sentService.isEmpty()) {
       out.setSentService(ChangeEventProtos.toProto(RowState.overlay(null, state.sentService)));
     }
+    if (state.row == null && state.lastRow != null) {
+      out.setLastRow(ChangeEventProtos.toProto(state.lastRow));
+    }
     if (state.row != null) {
       out.setRow(ChangeEventProtos.toProto(state.row));
       for (String column : state.row.names()) {
@@ -74,6 +77,9 @@ public final class StateCodec {
     }
     if (in.hasSentService()) {
       state.sentService.putAll(ChangeEventProtos.fromProto(in.getSentService()).columns());
+    }
+    if (in.hasLastRow()) {
+      state.lastRow = ChangeEventProtos.fromProto(in.getLastRow());
     }
     if (!in.getDeleted()) {
       state.row = ChangeEventProtos.fromProto(in.getRow());

@@ -471,11 +471,13 @@ public final class SideWriter implements AutoCloseable {
     }
     // the side's table -> the rows' keys (the version table's text, and the key values in the side's names)
     Map<String, Map<String, Row>> rows = new java.util.LinkedHashMap<>();
-    for (Write write : writes) {
+    String[] keyTexts = new String[writes.size()];
+    for (int i = 0; i < writes.size(); i++) {
+      Write write = writes.get(i);
       if (write.seen() != Write.UNSEEN) {
         Row key = sideKey(write);
-        rows.computeIfAbsent(sideTable(write), t -> new java.util.TreeMap<>()).put(RowVersions.key(key.columns()),
-            key);
+        keyTexts[i] = RowVersions.key(key.columns());
+        rows.computeIfAbsent(sideTable(write), t -> new java.util.TreeMap<>()).put(keyTexts[i], key);
       }
     }
     if (rows.isEmpty()) {
@@ -487,9 +489,9 @@ public final class SideWriter implements AutoCloseable {
       versionsByTable.put(table.getKey(), readVersions(c, kind, table.getKey(), table.getValue().keySet()));
     }
     List<Write> out = new ArrayList<>(writes.size());
-    for (Write write : writes) {
-      Map<String, Long> versions = write.seen() == Write.UNSEEN ? null : versionsByTable.get(sideTable(write));
-      Long version = versions == null ? null : versions.get(RowVersions.key(sideKey(write).columns()));
+    for (int i = 0; i < writes.size(); i++) {
+      Write write = writes.get(i);
+      Long version = keyTexts[i] == null ? null : versionsByTable.get(sideTable(write)).get(keyTexts[i]);
       boolean unseen = version != null && (kind == RowVersions.Kind.SEQUENCE ? version > write.seen()
           : version != write.seen());
       if (!unseen) {

@@ -174,14 +174,7 @@ public final class ConfigChecker {
 
   private static boolean exists(Connection c, String table) {
     try {
-      for (String candidate : List.of(table, table.toUpperCase(Locale.ROOT), table.toLowerCase(Locale.ROOT))) {
-        try (ResultSet rs = c.getMetaData().getTables(null, c.getSchema(), candidate, null)) {
-          if (rs.next()) {
-            return true;
-          }
-        }
-      }
-      return false;
+      return io.cutover.engine.db.DataSources.tableExists(c, table);
     } catch (SQLException e) {
       return false;
     }

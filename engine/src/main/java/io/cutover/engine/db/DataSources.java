@@ -85,4 +85,25 @@ public final class DataSources {
       return -1;
     }
   }
+
+  /**
+   * Whether a table exists in the connection's current schema, under its name as given, upper case (H2) or lower
+   * case (PostgreSQL).
+   *
+   * @param c an open connection.
+   * @param table the table's name.
+   * @return true if found.
+   * @throws java.sql.SQLException if the catalog cannot be read.
+   */
+  public static boolean tableExists(java.sql.Connection c, String table) throws java.sql.SQLException {
+    for (String candidate : new String[] {table, table.toUpperCase(java.util.Locale.ROOT),
+        table.toLowerCase(java.util.Locale.ROOT)}) {
+      try (java.sql.ResultSet rs = c.getMetaData().getTables(null, c.getSchema(), candidate, null)) {
+        if (rs.next()) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
 }

@@ -55,7 +55,7 @@ public final class Cleanup {
       try (Connection c = DataSources.of(sideConfig.url(), sideConfig.user(), sideConfig.password()).getConnection()) {
         List<String> here = Dialect.of(c) == Dialect.POSTGRESQL ? postgres(c, sideConfig, origins)
             : h2(c, side.getValue());
-        if (exists(c, JdbcApplier.POSITION_TABLE)) {
+        if (DataSources.tableExists(c, JdbcApplier.POSITION_TABLE)) {
           here.add("table " + JdbcApplier.POSITION_TABLE);
         }
         for (String object : here) {
@@ -142,7 +142,7 @@ public final class Cleanup {
       }
     }
     for (String table : CAPTURE_TABLES) {
-      if (exists(c, table)) {
+      if (DataSources.tableExists(c, table)) {
         found.add("table " + table);
       }
     }
@@ -162,7 +162,7 @@ public final class Cleanup {
       }
     }
     for (String table : CAPTURE_TABLES) {
-      if (exists(c, table)) {
+      if (DataSources.tableExists(c, table)) {
         found.add("table " + table);
       }
     }
@@ -170,17 +170,6 @@ public final class Cleanup {
       found.add("sequence cutover_change_seq");
     }
     return found;
-  }
-
-  private static boolean exists(Connection c, String table) throws SQLException {
-    for (String name : new String[] {table, table.toUpperCase(Locale.ROOT)}) {
-      try (ResultSet rs = c.getMetaData().getTables(null, c.getSchema(), name, null)) {
-        if (rs.next()) {
-          return true;
-        }
-      }
-    }
-    return false;
   }
 
   private static boolean any(Connection c, String sql, String parameter) throws SQLException {

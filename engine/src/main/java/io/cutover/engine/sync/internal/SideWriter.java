@@ -3,6 +3,7 @@ package io.cutover.engine.sync.internal;
 import io.cutover.engine.apply.JdbcApplier;
 import io.cutover.engine.apply.TableMapping;
 import io.cutover.engine.db.ApplySessions;
+import io.cutover.engine.db.DataSources;
 import io.cutover.engine.db.Dialect;
 import io.cutover.engine.db.JdbcValues;
 import io.cutover.engine.db.RowVersions;
@@ -229,7 +230,6 @@ public final class SideWriter implements AutoCloseable {
   private static Map<String, String> readColumns(Connection c, String table) throws SQLException {
     return io.cutover.engine.db.ValueConversions.columnTypes(c, table);
   }
-
 
   static boolean fits(Value value, String type) {
     return io.cutover.engine.db.ValueConversions.fits(value, type);
@@ -578,8 +578,9 @@ public final class SideWriter implements AutoCloseable {
     if (versions == null) {
       try {
         Connection c = connection();
-        RowVersions.Kind kind = exists(c, RowVersions.TABLE) ? RowVersions.Kind.SEQUENCE
-            : exists(c, RowVersions.TRANSACTIONS) ? RowVersions.Kind.TRANSACTION : RowVersions.Kind.NONE;
+        RowVersions.Kind kind = DataSources.tableExists(c, RowVersions.TABLE) ? RowVersions.Kind.SEQUENCE
+            : DataSources.tableExists(c, RowVersions.TRANSACTIONS) ? RowVersions.Kind.TRANSACTION
+            : RowVersions.Kind.NONE;
         c.commit();
         versions = kind;
       } catch (SQLException e) {
@@ -588,17 +589,6 @@ public final class SideWriter implements AutoCloseable {
       }
     }
     return versions;
-  }
-
-  private static boolean exists(Connection c, String table) throws SQLException {
-    for (String name : new String[] {table, table.toUpperCase(java.util.Locale.ROOT)}) {
-      try (java.sql.ResultSet rs = c.getMetaData().getTables(null, c.getSchema(), name, null)) {
-        if (rs.next()) {
-          return true;
-        }
-      }
-    }
-    return false;
   }
 
   /** A statement parameter and the column it goes to (for conversions to the column's type). */
@@ -659,7 +649,7 @@ public final class SideWriter implements AutoCloseable {
     versions = null;
     columnTypes.clear();
     applied = Journal.NO_INDEX - 1;
-    io.cutover.engine.db.DataSources.discard(connection);
+    DataSources.discard(connection);
     connection = null;
   }
 }

@@ -100,6 +100,33 @@ class ReconcilerTest {
   }
 
   @Test
+  void onSidesKeepingRowVersionsACounterChangeGetsTheDeltasHeldBackFromIt() {
+    Reconciler versioned = new Reconciler(SERVICE, Map.of(), side -> io.cutover.engine.db.RowVersions.Kind.SEQUENCE);
+    ConflictPolicy policy = ConflictPolicy.LAST_WRITER_WINS.column("stock", Rule.COUNTER);
+    // The service restocks 4 (change 5): the delta goes to the monolith if it has made no change sync has not seen.
+    Reconciler.Outcome restocked = versioned.reconcile(at(5, update(SERVICE, row(10, "bolt"), row(14, "bolt"), 200)),
+        policy, RowState.existing(row(10, "bolt"), 100), 0);
+    assertEquals(List.of(new Write(Side.MONOLITH, "item", Write.Type.UPDATE, KEY, Row.EMPTY, Row.EMPTY,
+        Row.of("stock", Value.of(4L))).seen(0)), restocked.writes());
+    // It had: its change 3 sold 3 (10 -> 7), so the +4 waited. Reconciling 3 sends the service its -3 and answers
+    // the monolith with what its image lacks of the converged 11: the +4.
+    Reconciler.Outcome sold = versioned.reconcile(at(3, update(Side.MONOLITH, row(10, "bolt"), row(7, "bolt"), 300)),
+        policy, restocked.next(), 0);
+    assertEquals(List.of("stock: counter -> 11 (both sides' changes kept)"), sold.conflict().decisions());
+    assertEquals(row(11, "bolt"), sold.next().row());
+    assertEquals(List.of(
+        new Write(SERVICE, "item", Write.Type.UPDATE, KEY, Row.EMPTY, Row.EMPTY, Row.of("stock", Value.of(-3L)))
+            .seen(5),
+        new Write(Side.MONOLITH, "item", Write.Type.UPDATE, KEY, Row.EMPTY, null, Row.of("stock", Value.of(4L)))
+            .seen(3)), sold.writes());
+    // Had the +4 landed first, the monolith's image would show it (14 -> 11), and it gets nothing more.
+    Reconciler.Outcome landed = versioned.reconcile(at(3, update(Side.MONOLITH, row(14, "bolt"), row(11, "bolt"),
+        300)), policy, restocked.next(), 0);
+    assertEquals(List.of(new Write(SERVICE, "item", Write.Type.UPDATE, KEY, Row.EMPTY, Row.EMPTY,
+        Row.of("stock", Value.of(-3L))).seen(5)), landed.writes());
+  }
+
+  @Test
   void aRowBroughtBackAfterADeleteKeepsBothSidesCounterChanges() {
     ConflictPolicy policy = ConflictPolicy.LAST_WRITER_WINS.column("stock", Rule.COUNTER);
     // The monolith sells 3 (its delta goes to the service), then deletes the row: the delete expects the row's

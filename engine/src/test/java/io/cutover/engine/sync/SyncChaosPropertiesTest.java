@@ -182,20 +182,69 @@ class SyncChaosPropertiesTest {
    * a key only one side changed ends, on both sides, exactly as that side's own changes made it (nothing of a write
    * outside a conflict is lost); a key both sides changed ends the same on both sides and, without inserts or
    * deletes, each column at one of the two sides' last writes to it; with them, if it exists, with a name one side
-   * wrote. (Counter columns under deletes are the open defect in docs/defects/sync-counter-delete-2026-11-25.md.)
+   * wrote. The counter form is the next property.
    */
   @Test
   void insertsUpdatesAndDeletesOnBothSidesEndAsTheModelSays() {
     qt().withExamples(Integer.getInteger("cutover.chaos.examples", 40)).withShrinkCycles(0)
-        .forAll(lists().of(rowSteps()).ofSizeBetween(5, 60)).checkAssert(SyncChaosPropertiesTest::checkRows);
+        .forAll(lists().of(rowSteps()).ofSizeBetween(5, 60)).checkAssert(steps -> checkRows(steps, false));
+  }
+
+  /**
+   * The same with stock a counter column changed by deltas: a key one side changed ends as its own deltas made it;
+   * a key both sides updated (no insert or delete) ends at the start plus every delta of either side; with inserts
+   * and deletes on both sides, both sides end identical (docs/defects/sync-counter-delete-2026-11-25.md).
+   */
+  @Test
+  void counterDeltasWithInsertsAndDeletesOnBothSidesEndAsTheModelSays() {
+    qt().withExamples(Integer.getInteger("cutover.chaos.examples", 40)).withShrinkCycles(0)
+        .forAll(lists().of(rowSteps()).ofSizeBetween(5, 60)).checkAssert(steps -> checkRows(steps, true));
+  }
+
+  /**
+   * The counter form's example where both sides insert key 4 and the service's +5, sent before the monolith's insert
+   * was captured, landed on the monolith's row and was missing from its insert's image
+   * (docs/defects/sync-counter-delete-2026-11-25.md).
+   */
+  private static final List<Step> RECORDED_COUNTERS = List.of(
+      new Step(false, 4, 6, -5),
+      new Step(false, 2, 5, -2),
+      new Step(false, 1, 0, 3),
+      new Step(true, 2, 1, 5),
+      new Step(false, 2, 3, -1),
+      new Step(false, 4, 0, 5),
+      new Step(true, 5, 4, 0),
+      new Step(false, 1, 3, -5),
+      new Step(false, 5, 6, 5),
+      new Step(false, 5, 1, 5),
+      new Step(true, 4, 6, -1),
+      new Step(false, 1, 3, -5),
+      new Step(true, 5, 9, 5),
+      new Step(false, 3, 1, 3),
+      new Step(true, 1, 2, -4),
+      new Step(false, 2, 5, -5),
+      new Step(false, 5, 7, -2),
+      new Step(false, 3, 6, 2),
+      new Step(true, 2, 1, -3),
+      new Step(true, 2, 0, 2),
+      new Step(false, 1, 1, -5),
+      new Step(true, 2, 0, 2),
+      new Step(false, 1, 0, -5));
+
+  @Test
+  void theRecordedCounterExampleConvergesOnEveryReplay() {
+    for (int replay = 0; replay < Integer.getInteger("cutover.chaos.replays", 10); replay++) {
+      checkRows(RECORDED_COUNTERS, true);
+    }
   }
 
   /** One side's change of a key, as applied to its database. */
   private record Op(char kind, String name, int amount) {}
 
-  private static void checkRows(List<Step> steps) {
+  private static void checkRows(List<Step> steps, boolean counters) {
     Path dir = TestSupport.tempDir("cutover-chaos-rows");
-    try (H2SyncFixture f = started(dir, ConflictPolicy.LAST_WRITER_WINS)) {
+    try (H2SyncFixture f = started(dir, counters ? ConflictPolicy.LAST_WRITER_WINS.column("stock", Rule.COUNTER)
+        : ConflictPolicy.LAST_WRITER_WINS)) {
       Map<Integer, List<Op>> monolithOps = new HashMap<>();
       Map<Integer, List<Op>> serviceOps = new HashMap<>();
       int serial = 0;
@@ -203,7 +252,11 @@ class SyncChaosPropertiesTest {
         JdbcDataSource side = step.monolith() ? f.monolith : f.service;
         int k = step.key();
         Op op = null;
-        if (step.kind() <= 3) {
+        if (step.kind() <= 3 && counters) {
+          if (update(side, "UPDATE item SET stock = stock + (" + step.amount() + ") WHERE id = " + k) == 1) {
+            op = new Op('u', null, step.amount());
+          }
+        } else if (step.kind() <= 3) {
           // a small pool of values again: coincidences are what value conditions get wrong
           int stock = 100 + Math.floorMod(step.amount(), 3);
           if (update(side, "UPDATE item SET stock = " + stock + " WHERE id = " + k) == 1) {
@@ -249,13 +302,18 @@ class SyncChaosPropertiesTest {
         String initial = k <= KEYS ? k + "|n" + k + "|100" : null;
         String row = actual.get(k);
         if (m.isEmpty() || s.isEmpty()) {
-          assertEquals(replay(k, initial, m.isEmpty() ? s : m), row, "key " + k + ", changed on one side only, after "
-              + steps);
+          assertEquals(replay(k, initial, m.isEmpty() ? s : m, counters), row, "key " + k + ", changed on one side "
+              + "only, after " + steps);
           continue;
         }
         List<Op> all = new ArrayList<>(m);
         all.addAll(s);
-        if (all.stream().noneMatch(op -> op.kind() == 'i' || op.kind() == 'd')) {
+        if (counters && all.stream().noneMatch(op -> op.kind() == 'i' || op.kind() == 'd')) {
+          int stock = 100 + all.stream().filter(op -> op.kind() == 'u').mapToInt(Op::amount).sum();
+          assertTrue(row != null && lastOf(m, s, 'r', "n" + k).contains(row.split("\\|")[1])
+              && row.endsWith("|" + stock), "key " + k + " is " + row + ", expected names of "
+              + lastOf(m, s, 'r', "n" + k) + " and stock " + stock + " (every delta) after " + steps);
+        } else if (all.stream().noneMatch(op -> op.kind() == 'i' || op.kind() == 'd')) {
           // Each column ends at one of the two sides' last writes to it (last writer wins, column by column).
           assertTrue(row != null && lastOf(m, s, 'r', "n" + k).contains(row.split("\\|")[1])
               && lastOf(m, s, 'u', "100").contains(row.split("\\|")[2]), "key " + k + " is " + row + ", expected "
@@ -291,12 +349,12 @@ class SyncChaosPropertiesTest {
   }
 
   /** A key as one side's own changes leave it, from its start; null when it does not exist. */
-  private static String replay(int k, String initial, List<Op> ops) {
+  private static String replay(int k, String initial, List<Op> ops, boolean counters) {
     String row = initial;
     for (Op op : ops) {
       String[] parts = row == null ? null : row.split("\\|");
       row = switch (op.kind()) {
-        case 'u' -> k + "|" + parts[1] + "|" + op.amount();
+        case 'u' -> k + "|" + parts[1] + "|" + (counters ? Integer.parseInt(parts[2]) + op.amount() : op.amount());
         case 'r' -> k + "|" + op.name() + "|" + parts[2];
         case 'i' -> k + "|" + op.name() + "|100";
         default -> null;

@@ -178,8 +178,8 @@ public final class Reconciler {
    * On a side that keeps row versions: the side's change shows exactly what it holds (sync's writes to it land
    * only once sync has seen all its changes to the row), so the columns where it differs from the converged row
    * are written to it, on condition that it has not changed the row since: a value that lost a conflict, and
-   * whatever a write skipped while the side's change was on its way left behind. Counter columns converge by
-   * deltas.
+   * whatever a write skipped while the side's change was on its way left behind. Counter columns get the
+   * difference as a delta.
    */
   private void resync(ChangeEvent e, ConflictPolicy policy, RowState next, List<Write> writes) {
     Set<String> written = new java.util.HashSet<>();
@@ -194,12 +194,21 @@ public final class Reconciler {
     }
     Map<String, Value> values = new LinkedHashMap<>();
     Map<String, Value> expected = new LinkedHashMap<>();
+    Map<String, Value> deltas = new LinkedHashMap<>();
     for (Map.Entry<String, Value> column : e.after().columns().entrySet()) {
       Value converged = next.row.get(column.getKey());
-      if (converged != null && !e.key().has(column.getKey()) && !written.contains(column.getKey())
-          && policy.rule(column.getKey()).kind() != Rule.Kind.COUNTER && !same(converged, column.getValue())) {
+      if (converged == null || e.key().has(column.getKey()) || written.contains(column.getKey())
+          || same(converged, column.getValue())) {
+        continue;
+      }
+      if (policy.rule(column.getKey()).kind() != Rule.Kind.COUNTER) {
         values.put(column.getKey(), converged);
         expected.put(column.getKey(), column.getValue());
+      } else if (isNumber(converged) && isNumber(column.getValue())
+          && converged.type() == column.getValue().type()) {
+        // what the side lacks of the converged count: deltas held back while this change was on its way, or the
+        // other side's share after an insert/insert decision; added, so nothing the side does meanwhile is lost
+        deltas.put(column.getKey(), subtract(converged, column.getValue()));
       }
     }
     // What sync wrote to the side that this change does not show (a column the side had not yet when it made the
@@ -219,6 +228,10 @@ public final class Reconciler {
     }
     if (!unshown.isEmpty()) {
       writes.add(new Write(e.side(), e.table(), Write.Type.UPDATE, e.key(), RowState.overlay(null, unshown), null));
+    }
+    if (!deltas.isEmpty()) {
+      writes.add(new Write(e.side(), e.table(), Write.Type.UPDATE, e.key(), Row.EMPTY, null,
+          RowState.overlay(null, deltas)));
     }
   }
 

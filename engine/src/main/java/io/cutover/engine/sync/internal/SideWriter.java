@@ -26,9 +26,10 @@ import javax.sql.DataSource;
  * Writes one side's share of a batch in one transaction, on a session marked as Cutover's (so capture does not
  * echo it). Maps the monolith's table and column names to the side's. A column set conditionally keeps its value
  * when the side changed it meanwhile (that change is on its way and will be reconciled): on a side keeping row
- * versions, whenever the side has a change to the row sync has not reconciled, whatever the values; counter deltas
- * are added to whatever the side holds. The batch's last journal index is recorded in the same transaction, so a batch
- * replayed after a crash is not written twice.
+ * versions, whenever the side has a change to the row sync has not reconciled, whatever the values (counter deltas
+ * too: the change is answered with what it lacks); elsewhere counter deltas are added to whatever the side holds.
+ * The batch's last journal index is recorded in the same transaction, so a batch replayed after a crash is not
+ * written twice.
  */
 public final class SideWriter implements AutoCloseable {
   private final String applier;
@@ -113,16 +114,23 @@ public final class SideWriter implements AutoCloseable {
       if (applied == Journal.NO_INDEX - 1) {
         applied = appliedPosition(c);
       }
+      Map<String, Long> heldDone = new HashMap<>();
       Map<String, Long> heldPositions = new HashMap<>();
       List<Write> toRun = new ArrayList<>(writes.size());
       for (Indexed write : writes) {
         if (write.held()) {
+          // held changes are released in order, each perhaps with several writes: those of a change this side
+          // committed before (a batch replayed after a crash) are skipped, all of the others run
           String key = heldKey(write.write().table());
-          long done = heldPositions.containsKey(key) ? heldPositions.get(key) : position(c, key);
+          Long done = heldDone.get(key);
+          if (done == null) {
+            done = position(c, key);
+            heldDone.put(key, done);
+          }
           if (write.journalIndex() <= done) {
             continue;
           }
-          heldPositions.put(key, write.journalIndex());
+          heldPositions.merge(key, write.journalIndex(), Math::max);
         } else if (write.journalIndex() <= applied) {
           continue; // already in this database: a batch replayed after a crash
         }
@@ -460,9 +468,11 @@ public final class SideWriter implements AutoCloseable {
 
   /**
    * On a side keeping row versions: locks the rows the batch writes conditionally (so no application change can
-   * slip in before the batch commits), reads their versions, and drops what a write would set (a delete, an
-   * insert) where the side changed the row after the last change sync reconciled: that change is on its way, and
-   * an insert there could bring back a row the application deleted. Counter deltas stay.
+   * slip in before the batch commits), reads their versions, and drops every write (values, counter deltas, a
+   * delete, an insert) to a row the side changed after the last change sync reconciled: that change is on its way,
+   * an insert there could bring back a row the application deleted, and a delta landing there would be missing
+   * from the change's image. Reconciling the change answers it with what it lacks, deltas included, so each
+   * change's image shows exactly what its side holds.
    */
   private List<Write> checkVersions(Connection c, List<Write> writes) throws SQLException {
     RowVersions.Kind kind = versions();
@@ -496,8 +506,6 @@ public final class SideWriter implements AutoCloseable {
           : version != write.seen());
       if (!unseen) {
         out.add(write);
-      } else if (write.type() == Write.Type.UPDATE && write.deltas() != null && write.deltas().size() > 0) {
-        out.add(new Write(write.side(), write.table(), write.type(), write.key(), Row.EMPTY, null, write.deltas()));
       } else {
         unseenWrites++;
       }

@@ -14,11 +14,12 @@ import io.cutover.engine.event.Side;
  * @param key the primary key.
  * @param values UPDATE: the columns to set; INSERT, UPSERT: the whole row; DELETE: unused (null).
  * @param expected UPDATE, DELETE: the values the side should hold now (null: no condition).
- * @param deltas UPDATE: counter columns, each incremented by its value ({@code c = c + delta}) whatever the side
- *     holds, so concurrent changes on that side are never overwritten (null or empty: none).
+ * @param deltas UPDATE: counter columns, each incremented by its value ({@code c = c + delta}) whatever value the
+ *     side holds, so concurrent changes on that side are never overwritten (null or empty: none).
  * @param seen on a side that keeps row versions (all but the operator's UPSERT and FORCE_DELETE): the last of the
- *     side's changes to the row that sync has reconciled; the values are set (the row deleted, inserted) only if
- *     the side has not changed the row since ({@link io.cutover.engine.db.RowVersions}). -1: no such condition.
+ *     side's changes to the row that sync has reconciled; the values are set, the deltas added (the row deleted,
+ *     inserted) only if the side has not changed the row since ({@link io.cutover.engine.db.RowVersions}); that
+ *     change, once reconciled, is answered with what it lacks. -1: no such condition.
  */
 public record Write(Side side, String table, Type type, Row key, Row values, Row expected, Row deltas, long seen) {
 

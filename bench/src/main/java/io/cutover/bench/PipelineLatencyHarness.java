@@ -103,7 +103,8 @@ public final class PipelineLatencyHarness {
     long published = 0;
     try (Pipeline pipeline = Pipeline.builder(PipelineConfig.builder(
             JournalConfig.builder(dir.resolve("journal")).syncPolicy(policy).pretouch(pretouch).build())
-            .waitStrategy(wait).build())
+            .waitStrategy(wait).stageThreads(io.cutover.engine.pipeline.StageThreads.valueOf(
+                System.getProperty("cutover.bench.stageThreads", "PER_STAGE"))).build())
         .apply(sink).start()) {
       long interval = TimeUnit.SECONDS.toNanos(1) / rate;
       long warmupEnd = System.nanoTime() + TimeUnit.SECONDS.toNanos(BenchEvents.warmupSeconds(5));

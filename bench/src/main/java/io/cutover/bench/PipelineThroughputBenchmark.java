@@ -45,6 +45,10 @@ public class PipelineThroughputBenchmark {
   @Param({"NONE", "BATCH"})
   public String syncPolicy;
 
+  /** One thread per stage (the default) or one for all ({@link io.cutover.engine.pipeline.StageThreads}). */
+  @Param({"PER_STAGE", "SINGLE"})
+  public String stageThreads;
+
   private Path dir;
   private Pipeline pipeline;
   private ExpandableArrayBuffer record;
@@ -66,7 +70,8 @@ public class PipelineThroughputBenchmark {
     length = BenchEvents.length(record);
     SyncPolicy policy = SyncPolicy.valueOf(syncPolicy);
     pipeline = Pipeline.builder(PipelineConfig.builder(
-            JournalConfig.builder(dir.resolve("journal")).syncPolicy(policy).build()).ringSize(RING).build())
+            JournalConfig.builder(dir.resolve("journal")).syncPolicy(policy).build()).ringSize(RING)
+            .stageThreads(io.cutover.engine.pipeline.StageThreads.valueOf(stageThreads)).build())
         .apply(new BenchEvents.IdempotentMemorySink())
         .start();
     startBaseline(policy);

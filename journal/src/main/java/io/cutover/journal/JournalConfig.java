@@ -15,7 +15,8 @@ import java.util.Objects;
  *   <tr><td>retainedCycles</td><td>2</td><td>newest cycle files kept even when every consumer is past them</td></tr>
  *   <tr><td>maxRecordBytes</td><td>1 MiB</td><td>the largest record accepted</td></tr>
  *   <tr><td>pretouch</td><td>true</td><td>touch file pages ahead of the writer from a background thread, so
- *       appends do not stall on the filesystem allocating blocks</td></tr>
+ *       appends do not stall on the filesystem allocating blocks; the same thread starts write-back behind the
+ *       writer and drops old pages from the page cache</td></tr>
  * </table>
  *
  * @param directory where the journal's files live.

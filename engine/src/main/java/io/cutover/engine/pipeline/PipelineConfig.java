@@ -17,6 +17,8 @@ import java.util.Objects;
  *   <tr><td>retryBackoffMin / Max</td><td>10 ms / 5 s</td><td>back-off between retries of a failing handler</td></tr>
  *   <tr><td>purgeInterval</td><td>1 min</td><td>how often journal retention runs</td></tr>
  *   <tr><td>drainTimeout</td><td>30 s</td><td>how long close waits for handlers to catch up</td></tr>
+ *   <tr><td>stageThreads</td><td>PER_STAGE</td><td>one thread per stage and handler, or one for all
+ *   ({@link StageThreads})</td></tr>
  * </table>
  *
  * Memory is bounded by ringSize times the largest change seen (each slot keeps its buffer).
@@ -29,6 +31,7 @@ import java.util.Objects;
  * @param retryBackoffMax the longest back-off of a failing handler.
  * @param purgeInterval how often journal retention runs.
  * @param drainTimeout how long close waits for handlers to catch up before stopping them.
+ * @param stageThreads how the stages share threads.
  */
 public record PipelineConfig(
     JournalConfig journal,
@@ -38,7 +41,8 @@ public record PipelineConfig(
     Duration retryBackoffMin,
     Duration retryBackoffMax,
     Duration purgeInterval,
-    Duration drainTimeout) {
+    Duration drainTimeout,
+    StageThreads stageThreads) {
 
   /** Default for {@link #ringSize()}. */
   public static final int DEFAULT_RING_SIZE = 16_384;
@@ -47,6 +51,7 @@ public record PipelineConfig(
   public PipelineConfig {
     Objects.requireNonNull(journal, "pipeline journal configuration must be set");
     Objects.requireNonNull(waitStrategy, "pipeline waitStrategy must be set");
+    Objects.requireNonNull(stageThreads, "pipeline stageThreads must be set");
     if (ringSize < 2 || Integer.bitCount(ringSize) != 1 || ringSize > (1 << 24)) {
       throw new IllegalArgumentException("pipeline ringSize must be a power of two from 2 to 16777216, was "
           + ringSize);
@@ -91,6 +96,7 @@ public record PipelineConfig(
     private Duration retryBackoffMax = Duration.ofSeconds(5);
     private Duration purgeInterval = Duration.ofMinutes(1);
     private Duration drainTimeout = Duration.ofSeconds(30);
+    private StageThreads stageThreads = StageThreads.PER_STAGE;
 
     private Builder(JournalConfig journal) {
       this.journal = journal;
@@ -166,13 +172,24 @@ public record PipelineConfig(
     }
 
     /**
+     * Sets how the stages share threads ({@link StageThreads}).
+     *
+     * @param value per stage (the default) or one thread for all.
+     * @return this builder.
+     */
+    public Builder stageThreads(StageThreads value) {
+      this.stageThreads = value;
+      return this;
+    }
+
+    /**
      * Validates and builds.
      *
      * @return the configuration.
      */
     public PipelineConfig build() {
       return new PipelineConfig(journal, ringSize, waitStrategy, maxEventBytes, retryBackoffMin, retryBackoffMax,
-          purgeInterval, drainTimeout);
+          purgeInterval, drainTimeout, stageThreads);
     }
   }
 }

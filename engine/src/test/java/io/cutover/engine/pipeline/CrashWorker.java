@@ -32,7 +32,7 @@ public final class CrashWorker {
     long seed = Long.parseLong(args[3]);
     try (LedgerSink apply = new LedgerSink("ledger", dir.resolve("apply.ledger"));
          LedgerSink checksum = new LedgerSink("ledger-check", dir.resolve("checksum.ledger"));
-         Pipeline pipeline = open(dir, apply, checksum)) {
+         Pipeline pipeline = open(dir, apply, checksum, threads(seed))) {
       System.out.println("READY");
       System.out.flush();
       Random random = new Random(seed);
@@ -55,10 +55,16 @@ public final class CrashWorker {
     }
   }
 
-  static Pipeline open(Path dir, LedgerSink apply, LedgerSink checksum) {
+  /** A thread per stage for even seeds, one thread for all for odd ones. */
+  static StageThreads threads(long seed) {
+    return (seed & 1) == 0 ? StageThreads.PER_STAGE : StageThreads.SINGLE;
+  }
+
+  static Pipeline open(Path dir, LedgerSink apply, LedgerSink checksum, StageThreads threads) {
     PipelineConfig config = PipelineConfig.builder(
             JournalConfig.builder(dir.resolve("journal")).syncPolicy(SyncPolicy.NONE).build())
         .ringSize(256)
+        .stageThreads(threads)
         .build();
     return Pipeline.builder(config).apply(apply).checksum(checksum).start();
   }

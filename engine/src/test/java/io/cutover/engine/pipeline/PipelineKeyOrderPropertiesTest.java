@@ -17,20 +17,25 @@ import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 
-/** With several producers publishing at once, every handler sees each key's changes in publish order. */
+/**
+ * With several producers publishing at once, every handler sees each key's changes in publish order, with a thread
+ * per stage or one for all.
+ */
 class PipelineKeyOrderPropertiesTest {
 
   @Test
   @Timeout(180)
   void perKeyOrderHoldsEndToEndWithConcurrentProducers() {
     qt().withExamples(25).withShrinkCycles(20)
-        .forAll(integers().between(1, 4), lists().of(integers().between(0, 11)).ofSizeBetween(1, 400))
-        .checkAssert((producers, keysInOrder) -> {
+        .forAll(integers().between(1, 4), lists().of(integers().between(0, 11)).ofSizeBetween(1, 400),
+            integers().between(0, 1))
+        .checkAssert((producers, keysInOrder, single) -> {
           Path dir = TestSupport.tempDir("cutover-order");
           RecordingHandler sink = new RecordingHandler("sink");
           RecordingHandler check = new RecordingHandler("check");
           try (Pipeline pipeline = Pipeline.builder(
-              PipelineConfig.builder(JournalConfig.of(dir)).ringSize(32).build())
+              PipelineConfig.builder(JournalConfig.of(dir)).ringSize(32)
+                  .stageThreads(single == 1 ? StageThreads.SINGLE : StageThreads.PER_STAGE).build())
               .apply(sink).checksum(check).start()) {
             List<Thread> threads = new ArrayList<>();
             for (int p = 0; p < producers; p++) {

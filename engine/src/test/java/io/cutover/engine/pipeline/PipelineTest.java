@@ -43,13 +43,14 @@ class PipelineTest {
     return CrashWorker.change(key, n);
   }
 
-  @Test
-  void shouldAcknowledgeOnceJournaledAndHandEveryChangeToEachStageInOrder() throws Exception {
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(StageThreads.class)
+  void shouldAcknowledgeOnceJournaledAndHandEveryChangeToEachStageInOrder(StageThreads threads) throws Exception {
     RecordingHandler resolve = new RecordingHandler("resolver");
     RecordingHandler apply = new RecordingHandler("sink", resolve::lastIndex, -1);
     RecordingHandler checksum = new RecordingHandler("merkle", apply::lastIndex, -1);
     List<Long> indexes = new ArrayList<>();
-    try (Pipeline pipeline = Pipeline.builder(config().build())
+    try (Pipeline pipeline = Pipeline.builder(config().stageThreads(threads).build())
         .resolve(resolve).apply(apply).checksum(checksum).start()) {
       for (int n = 0; n < 500; n++) {
         indexes.add(pipeline.publish(change(n % 7, n)).get(10, TimeUnit.SECONDS));
@@ -77,8 +78,9 @@ class PipelineTest {
     }
   }
 
-  @Test
-  void shouldReplayWhatAHandlerHadNotCheckpointedAfterRestart() throws Exception {
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(StageThreads.class)
+  void shouldReplayWhatAHandlerHadNotCheckpointedAfterRestart(StageThreads threads) throws Exception {
     CountDownLatch never = new CountDownLatch(1);
     AtomicInteger entered = new AtomicInteger();
     ChangeHandler stuck = new ChangeHandler() {
@@ -94,33 +96,59 @@ class PipelineTest {
       }
     };
     List<Long> acked = new ArrayList<>();
-    try (Pipeline pipeline = Pipeline.builder(config().drainTimeout(Duration.ofMillis(200)).build())
+    try (Pipeline pipeline = Pipeline.builder(config().stageThreads(threads).drainTimeout(Duration.ofMillis(200))
+        .build())
         .apply(stuck).start()) {
+      List<java.util.concurrent.CompletableFuture<Long>> futures = new ArrayList<>();
       for (int n = 0; n < 50; n++) {
-        acked.add(pipeline.publish(change(n % 3, n)).get(10, TimeUnit.SECONDS));
+        futures.add(pipeline.publish(change(n % 3, n)));
+      }
+      if (threads == StageThreads.PER_STAGE) {
+        // the journal runs ahead of the stuck handler: every change is acknowledged
+        for (java.util.concurrent.CompletableFuture<Long> future : futures) {
+          acked.add(future.get(10, TimeUnit.SECONDS));
+        }
+      } else {
+        // one thread for all: the stuck handler holds the journaling of later batches; what was acknowledged is
+        // a prefix, the rest fails when the pipeline closes
+        futures.get(0).get(10, TimeUnit.SECONDS);
+        while (entered.get() == 0) {
+          Thread.sleep(1);
+        }
+      }
+      pipeline.close();
+      if (threads == StageThreads.SINGLE) {
+        for (java.util.concurrent.CompletableFuture<Long> future : futures) {
+          if (future.isCompletedExceptionally()) {
+            break;
+          }
+          acked.add(future.get(10, TimeUnit.SECONDS));
+        }
+        assertTrue(futures.get(49).isCompletedExceptionally() || acked.size() == 50);
       }
     }
     assertTrue(entered.get() >= 1);
+    int n0 = acked.size();
     RecordingHandler sink = new RecordingHandler("sink");
-    try (Pipeline pipeline = Pipeline.builder(config().build()).apply(sink).start()) {
+    try (Pipeline pipeline = Pipeline.builder(config().stageThreads(threads).build()).apply(sink).start()) {
       assertTrue(pipeline.awaitIdle(Duration.ofSeconds(10)));
-      assertEquals(50, pipeline.stats().replayed());
+      assertEquals(n0, pipeline.stats().replayed(), "every acknowledged change, and only those, replayed");
       assertEquals(0, pipeline.stats().published());
       long fresh = pipeline.publish(change(1, 50)).get(10, TimeUnit.SECONDS);
       assertTrue(pipeline.awaitIdle(Duration.ofSeconds(10)));
       List<RecordingHandler.Seen> seen = sink.seen();
-      assertEquals(51, seen.size());
-      for (int n = 0; n < 50; n++) {
+      assertEquals(n0 + 1, seen.size());
+      for (int n = 0; n < n0; n++) {
         assertEquals(acked.get(n), seen.get(n).journalIndex());
         assertTrue(seen.get(n).replayed());
       }
-      assertEquals(fresh, seen.get(50).journalIndex());
-      assertFalse(seen.get(50).replayed());
-      assertTrue(seen.get(50).event().hlc() > seen.get(49).event().hlc(),
+      assertEquals(fresh, seen.get(n0).journalIndex());
+      assertFalse(seen.get(n0).replayed());
+      assertTrue(seen.get(n0).event().hlc() > seen.get(n0 - 1).event().hlc(),
           "the clock moves past replayed timestamps");
     }
     RecordingHandler again = new RecordingHandler("sink");
-    try (Pipeline pipeline = Pipeline.builder(config().build()).apply(again).start()) {
+    try (Pipeline pipeline = Pipeline.builder(config().stageThreads(threads).build()).apply(again).start()) {
       assertTrue(pipeline.awaitIdle(Duration.ofSeconds(10)));
       assertEquals(0, pipeline.stats().replayed(), "a checkpointed handler gets nothing twice");
     }
@@ -142,8 +170,9 @@ class PipelineTest {
     assertEquals(indexes.subList(7, 10), sink.seen().stream().map(RecordingHandler.Seen::journalIndex).toList());
   }
 
-  @Test
-  void shouldRetryAFailingHandlerWithoutSkippingOrReordering() throws Exception {
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(StageThreads.class)
+  void shouldRetryAFailingHandlerWithoutSkippingOrReordering(StageThreads threads) throws Exception {
     AtomicInteger failuresLeft = new AtomicInteger(5);
     List<Long> applied = new ArrayList<>();
     ChangeHandler flaky = new ChangeHandler() {
@@ -167,7 +196,8 @@ class PipelineTest {
         }
       }
     };
-    try (Pipeline pipeline = Pipeline.builder(config().retryBackoff(Duration.ofMillis(1), Duration.ofMillis(4))
+    try (Pipeline pipeline = Pipeline.builder(config().stageThreads(threads)
+        .retryBackoff(Duration.ofMillis(1), Duration.ofMillis(4))
         .build()).apply(flaky).start()) {
       for (int n = 0; n < 8; n++) {
         pipeline.publish(change(n, n)).get(10, TimeUnit.SECONDS);
@@ -177,8 +207,9 @@ class PipelineTest {
     assertEquals(List.of(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L), applied);
   }
 
-  @Test
-  void shouldSlowProducersWithoutLossOrUnboundedMemoryWhenASinkIsSlow() throws Exception {
+  @org.junit.jupiter.params.ParameterizedTest
+  @org.junit.jupiter.params.provider.EnumSource(StageThreads.class)
+  void shouldSlowProducersWithoutLossOrUnboundedMemoryWhenASinkIsSlow(StageThreads threads) throws Exception {
     int ringSize = 64;
     AtomicLong applied = new AtomicLong();
     ChangeHandler slow = new ChangeHandler() {
@@ -200,7 +231,8 @@ class PipelineTest {
     int producers = 4;
     int perProducer = 1_500;
     long maxInFlight = 0;
-    try (Pipeline pipeline = Pipeline.builder(config().ringSize(ringSize).build()).apply(slow).start()) {
+    try (Pipeline pipeline = Pipeline.builder(config().stageThreads(threads).ringSize(ringSize).build()).apply(slow)
+        .start()) {
       ExecutorService pool = Executors.newFixedThreadPool(producers);
       List<Future<?>> done = new ArrayList<>();
       for (int p = 0; p < producers; p++) {

@@ -24,6 +24,8 @@ import org.slf4j.LoggerFactory;
  *       writes where data may be.</li>
  *   <li><b>First writes to pages.</b> It touches the pages {@link #AHEAD} bytes ahead of the writer, so pages are
  *       in the page cache, with their blocks reserved, before the writer reaches them.</li>
+ *   <li><b>Behind the writer.</b> It starts the write-back of what the writer left behind and drops it from the
+ *       page cache further back ({@link WriteBehind}), so the journal's memory stays bounded and warm.</li>
  * </ul>
  *
  * <p>It maps the file itself (sharing the page cache with the writer's mapping) and touches each page with an
@@ -59,6 +61,8 @@ final class Pretoucher implements AutoCloseable {
   private UnsafeBuffer window;
   private long windowStart;
   private long touchedUpTo;
+  /** Behind the writer, on the same thread: write-back started early, pages dropped ({@link WriteBehind}). */
+  private final WriteBehind writeBehind = new WriteBehind();
 
   Pretoucher(String name) {
     thread = new Thread(this::run, "cutover-journal-pretouch-" + name);
@@ -77,7 +81,8 @@ final class Pretoucher implements AutoCloseable {
   private void run() {
     while (running) {
       try {
-        if (!touchAhead()) {
+        boolean touched = touchAhead();
+        if (!writeBehind.step(file, writePosition) && !touched) {
           LockSupport.parkNanos(IDLE_PARK_NANOS);
         }
       } catch (IOException | RuntimeException e) {
@@ -87,6 +92,7 @@ final class Pretoucher implements AutoCloseable {
       }
     }
     unmap();
+    writeBehind.close();
   }
 
   /** Touches up to one page-run ahead; returns whether it did any work. */

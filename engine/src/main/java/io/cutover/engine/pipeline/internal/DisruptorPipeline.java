@@ -85,7 +85,8 @@ public final class DisruptorPipeline implements Pipeline {
     this.ring = disruptor.getRingBuffer();
     this.journalStage = new JournalStage(journal, ring, this, config);
     disruptor.setDefaultExceptionHandler(new LoggingExceptionHandler());
-    EventHandlerGroup<EventSlot> group = disruptor.handleEventsWith(journalStage);
+    boolean single = config.stageThreads() == io.cutover.engine.pipeline.StageThreads.SINGLE;
+    EventHandlerGroup<EventSlot> group = single ? null : disruptor.handleEventsWith(journalStage);
     for (StageSpec stage : stages) {
       if (stage.handlers().isEmpty()) {
         continue;
@@ -98,9 +99,48 @@ public final class DisruptorPipeline implements Pipeline {
         handlerStages.add(handlerStage);
         group2.add(handlerStage);
       }
-      @SuppressWarnings({"unchecked", "rawtypes"})
-      EventHandler<EventSlot>[] array = group2.toArray(new EventHandler[0]);
-      group = group.then(array);
+      if (!single) {
+        @SuppressWarnings({"unchecked", "rawtypes"})
+        EventHandler<EventSlot>[] array = group2.toArray(new EventHandler[0]);
+        group = group.then(array);
+      }
+    }
+    if (single) {
+      disruptor.handleEventsWith(new SingleThreadStages(journalStage, List.copyOf(handlerStages), ring));
+    }
+  }
+
+  /**
+   * Every stage on one thread ({@link io.cutover.engine.pipeline.StageThreads#SINGLE}): each batch is journaled,
+   * made durable and acknowledged first, then handed to each handler in stage order, so no handler sees a change
+   * before it is durable, exactly as with a thread per stage.
+   */
+  private static final class SingleThreadStages implements EventHandler<EventSlot> {
+    private final JournalStage journal;
+    private final List<HandlerStage> handlers;
+    private final RingBuffer<EventSlot> ring;
+    private long batchStart = -1L;
+
+    SingleThreadStages(JournalStage journal, List<HandlerStage> handlers, RingBuffer<EventSlot> ring) {
+      this.journal = journal;
+      this.handlers = handlers;
+      this.ring = ring;
+    }
+
+    @Override
+    public void onEvent(EventSlot slot, long sequence, boolean endOfBatch) {
+      if (batchStart < 0) {
+        batchStart = sequence;
+      }
+      journal.onEvent(slot, sequence, endOfBatch);
+      if (endOfBatch) {
+        for (HandlerStage handler : handlers) {
+          for (long s = batchStart; s <= sequence; s++) {
+            handler.onEvent(ring.get(s), s, s == sequence);
+          }
+        }
+        batchStart = -1L;
+      }
     }
   }
 

@@ -106,7 +106,7 @@ public final class DisruptorPipeline implements Pipeline {
       }
     }
     if (single) {
-      disruptor.handleEventsWith(new SingleThreadStages(journalStage, List.copyOf(handlerStages), ring));
+      disruptor.handleEventsWith(new SingleThreadStages(journalStage, handlerStages, ring));
     }
   }
 
@@ -117,13 +117,13 @@ public final class DisruptorPipeline implements Pipeline {
    */
   private static final class SingleThreadStages implements EventHandler<EventSlot> {
     private final JournalStage journal;
-    private final List<HandlerStage> handlers;
+    private final HandlerStage[] handlers;
     private final RingBuffer<EventSlot> ring;
     private long batchStart = -1L;
 
     SingleThreadStages(JournalStage journal, List<HandlerStage> handlers, RingBuffer<EventSlot> ring) {
       this.journal = journal;
-      this.handlers = handlers;
+      this.handlers = handlers.toArray(new HandlerStage[0]);
       this.ring = ring;
     }
 

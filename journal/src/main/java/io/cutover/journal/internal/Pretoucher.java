@@ -24,8 +24,8 @@ import org.slf4j.LoggerFactory;
  *       writes where data may be.</li>
  *   <li><b>First writes to pages.</b> It touches the pages {@link #AHEAD} bytes ahead of the writer, so pages are
  *       in the page cache, with their blocks reserved, before the writer reaches them.</li>
- *   <li><b>Behind the writer.</b> It starts the write-back of what the writer left behind and drops it from the
- *       page cache further back ({@link WriteBehind}), so the journal's memory stays bounded and warm.</li>
+ *   <li><b>Behind the writer.</b> It drops what the writer left far behind from the page cache, after starting
+ *       its write-back ({@link WriteBehind}), so the journal's memory stays bounded and warm.</li>
  * </ul>
  *
  * <p>It maps the file itself (sharing the page cache with the writer's mapping) and touches each page with an
@@ -49,7 +49,8 @@ final class Pretoucher implements AutoCloseable {
   private static final long WINDOW = 8L << 20;
   /** Pages touched between short sleeps, so catching up never holds a core for long. */
   static final int BURST_PAGES = 16;
-  private static final long PACE_NANOS = 20_000L;
+  /** The pause after each burst (and between two write-back chunks, {@link WriteBehind}). */
+  static final long PACE_NANOS = 20_000L;
   private static final long IDLE_PARK_NANOS = 1_000_000L;
 
   private final Thread thread;
@@ -61,7 +62,7 @@ final class Pretoucher implements AutoCloseable {
   private UnsafeBuffer window;
   private long windowStart;
   private long touchedUpTo;
-  /** Behind the writer, on the same thread: write-back started early, pages dropped ({@link WriteBehind}). */
+  /** Behind the writer, on the same thread: old pages written back and dropped ({@link WriteBehind}). */
   private final WriteBehind writeBehind = new WriteBehind();
 
   Pretoucher(String name) {

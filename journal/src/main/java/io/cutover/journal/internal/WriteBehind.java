@@ -43,7 +43,6 @@ final class WriteBehind implements AutoCloseable {
   static final long WRITE_LAG = DROP_LAG - (64L << 20);
   /** Chunks written back per call at most, with a short pause between two. */
   static final int MAX_CHUNKS = 16;
-  private static final long PACE_NANOS = 20_000L;
   /** Chunks dropped per call at most. */
   static final int MAX_DROPS = 2;
   private static final int SYNC_FILE_RANGE_WRITE = 2;
@@ -118,7 +117,7 @@ final class WriteBehind implements AutoCloseable {
     // behind every 4 ms, and the call must keep up without holding a core for long
     for (int chunks = 0; chunks < MAX_CHUNKS && position - writeLag >= written + CHUNK; chunks++) {
       if (chunks > 0) {
-        LockSupport.parkNanos(PACE_NANOS);
+        LockSupport.parkNanos(Pretoucher.PACE_NANOS);
       }
       worked = true;
       if (sync_file_range(fd, written, CHUNK, SYNC_FILE_RANGE_WRITE) != 0) {

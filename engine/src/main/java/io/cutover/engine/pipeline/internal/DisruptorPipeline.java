@@ -18,6 +18,7 @@ import io.cutover.engine.pipeline.ChangeHandler;
 import io.cutover.engine.pipeline.Pipeline;
 import io.cutover.engine.pipeline.PipelineConfig;
 import io.cutover.engine.pipeline.PipelineStats;
+import io.cutover.engine.pipeline.StageThreads;
 import io.cutover.engine.pipeline.StageStats;
 import io.cutover.journal.Journal;
 import io.cutover.journal.JournalReader;
@@ -85,7 +86,7 @@ public final class DisruptorPipeline implements Pipeline {
     this.ring = disruptor.getRingBuffer();
     this.journalStage = new JournalStage(journal, ring, this, config);
     disruptor.setDefaultExceptionHandler(new LoggingExceptionHandler());
-    boolean single = config.stageThreads() == io.cutover.engine.pipeline.StageThreads.SINGLE;
+    boolean single = config.stageThreads() == StageThreads.SINGLE;
     EventHandlerGroup<EventSlot> group = single ? null : disruptor.handleEventsWith(journalStage);
     for (StageSpec stage : stages) {
       if (stage.handlers().isEmpty()) {
@@ -111,7 +112,7 @@ public final class DisruptorPipeline implements Pipeline {
   }
 
   /**
-   * Every stage on one thread ({@link io.cutover.engine.pipeline.StageThreads#SINGLE}): each batch is journaled,
+   * Every stage on one thread ({@link StageThreads#SINGLE}): each batch is journaled,
    * made durable and acknowledged first, then handed to each handler in stage order, so no handler sees a change
    * before it is durable, exactly as with a thread per stage.
    */

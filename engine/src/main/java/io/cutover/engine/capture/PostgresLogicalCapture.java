@@ -102,10 +102,20 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
       }
       Map<String, Set<String>> keys = primaryKeys(c);
       if (rowVersions) {
-        installRowTransactions(st, keys);
+        installRowTransactions(c, st, keys);
       }
       if (replicaIdentityFull) {
         for (String table : tables) {
+          // only when needed: it takes the table's strongest lock, which would stall the application at every start
+          try (PreparedStatement ps = c.prepareStatement("SELECT relreplident FROM pg_class WHERE oid = "
+              + "to_regclass(?)")) {
+            ps.setString(1, table);
+            try (ResultSet rs = ps.executeQuery()) {
+              if (rs.next() && "f".equals(rs.getString(1))) {
+                continue;
+              }
+            }
+          }
           st.execute("ALTER TABLE " + table + " REPLICA IDENTITY FULL");
         }
       }
@@ -147,14 +157,27 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
    * Row transactions ({@link RowVersions#TRANSACTIONS}): a trigger per table records the last application
    * transaction to change each row, which sync's writes to this side check.
    */
-  private void installRowTransactions(Statement st, Map<String, Set<String>> keys) throws SQLException {
-    st.execute(RowVersions.CREATE_TRANSACTIONS);
-    for (String table : tables) {
-      String trigger = RowVersions.TRANSACTION_TRIGGER_PREFIX + table.replace('.', '_');
-      st.execute(RowVersions.pgTransactionFunction(table, new ArrayList<>(keys.get(table))));
-      st.execute("DROP TRIGGER IF EXISTS " + trigger + " ON " + table);
-      st.execute("CREATE TRIGGER " + trigger + " AFTER INSERT OR UPDATE OR DELETE ON " + table
-          + " FOR EACH ROW EXECUTE FUNCTION " + RowVersions.transactionFunction(table));
+  private void installRowTransactions(Connection c, Statement st, Map<String, Set<String>> keys)
+      throws SQLException {
+    // One transaction: the trigger is replaced at every start while the application writes, and an application
+    // transaction committed between a DROP and a CREATE of their own would go unrecorded (sync would then take the
+    // row's older version for the last one and hold back its writes to that row for good).
+    c.setAutoCommit(false);
+    try {
+      st.execute(RowVersions.CREATE_TRANSACTIONS);
+      for (String table : tables) {
+        String trigger = RowVersions.TRANSACTION_TRIGGER_PREFIX + table.replace('.', '_');
+        st.execute(RowVersions.pgTransactionFunction(table, new ArrayList<>(keys.get(table))));
+        st.execute("DROP TRIGGER IF EXISTS " + trigger + " ON " + table);
+        st.execute("CREATE TRIGGER " + trigger + " AFTER INSERT OR UPDATE OR DELETE ON " + table
+            + " FOR EACH ROW EXECUTE FUNCTION " + RowVersions.transactionFunction(table));
+      }
+      c.commit();
+    } catch (SQLException | RuntimeException e) {
+      c.rollback();
+      throw e;
+    } finally {
+      c.setAutoCommit(true);
     }
   }
 

@@ -46,6 +46,46 @@ class StateStoreTest {
     }
   }
 
+  /**
+   * A batch is all or nothing even when it is big (the catch-up after a restart): the store must not write part of
+   * it to the file by itself (H2's auto-commit buffer did, after about 20 MB of changes), or a rollback, or a kill
+   * before the commit, leaves those rows' new positions behind with the old journal index, and their changes are
+   * dropped as already applied when the batch is decided again (docs/defects/sync-crash-soak-2026-12-07.md,
+   * cause 3).
+   */
+  @Test
+  void aBigBatchRolledBackLeavesNothingOfItBehind() throws Exception {
+    Path file = dir.resolve("big.mv.db");
+    int rows = 40_000;
+    String padding = "x".repeat(200);
+    try (StateStore store = new StateStore(file, 10)) {
+      for (long id = 0; id < rows; id++) {
+        store.put(StateStore.rowKey("users", Row.of("id", Value.of(id))), RowState.existing(Row.of("id",
+            Value.of(id), "name", Value.of(padding), "n", Value.of(1L)), 1));
+        if (id % 5_000 == 4_999) {
+          store.commit(id, false);
+        }
+      }
+      store.commit(rows, false);
+      for (long id = 0; id < rows; id++) {
+        store.put(StateStore.rowKey("users", Row.of("id", Value.of(id))), RowState.existing(Row.of("id",
+            Value.of(id), "name", Value.of(padding + id), "n", Value.of(2L)), 2));
+      }
+      store.rollback();
+      for (long id = 0; id < rows; id++) {
+        assertEquals(Value.of(1L), store.get(StateStore.rowKey("users", Row.of("id", Value.of(id)))).row().get("n"),
+            "row " + id + " as committed");
+      }
+    }
+    try (StateStore store = new StateStore(file, 10)) {
+      assertEquals(rows, store.position());
+      for (long id = 0; id < rows; id++) {
+        assertEquals(Value.of(1L), store.get(StateStore.rowKey("users", Row.of("id", Value.of(id)))).row().get("n"),
+            "row " + id + " as committed, after reopening");
+      }
+    }
+  }
+
   @Test
   void shouldRestoreEverythingFromItsChangesInAnotherStore() throws Exception {
     byte[] one = StateStore.rowKey("item", Row.of("id", Value.of(1L)));

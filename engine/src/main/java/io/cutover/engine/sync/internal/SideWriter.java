@@ -171,10 +171,14 @@ public final class SideWriter implements AutoCloseable {
         }
         i = j;
       }
+      // A batch replayed after a crash may end before the last one this side committed (its boundaries are the
+      // replay's, not the original run's): the position never moves back, or the writes between the two would run
+      // again (a counter delta twice).
+      long position = Math.max(applied, batchEnd);
       try (PreparedStatement ps = c.prepareStatement(dialect.upsert(JdbcApplier.POSITION_TABLE,
           List.of("applier", "journal_index"), List.of("applier")))) {
         ps.setString(1, applier);
-        ps.setLong(2, batchEnd);
+        ps.setLong(2, position);
         ps.executeUpdate();
         for (Map.Entry<String, Long> held : heldPositions.entrySet()) {
           ps.setString(1, held.getKey());
@@ -183,7 +187,7 @@ public final class SideWriter implements AutoCloseable {
         }
       }
       c.commit();
-      applied = batchEnd;
+      applied = position;
       return skipped;
     } catch (SQLException | RuntimeException e) {
       close();

@@ -55,7 +55,12 @@ public final class StateStore implements AutoCloseable {
    */
   public StateStore(Path file, int maxConflicts) throws IOException {
     Files.createDirectories(file.toAbsolutePath().getParent());
-    this.store = new MVStore.Builder().fileName(file.toString()).autoCommitDisabled().open();
+    // No auto-commit, and no auto-commit buffer either: with the default buffer MVStore writes a version of its own
+    // once a batch has changed about 20 MB, which neither a rollback nor a kill before the commit can take back, so
+    // part of a big batch (the catch-up after a restart) would stay with the old journal index. A batch is held in
+    // memory until commit writes it whole.
+    this.store = new MVStore.Builder().fileName(file.toString()).autoCommitDisabled().autoCommitBufferSize(0)
+        .open();
     // Each commit writes a new chunk; without the background writer nothing reclaims old ones, and the file grew
     // by about 100 KiB per batch. Chunks with no live data may be reused at once (every batch is forced to disk
     // before the next starts), and sparse chunks are rewritten now and then (see commit).

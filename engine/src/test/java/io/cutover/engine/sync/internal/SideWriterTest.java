@@ -1,5 +1,6 @@
 package io.cutover.engine.sync.internal;
 
+import static io.cutover.engine.testing.TestSupport.rows;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -220,6 +221,41 @@ class SideWriterTest {
         : new Write(SERVICE, "item", type, key, Row.of("name", Value.of(name)),
             was == null ? null : Row.of("name", Value.of(was)), Row.of("stock", Value.of(1L)));
     return new SideWriter.Indexed(id, write.seen(seen));
+  }
+
+  /**
+   * After a crash the journal replays from the state store's position, in batches of the replay's own making:
+   * the first may end before the batch this side committed last. Its position must not move back, or the writes
+   * between the two would run a second time (docs/defects/sync-crash-soak-2026-12-07.md, cause 1).
+   */
+  @Test
+  void aReplayedBatchEndingEarlierDoesNotMoveThePositionBackNorWriteADeltaTwice() throws Exception {
+    DataSource ds = H2SyncFixture.h2("replay-split");
+    execute(ds, "CREATE TABLE counters (id INT PRIMARY KEY, n INT)");
+    execute(ds, "INSERT INTO counters VALUES (11, 0), (12, 0), (13, 0), (14, 0)");
+    Map<String, TableMapping> mappings = Map.of("counters", TableMapping.identity("counters"));
+    SideWriter first = new SideWriter("replay-test", SERVICE, ds, mappings);
+    try {
+      first.write(List.of(delta(11), delta(12), delta(13)), 13); // committed, then the engine is killed
+    } finally {
+      first.close();
+    }
+    SideWriter restarted = new SideWriter("replay-test", SERVICE, ds, mappings);
+    try {
+      restarted.write(List.of(delta(11)), 11); // the replay's first batch ends earlier
+      restarted.write(List.of(delta(12), delta(13), delta(14)), 14);
+    } finally {
+      restarted.close();
+    }
+    assertEquals(List.of("11|1", "12|1", "13|1", "14|1"), rows(ds, "SELECT id, n FROM counters ORDER BY id"),
+        "every delta counted once across the replay");
+    assertEquals(List.of("14"), rows(ds, "SELECT journal_index FROM cutover_apply_position WHERE applier = "
+        + "'replay-test'"));
+  }
+
+  private static SideWriter.Indexed delta(int id) {
+    return new SideWriter.Indexed(id, new Write(SERVICE, "counters", Write.Type.UPDATE,
+        Row.of("id", Value.of((long) id)), Row.EMPTY, null, Row.of("n", Value.of(1L))));
   }
 
   private static SideWriter.Indexed update(long index, int id, String email, String was, boolean counts) {

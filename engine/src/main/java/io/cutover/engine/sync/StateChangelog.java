@@ -32,11 +32,13 @@ public interface StateChangelog extends AutoCloseable {
   void takeOver(Consumer<Entry> into) throws Exception;
 
   /**
-   * Appends a batch's entries; durable when it returns.
+   * Appends a batch's entries, all or none; durable when it returns. Entries of any size (the log splits what
+   * does not fit its records and {@link #takeOver} reads them back whole).
    *
    * @param entries the entries, in order.
    * @throws Exception if they are not durable, or this writer was fenced by another one: the batch then fails
-   *     before any of its writes.
+   *     before any of its writes. A failure that is not a fencing does not end the writer (a later append may
+   *     succeed); once fenced, every append fails until the writer takes the log over again.
    */
   void append(List<Entry> entries) throws Exception;
 

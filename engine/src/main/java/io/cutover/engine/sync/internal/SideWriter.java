@@ -583,8 +583,8 @@ public final class SideWriter implements AutoCloseable {
    * sync's writes to it are then conditioned on the last change sync reconciled from it, as well as on values.
    * Known once per connection.
    *
-   * @return the kind; {@link RowVersions.Kind#NONE} if it keeps none or cannot be reached now (asked again next
-   *     time).
+   * @return the kind; {@link RowVersions.Kind#NONE} if it keeps none.
+   * @throws IllegalStateException if the database cannot be reached now (the batch fails and is decided again).
    */
   public RowVersions.Kind versions() {
     if (versions == null) {
@@ -597,7 +597,10 @@ public final class SideWriter implements AutoCloseable {
         versions = kind;
       } catch (SQLException e) {
         close();
-        return RowVersions.Kind.NONE;
+        // not NONE: the batch would then be decided without the side's versions, and a write could land on a
+        // change of the side's that sync has not seen (a counter delta counted twice once that change arrives)
+        throw new IllegalStateException("cannot tell whether the " + side + " database keeps row versions: "
+            + e.getMessage(), e);
       }
     }
     return versions;

@@ -253,6 +253,39 @@ class SideWriterTest {
         + "'replay-test'"));
   }
 
+  /**
+   * Whether a side keeps row versions is part of every decision on it: a database out of reach must fail the
+   * batch (decided again later), not answer "none", or the batch is decided without the versions and a delta can
+   * land on a change of the side's that sync has not seen (docs/defects/sync-crash-soak-2026-12-07.md, cause 4).
+   */
+  @Test
+  void aSideOutOfReachFailsTheBatchInsteadOfAnsweringItKeepsNoRowVersions() throws Exception {
+    DataSource ds = H2SyncFixture.h2("versions-unreachable");
+    execute(ds, io.cutover.engine.db.RowVersions.CREATE);
+    boolean[] down = {true};
+    DataSource flaky = (DataSource) java.lang.reflect.Proxy.newProxyInstance(getClass().getClassLoader(),
+        new Class<?>[] {DataSource.class}, (proxy, method, args) -> {
+          if (method.getName().equals("getConnection") && down[0]) {
+            throw new SQLException("connection refused");
+          }
+          try {
+            return method.invoke(ds, args);
+          } catch (java.lang.reflect.InvocationTargetException e) {
+            throw e.getCause();
+          }
+        });
+    SideWriter writer = new SideWriter("versions-test", SERVICE, flaky, Map.of());
+    try {
+      IllegalStateException e = org.junit.jupiter.api.Assertions.assertThrows(IllegalStateException.class,
+          writer::versions);
+      assertTrue(e.getMessage().contains("connection refused"), e.getMessage());
+      down[0] = false;
+      assertEquals(io.cutover.engine.db.RowVersions.Kind.SEQUENCE, writer.versions());
+    } finally {
+      writer.close();
+    }
+  }
+
   private static SideWriter.Indexed delta(int id) {
     return new SideWriter.Indexed(id, new Write(SERVICE, "counters", Write.Type.UPDATE,
         Row.of("id", Value.of((long) id)), Row.EMPTY, null, Row.of("n", Value.of(1L))));

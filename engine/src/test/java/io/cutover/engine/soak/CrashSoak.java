@@ -46,9 +46,13 @@ import javax.sql.DataSource;
  * ({@code inventory -> stock}: qty as quantity), as a real service split does.
  */
 public final class CrashSoak {
-  /** What the soak runs against: PostgreSQL with logical decoding or triggers, or H2 with triggers. */
+  /**
+   * What the soak runs against: PostgreSQL with logical decoding or triggers, H2 with triggers, or PostgreSQL with
+   * logical decoding through Kafka (a broker of its own, one capture instance living through the run, two apply
+   * instances sharing the service, killed in turn).
+   */
   public enum Capture {
-    LOGICAL, TRIGGER, H2;
+    LOGICAL, TRIGGER, H2, KAFKA;
 
     static Capture parse(String text) {
       return valueOf(text.trim().toUpperCase(Locale.ROOT));
@@ -103,12 +107,13 @@ public final class CrashSoak {
    * @param settings its settings.
    * @param committed transactions the writers committed, per side (monolith, service).
    * @param achievedRate committed transactions a second, per side.
+   * @param lockTimeouts application statements that timed out on a lock (not committed, retried), per side.
    * @param killsAt seconds into the load at which the engine was killed.
    * @param settleMillis how long the sides took to converge after the load (or the limit).
    * @param problems what does not hold; empty when the soak passed.
    */
-  public record Result(Settings settings, long[] committed, double[] achievedRate, List<String> killsAt,
-      long settleMillis, List<String> problems) {
+  public record Result(Settings settings, long[] committed, double[] achievedRate, long[] lockTimeouts,
+      List<String> killsAt, long settleMillis, List<String> problems) {
     /** Whether every check held. */
     public boolean passed() {
       return problems.isEmpty();
@@ -117,9 +122,10 @@ public final class CrashSoak {
     /** One line for logs and the benchmark record. */
     public String summary() {
       return String.format(Locale.ROOT, "%s seed=%d rate/side=%d writers/side=%d load=%ds kills at %s: committed "
-          + "monolith %d (%.0f/s) service %d (%.0f/s); settled in %.1f s; %s", settings.capture(), settings.seed(),
+          + "monolith %d (%.0f/s) service %d (%.0f/s)%s; settled in %.1f s; %s", settings.capture(), settings.seed(),
           settings.ratePerSide(), settings.writersPerSide(), settings.seconds(), killsAt, committed[0],
-          achievedRate[0], committed[1], achievedRate[1], settleMillis / 1000.0,
+          achievedRate[0], committed[1], achievedRate[1], lockTimeouts[0] + lockTimeouts[1] == 0 ? ""
+              : "; application lock timeouts " + lockTimeouts[0] + " / " + lockTimeouts[1], settleMillis / 1000.0,
           problems.isEmpty() ? "PASSED" : "FAILED: " + problems.size() + " problem(s): " + String.join("; ",
               problems.subList(0, Math.min(20, problems.size()))));
     }
@@ -136,6 +142,9 @@ public final class CrashSoak {
   private final String serviceUrl;
   private final String user;
   private final Path config;
+  private final String suffix;
+  /** The engine's instances by name: one, or with Kafka a capture instance and two apply instances. */
+  private final Map<String, Process> engines = new java.util.LinkedHashMap<>();
   private final List<Connection> hosts = new ArrayList<>();
 
   /** Committed logins per user id (both sides). */
@@ -152,6 +161,10 @@ public final class CrashSoak {
       new ConcurrentHashMap<>());
   private final AtomicLong[] nextSignup = {new AtomicLong(MONOLITH_SIGNUPS), new AtomicLong(SERVICE_SIGNUPS)};
   private final AtomicLong[] committed = {new AtomicLong(), new AtomicLong()};
+  /** Application statements that timed out waiting for a lock (H2's lock timeout), per side; not committed. */
+  private final AtomicLong[] lockTimeouts = {new AtomicLong(), new AtomicLong()};
+  /** SQLSTATEs of a lock wait that ran out: H2's, PostgreSQL's (lock_timeout, deadlock). */
+  private static final java.util.Set<String> LOCK_TIMEOUTS = java.util.Set.of("HYT00", "55P03", "40P01");
   private final List<String> writerFailures = new CopyOnWriteArrayList<>();
 
   private CrashSoak(Settings settings, Path work) throws Exception {
@@ -175,16 +188,23 @@ public final class CrashSoak {
       user = "postgres";
     }
     this.config = work.resolve("cutover.yaml");
+    this.suffix = suffix;
+    Files.writeString(config, yaml("", null));
+  }
+
+  /** The configuration; with Kafka, one per instance (its own journal and state) with its role. */
+  private String yaml(String instance, String role) {
     String capture = settings.capture() == Capture.TRIGGER ? ", capture: trigger" : "";
-    Files.writeString(config, String.join("\n",
-        "journal: {directory: journal}",
-        "state: {directory: state}",
+    boolean slots = settings.capture() == Capture.LOGICAL || settings.capture() == Capture.KAFKA;
+    List<String> lines = new ArrayList<>(List.of(
+        "journal: {directory: journal" + instance + "}",
+        "state: {directory: state" + instance + "}",
         "sides:",
         "  monolith: {url: '" + monolithUrl + "', user: " + user + capture
-            + (settings.capture() == Capture.LOGICAL ? ", slot: soakm_" + suffix : "") + "}",
+            + (slots ? ", slot: soakm_" + suffix : "") + "}",
         "  services:",
         "    accounts: {url: '" + serviceUrl + "', user: " + user + capture
-            + (settings.capture() == Capture.LOGICAL ? ", slot: soaks_" + suffix : "") + "}",
+            + (slots ? ", slot: soaks_" + suffix : "") + "}",
         "tables:",
         "  - {source: users, service: accounts, target: accounts,",
         "     columns: {id: id, name: full_name, email: mail, password: password, last_login: last_seen,"
@@ -192,8 +212,19 @@ public final class CrashSoak {
         "     conflicts: {rule: last_writer_wins, columns: {login_count: counter}}}",
         "  - {source: inventory, service: accounts, target: stock, columns: {id: id, sku: sku, qty: quantity},",
         "     conflicts: {columns: {qty: counter}}}",
-        "backfill: {chunk: 1000}",
-        ""));
+        "backfill: {chunk: 1000}"));
+    if (settings.capture() == Capture.KAFKA) {
+      lines.addAll(List.of(
+          "kafka:",
+          "  bootstrap: " + io.cutover.engine.testing.Kafka.bootstrap(),
+          "  topics: soak" + suffix,
+          "  group: soak" + suffix,
+          "  partitions: 3",
+          "  role: " + (role == null ? "all" : role),
+          "  properties: {session.timeout.ms: 6000, heartbeat.interval.ms: 1000}"));
+    }
+    lines.add("");
+    return String.join("\n", lines);
   }
 
   /**
@@ -245,7 +276,16 @@ public final class CrashSoak {
   private Result run() throws Exception {
     createSchemas();
     Random random = new Random(settings.seed());
-    Process engine = start();
+    List<String> killable;
+    if (settings.capture() == Capture.KAFKA) {
+      start("capture", "capture");
+      start("apply1", "apply");
+      start("apply2", "apply");
+      killable = List.of("apply1", "apply2");
+    } else {
+      start("engine", null);
+      killable = List.of("engine");
+    }
     AtomicBoolean stop = new AtomicBoolean();
     List<Thread> writers = new ArrayList<>();
     for (int side = 0; side < 2; side++) {
@@ -277,11 +317,14 @@ public final class CrashSoak {
         break;
       }
       LockSupport.parkNanos(at - System.nanoTime());
+      String victim = killable.get(k % killable.size());
+      Process engine = engines.get(victim);
       engine.destroyForcibly(); // SIGKILL
       engine.waitFor(30, TimeUnit.SECONDS);
-      killsAt.add(String.format(Locale.ROOT, "%.1fs", (System.nanoTime() - loadStart) / 1e9));
+      killsAt.add(String.format(Locale.ROOT, "%.1fs%s", (System.nanoTime() - loadStart) / 1e9,
+          killable.size() > 1 ? " " + victim : ""));
       Thread.sleep(settings.downMillis()); // both sides go on writing meanwhile
-      engine = start();
+      start(victim, killable.size() > 1 ? "apply" : null);
       lastStart = System.nanoTime();
     }
     LockSupport.parkNanos(loadEnd - System.nanoTime());
@@ -298,19 +341,20 @@ public final class CrashSoak {
       problems.add("the sides did not settle within " + settings.settleSeconds() + " s");
     }
     problems.addAll(check());
-    if (!engine.isAlive()) {
-      problems.add("the engine died by itself: " + tail(work.resolve("engine.err")));
+    for (Map.Entry<String, Process> engine : engines.entrySet()) {
+      if (!engine.getValue().isAlive()) {
+        problems.add(engine.getKey() + " died by itself: " + tail(work.resolve(engine.getKey() + ".err")));
+      }
     }
     if (!problems.isEmpty() && Boolean.getBoolean("cutover.soak.holdOnFailure")) {
       // for a person to look: the databases and the engine stay up until this JVM is ended
       System.out.println("soak failed; holding: monolith " + monolithUrl + ", service " + serviceUrl + ", work "
-          + work + "; engine pid " + engine.pid() + "; " + problems.subList(0, Math.min(5, problems.size())));
+          + work + "; " + problems.subList(0, Math.min(5, problems.size())));
       Thread.sleep(Long.MAX_VALUE);
     }
-    engine.destroyForcibly();
-    engine.waitFor(30, TimeUnit.SECONDS);
     return new Result(settings, new long[] {committed[0].get(), committed[1].get()},
-        new double[] {committed[0].get() / loadSeconds, committed[1].get() / loadSeconds}, killsAt, settleMillis,
+        new double[] {committed[0].get() / loadSeconds, committed[1].get() / loadSeconds},
+        new long[] {lockTimeouts[0].get(), lockTimeouts[1].get()}, killsAt, settleMillis,
         problems);
   }
 
@@ -376,56 +420,64 @@ public final class CrashSoak {
           LockSupport.parkNanos(wait);
         }
         next += interval;
-        int op = random.nextInt(100);
-        if (op < 45) {
-          long id = 1 + random.nextInt(settings.users());
-          login.setLong(1, id);
-          if (login.executeUpdate() == 1) {
-            logins.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet();
-          }
-        } else if (op < 65) {
-          long id = 1 + random.nextInt(settings.items());
-          decrement.setLong(1, id);
-          if (decrement.executeUpdate() == 1) {
-            decrements.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet();
-          }
-        } else if (op < 75) {
-          rename.setString(1, (onMonolith ? "name " : "pw ") + random.nextInt(1_000_000));
-          rename.setLong(2, 1 + random.nextInt(settings.users()));
-          rename.executeUpdate();
-        } else if (op < 85) {
-          long id = nextSignup[side].incrementAndGet();
-          insert.setLong(1, id);
-          insert.setString(2, "signup " + id);
-          insert.setString(3, "s" + id + "@example.com");
-          insert.setString(4, "p" + id);
-          insert.executeUpdate();
-          signups.put(id, true);
-          if (random.nextBoolean()) {
-            shared.get(side).add(id);
-          } else {
-            ephemeral.get(side).put(id, true);
-          }
-        } else if (op < 95) {
-          // a login on a signed-up user: this side's own, or one the other side made (once it is here)
-          List<Long> pool = shared.get(random.nextBoolean() ? side : 1 - side);
-          if (!pool.isEmpty()) {
-            long id = pool.get(random.nextInt(pool.size()));
+        try {
+          int op = random.nextInt(100);
+          if (op < 45) {
+            long id = 1 + random.nextInt(settings.users());
             login.setLong(1, id);
             if (login.executeUpdate() == 1) {
               logins.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet();
             }
+          } else if (op < 65) {
+            long id = 1 + random.nextInt(settings.items());
+            decrement.setLong(1, id);
+            if (decrement.executeUpdate() == 1) {
+              decrements.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet();
+            }
+          } else if (op < 75) {
+            rename.setString(1, (onMonolith ? "name " : "pw ") + random.nextInt(1_000_000));
+            rename.setLong(2, 1 + random.nextInt(settings.users()));
+            rename.executeUpdate();
+          } else if (op < 85) {
+            long id = nextSignup[side].incrementAndGet();
+            insert.setLong(1, id);
+            insert.setString(2, "signup " + id);
+            insert.setString(3, "s" + id + "@example.com");
+            insert.setString(4, "p" + id);
+            insert.executeUpdate();
+            signups.put(id, true);
+            if (random.nextBoolean()) {
+              shared.get(side).add(id);
+            } else {
+              ephemeral.get(side).put(id, true);
+            }
+          } else if (op < 95) {
+            // a login on a signed-up user: this side's own, or one the other side made (once it is here)
+            List<Long> pool = shared.get(random.nextBoolean() ? side : 1 - side);
+            if (!pool.isEmpty()) {
+              long id = pool.get(random.nextInt(pool.size()));
+              login.setLong(1, id);
+              if (login.executeUpdate() == 1) {
+                logins.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet();
+              }
+            }
+          } else {
+            Long id = ephemeral.get(side).keySet().stream().skip(random.nextInt(Math.max(1,
+                ephemeral.get(side).size()))).findFirst().orElse(null);
+            if (id != null && ephemeral.get(side).remove(id) != null) {
+              delete.setLong(1, id);
+              delete.executeUpdate();
+              signups.put(id, false);
+            }
           }
-        } else {
-          Long id = ephemeral.get(side).keySet().stream().skip(random.nextInt(Math.max(1,
-              ephemeral.get(side).size()))).findFirst().orElse(null);
-          if (id != null && ephemeral.get(side).remove(id) != null) {
-            delete.setLong(1, id);
-            delete.executeUpdate();
-            signups.put(id, false);
+          committed[side].incrementAndGet();
+        } catch (SQLException e) {
+          // an application whose statement timed out on a lock retries it; nothing of it was committed
+          if (!LOCK_TIMEOUTS.contains(e.getSQLState())) {
+            throw e;
           }
+          lockTimeouts[side].incrementAndGet();
         }
-        committed[side].incrementAndGet();
       }
     } catch (SQLException e) {
       writerFailures.add("writer on the " + (onMonolith ? "monolith" : "service") + " failed: " + e);
@@ -565,18 +617,25 @@ public final class CrashSoak {
     return 0;
   }
 
-  private Process start() throws Exception {
-    List<String> command = new ArrayList<>(TestSupport.javaCommand(BidiCrashWorker.class, config.toString()));
+  /** Starts an engine instance (a role with Kafka) and waits until it runs. */
+  private void start(String name, String role) throws Exception {
+    Path file = config;
+    if (role != null) {
+      file = work.resolve("cutover-" + name + ".yaml");
+      Files.writeString(file, yaml("-" + name, role));
+    }
+    List<String> command = new ArrayList<>(TestSupport.javaCommand(BidiCrashWorker.class, file.toString()));
     command.replaceAll(arg -> arg.equals("-Xmx256m") ? "-Xmx1g" : arg);
+    Path err = work.resolve(name + ".err");
     Process process = new ProcessBuilder(command).directory(work.toFile())
-        .redirectError(ProcessBuilder.Redirect.appendTo(work.resolve("engine.err").toFile())).start();
+        .redirectError(ProcessBuilder.Redirect.appendTo(err.toFile())).start();
     BufferedReader out = new BufferedReader(new InputStreamReader(process.getInputStream(), StandardCharsets.UTF_8));
     String line = out.readLine();
     if (!"READY".equals(line)) {
       process.destroyForcibly();
-      throw new IllegalStateException("the engine did not start: " + line + "; " + tail(work.resolve("engine.err")));
+      throw new IllegalStateException(name + " did not start: " + line + "; " + tail(err));
     }
-    return process;
+    engines.put(name, process);
   }
 
   private static String tail(Path file) {
@@ -589,6 +648,14 @@ public final class CrashSoak {
   }
 
   private void tearDown() {
+    for (Process engine : engines.values()) {
+      engine.destroyForcibly();
+      try {
+        engine.waitFor(30, TimeUnit.SECONDS);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+      }
+    }
     try {
       Cleanup.run(MigrationConfig.load(config), false);
     } catch (Exception ignored) {

@@ -1,11 +1,13 @@
 package io.cutover.engine.kafka;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.cutover.engine.sync.StateChangelog.Entry;
 import io.cutover.engine.testing.Kafka;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Duration;
@@ -18,8 +20,17 @@ import java.util.Properties;
 import java.util.Random;
 import java.util.TreeMap;
 import java.util.UUID;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.admin.TransactionState;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
@@ -27,7 +38,10 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.InvalidProducerEpochException;
+import org.apache.kafka.common.errors.InvalidTxnStateException;
 import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.utils.Bytes;
@@ -38,8 +52,13 @@ import org.junit.jupiter.api.Timeout;
  * The state changelog against a real broker the test run starts: a batch's state of several megabytes (a pending
  * batch of several megabytes among it) goes through in records far below Kafka's size limits and is read back
  * exactly by the instance that takes over, also from a compacted topic; a later smaller pending batch leaves no
- * fragment of an earlier bigger one behind; a producer that failed is replaced, while a fenced instance stays
- * fenced and never takes the log back from its successor.
+ * fragment of an earlier bigger one behind. Failures: an abortable error is aborted on the same producer and fences
+ * no successor, not even one whose take-over is under way; a transaction the coordinator aborted (past
+ * transaction.timeout.ms) leaves the owner unfenced; a producer that failed for good is replaced through the
+ * take-over's path, and if that fenced a successor, the instance stands down and the successor takes the log back;
+ * a commit that timed out is asked again; a fenced instance stays fenced and never takes the log back from its
+ * successor. Hook points ({@code KafkaStateChangelog.hook}) place the races and pauses deterministically; the
+ * commit time-outs stop the broker process ({@code SIGSTOP}) and let it go on ({@code SIGCONT}).
  */
 @Timeout(180)
 class KafkaStateChangelogTest {
@@ -251,22 +270,107 @@ class KafkaStateChangelogTest {
     }
   }
 
+  /** Hook points an instance passed, and actions to run once at a point. */
+  private static final class Points implements Consumer<String> {
+    final List<String> seen = new CopyOnWriteArrayList<>();
+    private final Map<String, Action> once = new ConcurrentHashMap<>();
+
+    interface Action {
+      void run() throws Exception;
+    }
+
+    Points at(String point, Action action) {
+      once.put(point, action);
+      return this;
+    }
+
+    @Override
+    public void accept(String point) {
+      seen.add(point);
+      Action action = once.remove(point);
+      if (action != null) {
+        try {
+          action.run();
+        } catch (RuntimeException e) {
+          throw e;
+        } catch (Exception e) {
+          throw new IllegalStateException(e);
+        }
+      }
+    }
+  }
+
+  private static Points points(KafkaStateChangelog changelog) {
+    Points points = new Points();
+    changelog.hook = points;
+    return points;
+  }
+
+  private static KafkaStateChangelog changelog(String topic, String transactionalId, Map<String, String> properties) {
+    return new KafkaStateChangelog(Kafka.bootstrap(), topic, transactionalId, properties);
+  }
+
+  /** Waits until the coordinator aborted the transactional id's transaction (past its transaction.timeout.ms). */
+  private static void awaitAbortByCoordinator(String transactionalId) throws Exception {
+    Properties p = new Properties();
+    p.put("bootstrap.servers", Kafka.bootstrap());
+    try (Admin admin = Admin.create(p)) {
+      long deadline = System.nanoTime() + 90_000_000_000L;
+      while (admin.describeTransactions(List.of(transactionalId)).description(transactionalId).get().state()
+          != TransactionState.COMPLETE_ABORT) {
+        assertTrue(System.nanoTime() < deadline, "the coordinator did not abort the transaction");
+        Thread.sleep(100);
+      }
+    }
+  }
+
+  /** The test run's broker process (a child of this JVM). */
+  private static ProcessHandle broker() {
+    Kafka.bootstrap();
+    return ProcessHandle.current().children().filter(p -> {
+      try { // ProcessHandle.Info leaves out arguments this long (the classpath)
+        return new String(java.nio.file.Files.readAllBytes(java.nio.file.Path.of("/proc", String.valueOf(p.pid()),
+            "cmdline")), StandardCharsets.UTF_8).contains("\0kafka.Kafka\0");
+      } catch (java.io.IOException e) {
+        return false;
+      }
+    }).findFirst().orElseThrow(() -> new IllegalStateException("no broker process among this JVM's children"));
+  }
+
+  private static void signal(ProcessHandle process, String signal) throws Exception {
+    assertEquals(0, new ProcessBuilder("kill", "-" + signal, String.valueOf(process.pid())).inheritIO().start()
+        .waitFor(), "kill -" + signal);
+  }
+
+  private static boolean caused(Throwable e, Class<? extends Throwable> type) {
+    for (Throwable t = e; t != null; t = t.getCause()) {
+      if (type.isInstance(t)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
   @Test
-  void aFailedProducerIsReplacedAndLaterAppendsGoThroughWhileAFencedInstanceStaysFenced() throws Exception {
-    // The broker refuses records over 10,000 bytes on this topic: an error of the producer, not a fencing.
+  void aRecordTheBrokerRefusesIsAbortedAndTheSameProducerGoesOnWhileAFencedInstanceStaysFenced() throws Exception {
+    // The broker refuses records over 10,000 bytes on this topic: an abortable error of the producer.
     String topic = newTopic(Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, "10000"));
     String id = "state-recover-" + UUID.randomUUID();
     try (KafkaStateChangelog first = changelog(topic, id); KafkaStateChangelog second = changelog(topic, id);
          KafkaStateChangelog third = changelog(topic, id)) {
       takeOver(first);
+      Points points = points(first);
       Entry one = entry("rows", "1", bytes(100));
       first.append(List.of(one));
       assertThrows(org.apache.kafka.common.KafkaException.class,
           () -> first.append(List.of(entry("rows", "2", bytes(50_000)))), "the broker refuses the record");
+      assertEquals(List.of("writer-sent", "sent", "writer-sent", "sent", "failed", "aborted"), points.seen,
+          "the transaction aborted, no new producer");
       Entry three = entry("rows", "3", bytes(100));
-      first.append(List.of(three)); // a new producer, after checking that no other instance took over
+      first.append(List.of(three)); // the same producer
       Entry four = entry("rows", "4", bytes(100));
       first.append(List.of(four));
+      assertFalse(points.seen.contains("reopening"), points.seen.toString());
 
       assertEquals(describe(List.of(one, three, four)), describe(takeOver(second)),
           "the successor reads what was committed, not the refused append");
@@ -282,26 +386,277 @@ class KafkaStateChangelogTest {
   }
 
   @Test
-  void anInstanceWhoseProducerFailedDoesNotTakeTheLogBackFromItsSuccessor() throws Exception {
-    String topic = newTopic(Map.of());
-    String id = "state-partition-" + UUID.randomUUID();
+  void anAbortableErrorFencesNoSuccessorWhoseTakeOverIsUnderWay() throws Exception {
+    // The old recovery opened a new producer here: its initTransactions fenced the successor, whose take-over was
+    // past its own initTransactions but had not shown in the log yet, and both instances ended fenced.
+    String topic = newTopic(Map.of(TopicConfig.MAX_MESSAGE_BYTES_CONFIG, "10000"));
+    String id = "state-abortable-" + UUID.randomUUID();
+    ExecutorService pool = Executors.newSingleThreadExecutor();
     try (KafkaStateChangelog first = changelog(topic, id); KafkaStateChangelog second = changelog(topic, id);
          KafkaStateChangelog third = changelog(topic, id)) {
       takeOver(first);
       Entry one = entry("rows", "1", bytes(100));
       first.append(List.of(one));
-      // The first owner's append fails in mid-transaction and leaves it without a producer (here a key too long
-      // for any record; a network partition does the same when Kafka cannot be reached to replace the producer),
-      // and meanwhile the group gives the service to another instance.
-      assertThrows(IllegalArgumentException.class,
-          () -> first.append(List.of(entry("rows", "2", bytes(100)), new Entry("rows", bytes(BOUND), bytes(100)))));
-      assertEquals(describe(List.of(one)), describe(takeOver(second)), "nothing of the failed append");
+      CountDownLatch initialized = new CountDownLatch(1);
+      CountDownLatch proceed = new CountDownLatch(1);
+      points(second).at("initialized", () -> {
+        initialized.countDown();
+        assertTrue(proceed.await(60, TimeUnit.SECONDS));
+      });
+      List<Future<List<Entry>>> successor = new CopyOnWriteArrayList<>();
+      Points points = points(first).at("failed", () -> {
+        // the broker refused the record; before this instance recovers, another one's take-over fences its
+        // producer, and has not committed its writer record yet
+        successor.add(pool.submit(() -> takeOver(second)));
+        assertTrue(initialized.await(60, TimeUnit.SECONDS));
+      });
+      RuntimeException failed = assertThrows(RuntimeException.class,
+          () -> first.append(List.of(entry("rows", "2", bytes(50_000)))));
+      assertFalse(points.seen.contains("reopening"), "no new producer: " + points.seen + " " + failed);
+      proceed.countDown();
+      assertEquals(describe(List.of(one)), describe(successor.get(0).get(60, TimeUnit.SECONDS)),
+          "the successor's take-over went through: it was not fenced");
+      Entry three = entry("rows", "3", bytes(100));
+      second.append(List.of(three));
       IllegalStateException fenced = assertThrows(IllegalStateException.class,
-          () -> first.append(List.of(entry("rows", "3", bytes(100)))), "the old owner finds it was taken over");
+          () -> first.append(List.of(entry("rows", "4", bytes(100)))));
       assertTrue(fenced.getMessage().contains("fenced"), fenced.getMessage());
-      Entry four = entry("rows", "4", bytes(100));
-      second.append(List.of(four)); // still the owner: the old one did not fence it on its way back
-      assertEquals(describe(List.of(one, four)), describe(takeOver(third)));
+      assertFalse(points.seen.contains("reopening"), points.seen.toString());
+      Entry five = entry("rows", "5", bytes(100));
+      second.append(List.of(five));
+      assertEquals(describe(List.of(one, three, five)), describe(takeOver(third)));
+    } finally {
+      pool.shutdownNow();
     }
+  }
+
+  @Test
+  void aTransactionTheCoordinatorAbortedIsAbortedOrReopenedAndTheOwnerGoesOnUnfenced() throws Exception {
+    String topic = newTopic(Map.of());
+    String id = "state-timeout-" + UUID.randomUUID();
+    Map<String, String> quick = Map.of("transaction.timeout.ms", "3000");
+    try (KafkaStateChangelog first = changelog(topic, id, quick); KafkaStateChangelog second = changelog(topic, id)) {
+      takeOver(first);
+      Entry one = entry("rows", "1", bytes(100));
+      first.append(List.of(one));
+
+      // A pause after the writer record was sent: the coordinator aborts the transaction and bumps the epoch,
+      // and the next record's send fails with InvalidProducerEpochException (KIP-588). No other take-over is in
+      // the log, so the owner aborts and goes on, not fenced.
+      Points points = points(first).at("writer-sent", () -> awaitAbortByCoordinator(id));
+      RuntimeException epoch = assertThrows(RuntimeException.class,
+          () -> first.append(List.of(entry("rows", "2", bytes(100)))));
+      assertTrue(caused(epoch, InvalidProducerEpochException.class), epoch.toString());
+      assertTrue(points.seen.contains("aborted"), points.seen.toString());
+      assertFalse(points.seen.contains("reopening"), points.seen.toString());
+      Entry three = entry("rows", "3", bytes(100));
+      first.append(List.of(three));
+
+      // A pause after every record was sent: the coordinator aborts; the commit then fails with
+      // InvalidTxnStateException, which leaves the producer no abort (a fatal error): a new producer, through the
+      // take-over's own path, and no other take-over in the log, so the owner goes on.
+      points = points(first).at("sent", () -> awaitAbortByCoordinator(id));
+      RuntimeException fatal = assertThrows(RuntimeException.class,
+          () -> first.append(List.of(entry("rows", "4", bytes(100)))));
+      assertTrue(caused(fatal, InvalidTxnStateException.class), fatal.toString());
+      assertTrue(points.seen.contains("reopening"), points.seen.toString());
+      Entry five = entry("rows", "5", bytes(100));
+      first.append(List.of(five));
+
+      assertEquals(describe(List.of(one, three, five)), describe(takeOver(second)), "nothing of the aborted ones");
+    }
+  }
+
+  @Test
+  void anInstanceWhoseProducerFailedForGoodDoesNotTakeTheLogBackFromItsSuccessor() throws Exception {
+    String topic = newTopic(Map.of());
+    String id = "state-partition-" + UUID.randomUUID();
+    Map<String, String> quick = Map.of("transaction.timeout.ms", "3000");
+    try (KafkaStateChangelog first = changelog(topic, id, quick); KafkaStateChangelog second = changelog(topic, id);
+         KafkaStateChangelog third = changelog(topic, id)) {
+      takeOver(first);
+      Points points = points(first);
+      Entry one = entry("rows", "1", bytes(100));
+      first.append(List.of(one));
+      assertThrows(IllegalArgumentException.class,
+          () -> first.append(List.of(entry("rows", "2", bytes(100)), new Entry("rows", bytes(BOUND), bytes(100)))),
+          "a key too long for any record is refused before anything is sent");
+      assertEquals(List.of("writer-sent", "sent"), points.seen, "nothing of the refused append was sent");
+      // The owner's producer fails for good (its transaction ran past transaction.timeout.ms before the commit),
+      // and the new producer cannot be opened (as in a network partition), while the group gives the service to
+      // another instance.
+      points.at("sent", () -> awaitAbortByCoordinator(id)).at("reopening", () -> {
+        throw new org.apache.kafka.common.errors.TimeoutException("Kafka out of reach (the test's)");
+      });
+      assertThrows(InvalidTxnStateException.class, () -> first.append(List.of(entry("rows", "3", bytes(100)))));
+      assertEquals(describe(List.of(one)), describe(takeOver(second)), "nothing of the failed append");
+      int seen = points.seen.size();
+      IllegalStateException fenced = assertThrows(IllegalStateException.class,
+          () -> first.append(List.of(entry("rows", "4", bytes(100)))), "the old owner finds it was taken over");
+      assertTrue(fenced.getMessage().contains("fenced"), fenced.getMessage());
+      assertEquals(List.of(), points.seen.subList(seen, points.seen.size()), "and opens no producer");
+      Entry five = entry("rows", "5", bytes(100));
+      second.append(List.of(five)); // still the owner: the old one did not fence it on its way back
+      assertEquals(describe(List.of(one, five)), describe(takeOver(third)));
+    }
+  }
+
+  @Test
+  void anOwnerWhoseNewProducerFencedItsSuccessorStandsDownAndTheSuccessorTakesTheLogBack() throws Exception {
+    String topic = newTopic(Map.of());
+    String id = "state-reopen-race-" + UUID.randomUUID();
+    Map<String, String> quick = Map.of("transaction.timeout.ms", "3000");
+    try (KafkaStateChangelog first = changelog(topic, id, quick); KafkaStateChangelog second = changelog(topic, id);
+         KafkaStateChangelog third = changelog(topic, id)) {
+      takeOver(first);
+      Entry one = entry("rows", "1", bytes(100));
+      first.append(List.of(one));
+      // The owner's producer fails for good; after it read the log (no other take-over), and before its new
+      // producer's initTransactions, another instance takes the service over completely. The new producer then
+      // fences that successor.
+      Points points = points(first).at("sent", () -> awaitAbortByCoordinator(id))
+          .at("reopening", () -> assertEquals(describe(List.of(one)), describe(takeOver(second))));
+      IllegalStateException stoodDown = assertThrows(IllegalStateException.class,
+          () -> first.append(List.of(entry("rows", "2", bytes(100)))));
+      assertTrue(stoodDown.getMessage().contains("fenced"), stoodDown.getMessage());
+      assertTrue(points.seen.contains("reopening"), points.seen.toString());
+      // The successor's next append finds the old owner's writer record, an instance it superseded: it takes the
+      // log back, and the append goes through.
+      Points successor = points(second);
+      Entry three = entry("rows", "3", bytes(100));
+      second.append(List.of(three));
+      assertTrue(successor.seen.contains("reopening"), successor.seen.toString());
+      Entry four = entry("rows", "4", bytes(100));
+      second.append(List.of(four));
+      assertThrows(IllegalStateException.class, () -> first.append(List.of(entry("rows", "5", bytes(100)))),
+          "the old owner stays fenced");
+      assertEquals(describe(List.of(one, three, four)), describe(takeOver(third)));
+    }
+  }
+
+  @Test
+  void aFencingByAProducerTheLogDoesNotShowHoldsTheOwnerBackThenItTakesTheLogBack() throws Exception {
+    String topic = newTopic(Map.of());
+    String id = "state-unseen-" + UUID.randomUUID();
+    // max.block.ms of 3 s: an owner fenced by a producer that never shows in the log waits 6 s
+    try (KafkaStateChangelog first = changelog(topic, id, Map.of("max.block.ms", "3000"));
+         KafkaStateChangelog second = changelog(topic, id)) {
+      takeOver(first);
+      Points points = points(first);
+      Entry one = entry("rows", "1", bytes(100));
+      first.append(List.of(one));
+      // another producer of the transactional id starts and ends before it writes anything (an instance that
+      // died in the middle of its take-over)
+      Properties p = new Properties();
+      p.put("bootstrap.servers", Kafka.bootstrap());
+      p.put("transactional.id", id);
+      try (KafkaProducer<byte[], byte[]> other = new KafkaProducer<>(p, new ByteArraySerializer(),
+          new ByteArraySerializer())) {
+        other.initTransactions();
+      }
+      IllegalStateException held = assertThrows(IllegalStateException.class,
+          () -> first.append(List.of(entry("rows", "2", bytes(100)))));
+      long fencedAt = System.nanoTime();
+      assertTrue(held.getMessage().contains("not in the log yet"), held.getMessage());
+      held = assertThrows(IllegalStateException.class, () -> first.append(List.of(entry("rows", "3", bytes(100)))));
+      assertTrue(held.getMessage().contains("not in the log yet"), held.getMessage());
+      assertFalse(points.seen.contains("reopening"), "no new producer yet: " + points.seen);
+      Thread.sleep(Math.max(0, 6_200 - (System.nanoTime() - fencedAt) / 1_000_000));
+      Entry four = entry("rows", "4", bytes(100));
+      first.append(List.of(four)); // no take-over showed: the log is taken back
+      assertTrue(points.seen.contains("reopening"), points.seen.toString());
+      assertEquals(describe(List.of(one, four)), describe(takeOver(second)));
+    }
+  }
+
+  @Test
+  void aCommitThatTimedOutIsAskedAgainAndFoundCommitted() throws Exception {
+    String topic = newTopic(Map.of());
+    String id = "state-commit-timeout-" + UUID.randomUUID();
+    ProcessHandle broker = broker();
+    try (KafkaStateChangelog first = changelog(topic, id, Map.of("max.block.ms", "4000"));
+         KafkaStateChangelog second = changelog(topic, id)) {
+      takeOver(first);
+      Entry one = entry("rows", "1", bytes(100));
+      first.append(List.of(one));
+      // The broker stops answering once the records are sent: the commit times out (max.block.ms); the broker
+      // comes back, and the commit asked again is found committed, so the append succeeds.
+      Points points = points(first).at("sent", () -> signal(broker, "STOP"))
+          .at("commit-timed-out", () -> signal(broker, "CONT"));
+      Entry two = entry("rows", "2", bytes(100));
+      try {
+        first.append(List.of(two));
+      } finally {
+        signal(broker, "CONT");
+      }
+      assertEquals(List.of("writer-sent", "sent", "failed", "commit-timed-out"), points.seen);
+      Entry three = entry("rows", "3", bytes(100));
+      first.append(List.of(three));
+      assertEquals(describe(List.of(one, two, three)), describe(takeOver(second)));
+    }
+  }
+
+  @Test
+  void aCommitStillUnknownAfterTheSecondAskIsSettledBeforeTheNextAppend() throws Exception {
+    String topic = newTopic(Map.of());
+    String id = "state-commit-unknown-" + UUID.randomUUID();
+    ProcessHandle broker = broker();
+    try (KafkaStateChangelog first = changelog(topic, id, Map.of("max.block.ms", "2500"));
+         KafkaStateChangelog second = changelog(topic, id)) {
+      takeOver(first);
+      Entry one = entry("rows", "1", bytes(100));
+      first.append(List.of(one));
+      Points points = points(first).at("sent", () -> signal(broker, "STOP"));
+      Entry two = entry("rows", "2", bytes(100));
+      try {
+        assertThrows(org.apache.kafka.common.errors.TimeoutException.class, () -> first.append(List.of(two)),
+            "the commit's outcome is not known");
+      } finally {
+        signal(broker, "CONT");
+      }
+      assertEquals(List.of("writer-sent", "sent", "failed", "commit-timed-out"), points.seen);
+      Entry three = entry("rows", "3", bytes(100));
+      first.append(List.of(three)); // asks the commit again first: committed
+      assertTrue(points.seen.contains("settled"), points.seen.toString());
+      assertFalse(points.seen.contains("reopening"), points.seen.toString());
+      assertEquals(describe(List.of(one, two, three)), describe(takeOver(second)));
+    }
+  }
+
+  @Test
+  void anIncompleteEntryInTheLogIsLeftOutAndTheNextOneReadWhole() throws Exception {
+    String topic = newTopic(Map.of());
+    byte[] a = "rows\0a".getBytes(StandardCharsets.UTF_8);
+    byte[] b = "rows\0b".getBytes(StandardCharsets.UTF_8);
+    byte[] b0 = bytes(2_000);
+    byte[] b1 = bytes(1_000);
+    Properties p = new Properties();
+    p.put("bootstrap.servers", Kafka.bootstrap());
+    try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(),
+        new ByteArraySerializer())) {
+      producer.send(new ProducerRecord<>(topic, 0, a, bytes(2_000), fragment(5, 0, 2))).get();
+      producer.send(new ProducerRecord<>(topic, 0, b, b0, fragment(6, 0, 2))).get();
+      producer.send(new ProducerRecord<>(topic, 0, fragmentKey(b, 1), b1, fragment(6, 1, 2))).get();
+    }
+    try (KafkaStateChangelog reader = changelog(topic, "state-incomplete-" + UUID.randomUUID())) {
+      byte[] whole = new byte[b0.length + b1.length];
+      System.arraycopy(b0, 0, whole, 0, b0.length);
+      System.arraycopy(b1, 0, whole, b0.length, b1.length);
+      assertEquals(describe(List.of(entry("rows", "b", whole))), describe(takeOver(reader)));
+    }
+  }
+
+  private static RecordHeaders fragment(long seq, int index, int count) {
+    RecordHeaders headers = new RecordHeaders();
+    headers.add("cutover.fragment", ByteBuffer.allocate(16).putLong(seq).putInt(index).putInt(count).array());
+    return headers;
+  }
+
+  private static byte[] fragmentKey(byte[] key, int index) {
+    byte[] k = new byte[6 + key.length];
+    k[1] = 'f';
+    ByteBuffer.wrap(k, 2, 4).putInt(index);
+    System.arraycopy(key, 0, k, 6, key.length);
+    return k;
   }
 }

@@ -9,36 +9,45 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.time.Duration;
 
-/** A small HTTP client for the generated API in tests: real HTTP, JSON parsed with Jackson. */
-final class ApiClient {
-  static final ObjectMapper JSON = new ObjectMapper();
+/**
+ * A small HTTP client for the generated API (or the gateway in front of it) in tests: real HTTP, JSON parsed with
+ * Jackson. Thread-safe.
+ */
+public final class ApiClient {
+  /** Parses and writes JSON. */
+  public static final ObjectMapper JSON = new ObjectMapper();
   private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(5)).build();
   private final int port;
 
-  ApiClient(int port) {
+  /**
+   * A client of a server on loopback.
+   *
+   * @param port its port.
+   */
+  public ApiClient(int port) {
     this.port = port;
   }
 
   /** A response: status, headers, raw body and the body parsed as JSON (null when it is not JSON). */
-  record Response(int status, HttpResponse<String> raw, JsonNode json) {
-    String header(String name) {
+  public record Response(int status, HttpResponse<String> raw, JsonNode json) {
+    public String header(String name) {
       return raw.headers().firstValue(name).orElse(null);
     }
 
-    String body() {
+    public String body() {
       return raw.body();
     }
   }
 
-  Response get(String path) throws IOException, InterruptedException {
+  public Response get(String path) throws IOException, InterruptedException {
     return send("GET", path, null);
   }
 
-  Response send(String method, String path, String body) throws IOException, InterruptedException {
+  public Response send(String method, String path, String body) throws IOException, InterruptedException {
     return send(method, path, body, "application/json", null, null);
   }
 
-  Response send(String method, String path, String body, String contentType, String header, String value)
+  public Response send(String method, String path, String body, String contentType, String header, String value)
       throws IOException, InterruptedException {
     HttpRequest.Builder request = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
         .timeout(Duration.ofSeconds(30))

@@ -1,7 +1,5 @@
 package io.cutover.engine.testing;
 
-import java.io.IOException;
-import java.net.ServerSocket;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.Paths;
@@ -37,16 +35,10 @@ public final class Kafka {
     return bootstrap;
   }
 
-  private static int freePort() throws IOException {
-    try (ServerSocket s = new ServerSocket(0)) {
-      return s.getLocalPort();
-    }
-  }
-
   private static void start() throws Exception {
     Path dir = Files.createTempDirectory("cutover-kafka");
-    int port = freePort();
-    int controller = freePort();
+    int port = TestSupport.freePort();
+    int controller = TestSupport.freePort();
     Path config = Files.writeString(dir.resolve("server.properties"), String.join("\n",
         "process.roles=broker,controller", "node.id=1",
         "controller.quorum.voters=1@127.0.0.1:" + controller,

@@ -102,6 +102,41 @@ public final class TestSupport {
   }
 
   /**
+   * A TCP port free on loopback right now (for servers whose port must be written into a configuration before
+   * they start).
+   *
+   * @return the port.
+   * @throws IOException if no port can be had.
+   */
+  public static int freePort() throws IOException {
+    try (java.net.ServerSocket s = new java.net.ServerSocket(0)) {
+      return s.getLocalPort();
+    }
+  }
+
+  /**
+   * Starts a main class in a new JVM ({@link #javaCommand}) and waits until it prints {@code READY} on its first
+   * line, as {@code BidiCrashWorker} does once its migration runs.
+   *
+   * @param mainClass the class.
+   * @param stderr where the JVM's error stream goes (its content is in the exception if it does not start).
+   * @param args its arguments.
+   * @return the running process (its standard output is left unread after the first line).
+   * @throws IOException if it cannot be started or did not get ready.
+   */
+  public static Process startWorker(Class<?> mainClass, Path stderr, String... args) throws IOException {
+    Process process = new ProcessBuilder(javaCommand(mainClass, args)).redirectError(stderr.toFile()).start();
+    java.io.BufferedReader out = new java.io.BufferedReader(new java.io.InputStreamReader(process.getInputStream(),
+        java.nio.charset.StandardCharsets.UTF_8));
+    String line = out.readLine();
+    if (!"READY".equals(line)) {
+      process.destroyForcibly();
+      throw new IOException(mainClass.getSimpleName() + " did not start: " + line + "; " + Files.readString(stderr));
+    }
+    return process;
+  }
+
+  /**
    * A database's JDBC URL.
    *
    * @param ds the database.

@@ -247,6 +247,11 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
 
   private record Pending(CompletableFuture<Long> durable, long lsn) {}
 
+  /** How long a stream must have run for its failure to count as a new outage (the back-off starts again). */
+  private static final long STREAMED_LONG_ENOUGH_NANOS = TimeUnit.SECONDS.toNanos(1);
+  /** When the current stream started (capture thread only); 0 while not streaming. */
+  private long streamingSince;
+
   @Override
   protected void run(Pipeline pipeline) {
     long backoff = 100;
@@ -258,6 +263,12 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
         if (!running) {
           return;
         }
+        if (streamingSince != 0 && System.nanoTime() - streamingSince >= STREAMED_LONG_ENOUGH_NANOS) {
+          // a new outage, not the same one going on: start waiting from the shortest back-off again (stream
+          // only returns when capture stops, so without this the back-off grew over the engine's whole life)
+          backoff = 100;
+        }
+        streamingSince = 0;
         LOG.warn("logical capture of {} failed, reconnecting in {} ms: {}", side, backoff, e.toString());
         try {
           TimeUnit.MILLISECONDS.sleep(backoff);
@@ -293,6 +304,7 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
         builder = builder.withSlotOption("origin", "none");
       }
       PGReplicationStream stream = builder.start();
+      streamingSince = System.nanoTime();
       try {
         PgOutputDecoder decoder = new PgOutputDecoder(side, keys);
         ArrayDeque<Pending> pending = new ArrayDeque<>();

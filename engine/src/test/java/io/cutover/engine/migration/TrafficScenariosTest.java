@@ -297,7 +297,7 @@ class TrafficScenariosTest {
     final String user;
     int lastAcked;
     String lastAckSide = MONOLITH;
-    long lastAckNanos;
+    volatile long lastAckNanos;
     int maxAttempted;
     final List<String> sides = new ArrayList<>();
 
@@ -442,13 +442,13 @@ class TrafficScenariosTest {
       await(() -> stats.writesAcked.get() >= 200, "sessions written at 0%");
       rollout[0] = migration.startRollout("auth", List.of(new Rollout.Step(2_500, Duration.ofMillis(1_000)),
           new Rollout.Step(5_000, Duration.ofMillis(1_500)), new Rollout.Step(7_500, Duration.ofMillis(1_000)),
-          new Rollout.Step(10_000, Duration.ofMillis(1_500)), new Rollout.Step(5_000, Duration.ofMillis(1_000)),
+          new Rollout.Step(10_000, Duration.ofMillis(2_500)), new Rollout.Step(5_000, Duration.ofMillis(1_000)),
           new Rollout.Step(0, Duration.ofMillis(1_000))),
           new Rollout.Thresholds(0.05, 10_000_000, Duration.ofSeconds(10), 50));
       await(() -> rollout[0].state() != Rollout.State.RUNNING && rollout[0].state() != Rollout.State.PENDING,
           "the rollout's end");
-      long atEnd = stats.writesAcked.get();
-      await(() -> stats.writesAcked.get() >= atEnd + 100, "sessions written back at 0%");
+      long atEnd = System.nanoTime();
+      await(() -> users.stream().allMatch(u -> u.lastAckNanos > atEnd), "every user's session written back at 0%");
       stop.set(true);
       for (Future<?> f : futures) {
         f.get();
@@ -458,14 +458,18 @@ class TrafficScenariosTest {
       assertEquals(List.of(), new ArrayList<>(stats.problems), "sessions lost, unreadable or unknown versions");
 
       // Sticky: a user's bucket moved to the service once as the weight rose, and back once as it fell, never
-      // back and forth; every user reached the service at 100% and is on the monolith at 0%.
+      // back and forth (a user who made no request while its bucket was on the service stayed on the monolith).
       List<String> flapping = new ArrayList<>();
+      long moved = 0;
       for (UserLog u : users) {
-        if (!u.sides.equals(List.of(MONOLITH, "auth", MONOLITH))) {
+        if (u.sides.equals(List.of(MONOLITH, "auth", MONOLITH))) {
+          moved++;
+        } else if (!u.sides.equals(List.of(MONOLITH))) {
           flapping.add(u.user + " " + u.sides);
         }
       }
       assertEquals(List.of(), flapping, "users served monolith -> service -> monolith, each move once");
+      assertTrue(moved >= users.size() * 9 / 10, moved + " of " + users.size() + " users reached the service");
 
       // Nothing lost: once sync has drained, both sides hold each user's last acknowledged version.
       awaitSame(monolith, "SELECT * FROM sessions ORDER BY id", service, "SELECT * FROM sessions ORDER BY id",
@@ -479,10 +483,11 @@ class TrafficScenariosTest {
           + "lost");
       List<Long> gaps = new ArrayList<>(stats.crossSideGapsMicros);
       gaps.sort(null);
-      String report = String.format(java.util.Locale.ROOT, "users %d, reads %d, writes acknowledged %d; reads on "
-          + "another side than the last write's %d (time since that write: min %.1f ms, median %.1f ms); stale "
-          + "reads on the side last written %d, after a bucket moved %d (longest until current %d ms); %.1f s",
-          users.size(), stats.reads.get(), stats.writesAcked.get(), gaps.size(), gaps.get(0) / 1e3,
+      String report = String.format(java.util.Locale.ROOT, "users %d (%d moved to the service and back), reads "
+          + "%d, writes acknowledged %d; reads on another side than the last write's %d (time since that write: "
+          + "min %.1f ms, median %.1f ms); stale reads on the side last written %d, after a bucket moved %d "
+          + "(longest until current %d ms); %.1f s",
+          users.size(), moved, stats.reads.get(), stats.writesAcked.get(), gaps.size(), gaps.get(0) / 1e3,
           gaps.get(gaps.size() / 2) / 1e3, stats.staleSameSide.get(), stats.staleAfterMove.get(),
           stats.longestStaleMillis.get(), (System.nanoTime() - started) / 1e9);
       System.out.println("session scenario: " + report);

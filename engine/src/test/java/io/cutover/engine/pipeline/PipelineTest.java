@@ -43,6 +43,51 @@ class PipelineTest {
     return CrashWorker.change(key, n);
   }
 
+  /**
+   * A handler behind by a whole ring (the catch-up after a restart) still gets bounded batches: each is one database
+   * transaction and one state commit (an engine with a small heap ran out of memory committing a 16,384-change
+   * batch of a backfill's rows).
+   */
+  @Test
+  void aHandlerFarBehindGetsItsChangesInBoundedBatches() throws Exception {
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    int[] inBatch = {0};
+    int[] largest = {0};
+    long[] handled = {0};
+    ChangeHandler slow = new ChangeHandler() {
+      @Override
+      public String name() {
+        return "slow";
+      }
+
+      @Override
+      public void onChange(ChangeRecord change) throws Exception {
+        release.await();
+        inBatch[0]++;
+        handled[0]++;
+      }
+
+      @Override
+      public void onBatchEnd() {
+        largest[0] = Math.max(largest[0], inBatch[0]);
+        inBatch[0] = 0;
+      }
+    };
+    int changes = 12_000;
+    try (Pipeline pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.of(dir.resolve("journal")))
+        .ringSize(16_384).build()).apply(slow).start()) { // a thread per stage: the journal runs on meanwhile
+      CompletableFuture<?> last = null;
+      for (int n = 0; n < changes; n++) {
+        last = pipeline.publish(change(n % 7, n));
+      }
+      last.get(10, TimeUnit.SECONDS); // all journaled while the handler waits on its first change
+      release.countDown();
+      assertTrue(pipeline.awaitIdle(Duration.ofSeconds(30)));
+    }
+    assertEquals(changes, handled[0]);
+    assertTrue(largest[0] <= 2_048 && largest[0] > 1, "largest batch " + largest[0]);
+  }
+
   @org.junit.jupiter.params.ParameterizedTest
   @org.junit.jupiter.params.provider.EnumSource(StageThreads.class)
   void shouldAcknowledgeOnceJournaledAndHandEveryChangeToEachStageInOrder(StageThreads threads) throws Exception {

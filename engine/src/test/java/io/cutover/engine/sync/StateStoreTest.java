@@ -86,6 +86,39 @@ class StateStoreTest {
     }
   }
 
+  /**
+   * A state file exactly as a SIGKILL left it (a child JVM committed nine batches of five rows and was killed): H2
+   * 2.5.252 reopens such a file one commit back, and its first rollback (or a clean close and reopen) then fell
+   * back to the maps' creation and forgot where the data lives: {@code Chunk N not found} on every read after,
+   * for ever (the Kafka soak's apply instance stuck after its restart; docs/defects/sync-crash-soak-2026-12-07.md,
+   * cause 5). The store copies such a file's live data into a fresh one when it opens it.
+   */
+  @Test
+  void aFileLeftByAKillSurvivesARollbackAndAReopen() throws Exception {
+    Path file = dir.resolve("sync-killed.mv.db");
+    try (java.io.InputStream in = getClass().getResourceAsStream("/state/killed-after-9-commits.mv.db")) {
+      java.nio.file.Files.copy(in, file);
+    }
+    long reopenedAt;
+    try (StateStore store = new StateStore(file, 10)) {
+      reopenedAt = store.position();
+      assertTrue(reopenedAt >= 8, "the kill costs at most the last commit, which the journal replays: " + reopenedAt);
+      store.rollback(); // a failed batch
+      for (long id = 0; id < 5; id++) {
+        assertEquals(Value.of("n" + reopenedAt), store.get(StateStore.rowKey("users", Row.of("id", Value.of(id))))
+            .row().get("name"), "row " + id + " as of the last commit kept");
+      }
+      store.put(StateStore.rowKey("users", Row.of("id", Value.of(0L))), RowState.existing(Row.of("id",
+          Value.of(0L)), 10));
+      store.commit(10, false);
+    }
+    try (StateStore store = new StateStore(file, 10)) {
+      assertEquals(10, store.position());
+      assertEquals(Value.of("n" + reopenedAt), store.get(StateStore.rowKey("users", Row.of("id", Value.of(4L))))
+          .row().get("name"));
+    }
+  }
+
   @Test
   void shouldRestoreEverythingFromItsChangesInAnotherStore() throws Exception {
     byte[] one = StateStore.rowKey("item", Row.of("id", Value.of(1L)));

@@ -68,10 +68,18 @@ final class HandlerStage implements EventHandler<EventSlot> {
       lastHandled = slot.journalIndex;
       handledInBatch++;
     }
-    if (endOfBatch) {
+    if (endOfBatch || handledInBatch >= MAX_HANDLER_BATCH) {
       endBatch(sequence);
     }
   }
+
+  /**
+   * The most changes a handler gets between two {@code onBatchEnd}s. A stage behind (the catch-up after a restart)
+   * is handed up to a whole ring at once; a handler's batch is one database transaction and one state commit, so
+   * it is bounded: memory (the sync's state store holds a batch in memory until it commits it) and how long the
+   * batch holds its rows' locks stay those of a busy moment, not of a ring.
+   */
+  static final int MAX_HANDLER_BATCH = 2_048;
 
   /**
    * A replay request travelling through the ring: never handed to the handler; if it is for this stage's handler,

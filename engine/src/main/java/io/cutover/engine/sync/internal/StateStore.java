@@ -55,6 +55,7 @@ public final class StateStore implements AutoCloseable {
    */
   public StateStore(Path file, int maxConflicts) throws IOException {
     Files.createDirectories(file.toAbsolutePath().getParent());
+    healAfterCrash(file);
     // No auto-commit, and no auto-commit buffer either: with the default buffer MVStore writes a version of its own
     // once a batch has changed about 20 MB, which neither a rollback nor a kill before the commit can take back, so
     // part of a big batch (the catch-up after a restart) would stay with the old journal index. A batch is held in
@@ -75,6 +76,29 @@ public final class StateStore implements AutoCloseable {
     this.file = file;
     // Commit the maps' creation: a rollback before the first batch commits would otherwise close them.
     store.commit();
+  }
+
+  /**
+   * A file the process was killed with (not closed cleanly) gets its live data copied into a fresh file before it is
+   * used. H2 2.5.252 reopens such a file one commit back (the journal replays that batch), but its stored chunk list
+   * may still name a chunk the lost commit overwrote; the first rollback, or a clean close and reopen, then fell
+   * back to the maps' creation and every read after failed with {@code Chunk N not found}. A fresh copy has no such
+   * entry. It costs one copy of the live state, after a crash only.
+   */
+  private static void healAfterCrash(Path file) throws IOException {
+    if (!Files.exists(file) || Files.size(file) == 0) {
+      return;
+    }
+    boolean clean;
+    MVStore probe = new MVStore.Builder().fileName(file.toString()).readOnly().open();
+    try {
+      clean = probe.getStoreHeader().get("clean") != null;
+    } finally {
+      probe.close();
+    }
+    if (!clean) {
+      org.h2.mvstore.MVStoreTool.compact(file.toString(), false); // into <file>.tempFile, then replaced
+    }
   }
 
   /**

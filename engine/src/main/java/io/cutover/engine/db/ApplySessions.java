@@ -43,6 +43,23 @@ public final class ApplySessions {
    * @throws SQLException if the database refuses.
    */
   public static void mark(Connection connection, String applier) throws SQLException {
+    mark(connection, applier, false);
+  }
+
+  /**
+   * Marks a connection's session as Cutover's apply session, taking the applier's replication origin from whoever
+   * holds it when asked to. With a state changelog (several instances, one owner per service at a time), the
+   * instance that took a service over has fenced the previous owner, which may still hold the origin on an idle
+   * session (it stands down only at its next batch, or never if it is cut off): the successor ends that session
+   * ({@code pg_terminate_backend}, allowed to the same role) rather than waiting for it forever. Without a
+   * changelog a busy origin means another Cutover applies as this one: an error, nothing is ended.
+   *
+   * @param connection an open connection.
+   * @param applier the applier's name (on PostgreSQL, its replication origin is {@code cutover_<name>}).
+   * @param takeOver whether to end another session holding the origin.
+   * @throws SQLException if the database refuses.
+   */
+  public static void mark(Connection connection, String applier, boolean takeOver) throws SQLException {
     Dialect dialect = Dialect.of(connection);
     if (dialect == Dialect.H2) {
       try (Statement st = connection.createStatement()) {
@@ -61,22 +78,76 @@ public final class ApplySessions {
       st.execute("SET lock_timeout = '" + LOCK_TIMEOUT_MILLIS + "ms'");
     }
     try {
+      // the session's name is its origin's: pg_stat_activity shows Cutover's apply sessions, and a successor
+      // finds the one holding the origin it needs
+      try (PreparedStatement ps = connection.prepareStatement("SELECT set_config('application_name', ?, false)")) {
+        ps.setString(1, origin);
+        ps.execute();
+      }
       try (PreparedStatement ps = connection.prepareStatement(
           "SELECT pg_replication_origin_create(?) WHERE NOT EXISTS (SELECT 1 FROM pg_replication_origin WHERE roname = ?)")) {
         ps.setString(1, origin);
         ps.setString(2, origin);
         ps.execute();
       }
-      try (PreparedStatement ps = connection.prepareStatement("SELECT pg_replication_origin_session_setup(?)")) {
-        ps.setString(1, origin);
-        ps.execute();
+      for (int attempt = 1; ; attempt++) {
+        try (PreparedStatement ps = connection.prepareStatement("SELECT pg_replication_origin_session_setup(?)")) {
+          ps.setString(1, origin);
+          ps.execute();
+          break;
+        } catch (SQLException e) {
+          if (!takeOver || !ORIGIN_BUSY.equals(e.getSQLState()) || attempt == TAKE_OVER_ATTEMPTS) {
+            throw e;
+          }
+          if (endHolders(connection, origin) == 0) {
+            pause(100L * attempt); // its holder is going of itself (a session ended a moment ago)
+          }
+        }
       }
     } catch (SQLException e) {
+      if (ORIGIN_BUSY.equals(e.getSQLState()) && !takeOver) {
+        throw new SQLException("replication origin '" + origin + "' is held by another session: another Cutover "
+            + "instance applies as this one (application_name '" + origin + "' in pg_stat_activity): "
+            + e.getMessage(), e.getSQLState(), e);
+      }
       throw new SQLException("cannot mark the apply session with replication origin '" + origin + "' (needs "
           + "superuser or EXECUTE on pg_replication_origin_create and pg_replication_origin_session_setup): "
           + e.getMessage(), e.getSQLState(), e);
     } finally {
       connection.setAutoCommit(autoCommit);
+    }
+  }
+
+  /** PostgreSQL's SQLSTATE for a replication origin active in another session ({@code object_in_use}). */
+  static final String ORIGIN_BUSY = "55006";
+  private static final int TAKE_OVER_ATTEMPTS = 5;
+  private static final long TERMINATE_WAIT_MILLIS = 5_000;
+
+  /** Ends the other sessions named after an origin, waiting for each to be gone (PostgreSQL 14 or later). */
+  private static int endHolders(Connection connection, String origin) throws SQLException {
+    int ended = 0;
+    try (PreparedStatement ps = connection.prepareStatement("SELECT pid, pg_terminate_backend(pid, ?) FROM "
+        + "pg_stat_activity WHERE application_name = ? AND pid <> pg_backend_pid()")) {
+      ps.setLong(1, TERMINATE_WAIT_MILLIS);
+      ps.setString(2, origin);
+      try (ResultSet rs = ps.executeQuery()) {
+        while (rs.next()) {
+          org.slf4j.LoggerFactory.getLogger(ApplySessions.class).warn("ended session {} holding replication origin "
+              + "{} (a previous owner's, fenced by this take-over): {}", rs.getLong(1), origin,
+              rs.getBoolean(2) ? "gone" : "still going");
+          ended++;
+        }
+      }
+    }
+    return ended;
+  }
+
+  private static void pause(long millis) throws SQLException {
+    try {
+      Thread.sleep(millis);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new SQLException("interrupted while taking a replication origin over", e);
     }
   }
 

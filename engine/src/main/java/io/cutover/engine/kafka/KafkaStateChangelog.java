@@ -341,7 +341,7 @@ public final class KafkaStateChangelog implements StateChangelog {
   }
 
   private IllegalStateException fencedError(RuntimeException cause) {
-    return new IllegalStateException("the state changelog " + topic + " was taken over by another instance: this "
+    return new StateChangelog.Fenced("the state changelog " + topic + " was taken over by another instance: this "
         + "one is fenced and writes nothing more", cause);
   }
 

@@ -88,6 +88,11 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
   private final DataSource serviceDatabase;
   private final Map<String, TableMapping> mappings = new HashMap<>();
   private boolean takeOverRequested;
+  /**
+   * Fenced by another instance's take-over: this one's changes are that instance's to apply now (they are in Kafka
+   * after the offsets it started from), so they are dropped here until this instance takes the service over again.
+   */
+  private boolean standingDown;
 
   private final AtomicLong toService = new AtomicLong();
   private final AtomicLong toMonolith = new AtomicLong();
@@ -127,10 +132,19 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
       }
       mappings.put(table.mapping().sourceTable(), table.mapping());
     }
-    this.monolithWriter = new SideWriter(applier, name, Side.MONOLITH, builder.monolith, mappings);
-    this.serviceWriter = new SideWriter(applier, name, service, builder.serviceDatabase, mappings);
+    this.monolithWriter = writer(applier, Side.MONOLITH, builder.monolith);
+    this.serviceWriter = writer(applier, service, builder.serviceDatabase);
     this.reconciler = new Reconciler(service, builder.resolvers,
         side -> (side.isMonolith() ? monolithWriter : serviceWriter).versions());
+  }
+
+  /**
+   * A writer of one side, its sessions marked with this sync's name; with a changelog they take the name's
+   * replication origin from a previous owner (fenced by the take-over) that still holds it.
+   */
+  private SideWriter writer(String positionsUnder, Side side, DataSource database) {
+    SideWriter writer = new SideWriter(positionsUnder, name, side, database, mappings);
+    return changelog == null ? writer : writer.takingSessionsOver();
   }
 
   /**
@@ -385,6 +399,10 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
     if (pendingIndex == Journal.NO_INDEX) {
       return;
     }
+    if (standingDown && !takeOverRequested) {
+      dropPending();
+      return;
+    }
     StateStore state = store();
     long now = System.currentTimeMillis() * 1_000L;
     List<SideWriter.Indexed> toMonolithWrites = new ArrayList<>();
@@ -481,9 +499,8 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
       }
       parkedNow.addAndGet(parkedDelta);
       skipped.addAndGet(skippedWrites);
-      pending.clear();
-      pendingIndexes.clear();
-      pendingIndex = Journal.NO_INDEX;
+      standingDown = false;
+      dropPending();
     } catch (Exception e) {
       state.rollback();
       monolithWriter.forgetSchemas();
@@ -493,8 +510,24 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
         monolithWriter.close();
         serviceWriter.close();
       }
+      if (e instanceof StateChangelog.Fenced) {
+        // Retrying could never succeed, and would keep this instance from the take-over event behind this batch
+        // should the service come back to it: stand down instead (see standingDown).
+        LOG.warn("sync with {} stands down, its changes left to the instance that took it over: {}",
+            service.service(), e.getMessage());
+        standingDown = true;
+        takeOverRequested = false;
+        dropPending();
+        return;
+      }
       throw e;
     }
+  }
+
+  private void dropPending() {
+    pending.clear();
+    pendingIndexes.clear();
+    pendingIndex = Journal.NO_INDEX;
   }
 
   private static final String PENDING_BATCH = "batch";
@@ -507,6 +540,10 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
   private void takeOver(StateStore state) throws Exception {
     List<StateChangelog.Entry> entries = new ArrayList<>();
     changelog.takeOver(entries::add);
+    // this instance's own sessions from an earlier ownership are stale (a successor may have ended them) and hold
+    // the replication origins the recovery below needs: new ones follow
+    monolithWriter.close();
+    serviceWriter.close();
     StateChangelog.Entry last = null;
     for (StateChangelog.Entry e : entries) {
       if (e.map().equals(PENDING_BATCH)) {
@@ -532,8 +569,7 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
       if (writes.isEmpty() || batch.applier().equals(applier)) {
         continue;
       }
-      SideWriter recovery = new SideWriter(batch.applier(), name, side, side.isMonolith() ? monolithDatabase
-          : serviceDatabase, mappings);
+      SideWriter recovery = writer(batch.applier(), side, side.isMonolith() ? monolithDatabase : serviceDatabase);
       try {
         recovery.write(writes, batch.position());
         finished += writes.size();

@@ -42,6 +42,24 @@ public interface StateChangelog extends AutoCloseable {
    */
   void append(List<Entry> entries) throws Exception;
 
+  /**
+   * Why an {@link #append} failed when another instance took the log over: this one writes nothing more to the
+   * databases until it takes the log over again.
+   */
+  final class Fenced extends IllegalStateException {
+    private static final long serialVersionUID = 1L;
+
+    /**
+     * Creates one.
+     *
+     * @param message what was taken over, by whom if known.
+     * @param cause the log's own error.
+     */
+    public Fenced(String message, Throwable cause) {
+      super(message, cause);
+    }
+  }
+
   /** Releases the log's resources. */
   @Override
   void close();

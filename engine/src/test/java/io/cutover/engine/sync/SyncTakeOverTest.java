@@ -56,7 +56,7 @@ class SyncTakeOverTest {
     @Override
     public void append(List<Entry> entries) {
       if (epoch != log.epoch) {
-        throw new IllegalStateException("fenced: another instance took the service over");
+        throw new StateChangelog.Fenced("fenced: another instance took the service over", null);
       }
       log.entries.addAll(entries);
       if (dieAfterAppend) {
@@ -84,7 +84,12 @@ class SyncTakeOverTest {
   }
 
   private BidirectionalSync sync(String name, DataSource monolith, DataSource service, StateChangelog changelog) {
-    return BidirectionalSync.builder("accounts", monolith, service, dir.resolve(name)).syncState(false)
+    return sync("accounts", name, monolith, service, changelog);
+  }
+
+  private BidirectionalSync sync(String serviceName, String name, DataSource monolith, DataSource service,
+      StateChangelog changelog) {
+    return BidirectionalSync.builder(serviceName, monolith, service, dir.resolve(name)).syncState(false)
         .table(TableMapping.identity("account"), ConflictPolicy.LAST_WRITER_WINS.column("visits", Rule.COUNTER))
         .changelog(changelog).build();
   }
@@ -126,9 +131,11 @@ class SyncTakeOverTest {
         second.onBatchEnd();
 
         first.onChange(record(4, visits(5, 9, 12)));
-        IllegalStateException fenced = assertThrows(IllegalStateException.class, first::onBatchEnd);
-        assertTrue(fenced.getMessage().contains("fenced"), fenced.getMessage());
+        first.onBatchEnd(); // fenced: it stands down instead of failing the batch for ever
         assertEquals(5, serviceVisits(service), "a fenced owner writes nothing");
+        first.onChange(record(5, visits(9, 10, 13)));
+        first.onBatchEnd();
+        assertEquals(5, serviceVisits(service), "nor later");
 
         second.onChange(record(4, visits(5, 6, 12)));
         second.onBatchEnd();
@@ -138,7 +145,77 @@ class SyncTakeOverTest {
         assertEquals(6, serviceVisits(service), "taking over again from its own log changes nothing");
         assertEquals(2, rows(service, "SELECT applier FROM cutover_apply_position WHERE applier LIKE "
             + "'sync-accounts#%'").size(), "each incarnation records its positions under its own name");
+
+        // the service comes back to the instance that stood down: the take-over behind its dropped changes is
+        // reached, and it carries on from the changelog
+        first.onChange(record(6, BidirectionalSync.takeOver("accounts")));
+        first.onChange(record(7, visits(6, 8, 13)));
+        first.onBatchEnd();
+        assertEquals(8, serviceVisits(service));
+        second.onChange(record(6, visits(8, 9, 14)));
+        second.onBatchEnd();
+        assertEquals(8, serviceVisits(service), "and the other one stands down in its turn");
       }
+    }
+  }
+
+  /**
+   * On PostgreSQL each side's apply sessions are marked with a replication origin named after the sync, which only
+   * one session at a time may hold. The previous owner here is alive and idle, still holding the origin on its
+   * session (it learns it was fenced only at its next batch, perhaps never): the successor ends that session and
+   * carries on, instead of failing to mark its own sessions for as long as the previous owner lives.
+   */
+  @Test
+  void onPostgresTheSuccessorTakesTheReplicationOriginFromAPreviousOwnerStillHoldingIt() throws Exception {
+    DataSource monolith = io.cutover.engine.testing.Postgres.newDatabase("takeover_m");
+    DataSource service = io.cutover.engine.testing.Postgres.newDatabase("takeover_s");
+    for (DataSource ds : List.of(monolith, service)) {
+      exec(ds, "CREATE TABLE account (id BIGINT PRIMARY KEY, owner VARCHAR(20) NOT NULL, visits BIGINT NOT NULL)",
+          "INSERT INTO account VALUES (1, 'a', 0)");
+    }
+    String origin = io.cutover.engine.db.ApplySessions.origin("sync-originheld_service");
+    String holders = "SELECT count(*) FROM pg_stat_activity WHERE application_name = '" + origin + "'";
+    Log log = new Log();
+    try (BidirectionalSync first = sync("originheld", "pg-first", monolith, service, new Handle(log));
+        BidirectionalSync second = sync("originheld", "pg-second", monolith, service, new Handle(log))) {
+      first.onChange(record(1, BidirectionalSync.takeOver("originheld")));
+      first.onBatchEnd();
+      first.onChange(record(2, visits(0, 3, 10)));
+      first.onBatchEnd();
+      assertEquals(3, serviceVisits(service));
+      assertEquals(List.of("1"), rows(service, holders), "the owner's idle session holds the origin, under its name");
+
+      second.onChange(record(1, BidirectionalSync.takeOver("originheld")));
+      second.onBatchEnd();
+      second.onChange(record(2, visits(0, 3, 10)));
+      second.onChange(record(3, visits(3, 5, 11)));
+      second.onBatchEnd();
+      assertEquals(5, serviceVisits(service), "the successor writes, on the origin it took; each change once");
+      assertEquals(List.of("1"), rows(service, holders));
+
+      first.onChange(record(3, visits(5, 9, 12)));
+      first.onBatchEnd(); // fenced: stands down
+      assertEquals(5, serviceVisits(service), "the previous owner writes nothing more");
+      first.onChange(record(4, BidirectionalSync.takeOver("originheld")));
+      first.onChange(record(5, visits(5, 9, 12)));
+      first.onBatchEnd();
+      assertEquals(9, serviceVisits(service), "the first owner took the service and the origin back");
+      second.onChange(record(4, visits(9, 10, 13)));
+      second.onBatchEnd();
+      assertEquals(9, serviceVisits(service), "the successor stood down in its turn");
+    }
+  }
+
+  /** Without a changelog, a second Cutover applying under the same name is refused, clearly, and nothing is ended. */
+  @Test
+  void onPostgresASecondSessionOfTheSameApplierIsRefusedWithoutATakeOver() throws Exception {
+    DataSource db = io.cutover.engine.testing.Postgres.newDatabase("origin_busy");
+    try (java.sql.Connection holder = db.getConnection(); java.sql.Connection other = db.getConnection()) {
+      io.cutover.engine.db.ApplySessions.mark(holder, "sync-busy_service");
+      SQLException busy = assertThrows(SQLException.class, () -> io.cutover.engine.db.ApplySessions.mark(other,
+          "sync-busy_service"));
+      assertTrue(busy.getMessage().contains("another Cutover instance applies as this one"), busy.getMessage());
+      assertTrue(holder.isValid(2), "the holder goes on");
     }
   }
 }

@@ -64,6 +64,8 @@ public final class SideWriter implements AutoCloseable {
   private Connection connection;
   private Dialect dialect;
   private long applied = Journal.NO_INDEX - 1;
+  /** Whether its sessions take their replication origin from a previous owner still holding it. */
+  private boolean takeSessionsOver;
 
   /**
    * Creates a writer.
@@ -94,6 +96,18 @@ public final class SideWriter implements AutoCloseable {
     this.side = side;
     this.dataSource = dataSource;
     this.mappings = mappings;
+  }
+
+  /**
+   * Makes its sessions take their replication origin over from another session holding it, which they end: for an
+   * instance that took the service over from a state changelog (the previous owner is fenced; see
+   * {@link ApplySessions#mark(Connection, String, boolean)}).
+   *
+   * @return this writer.
+   */
+  public SideWriter takingSessionsOver() {
+    this.takeSessionsOver = true;
+    return this;
   }
 
   /**
@@ -646,7 +660,7 @@ public final class SideWriter implements AutoCloseable {
       try {
         dialect = Dialect.of(c);
         // Replication origins are cluster-wide, and both sides may live in one cluster: one origin per side.
-        ApplySessions.mark(c, session + "_" + (side.isMonolith() ? "monolith" : "service"));
+        ApplySessions.mark(c, session + "_" + (side.isMonolith() ? "monolith" : "service"), takeSessionsOver);
         c.setAutoCommit(false);
       } catch (SQLException | RuntimeException e) {
         c.close();

@@ -204,6 +204,9 @@ class SyncTakeOverTest {
       second.onBatchEnd();
       assertEquals(9, serviceVisits(service), "the successor stood down in its turn");
     }
+    try (java.sql.Connection c = service.getConnection()) {
+      io.cutover.engine.db.ApplySessions.dropOrigin(c, "sync-originheld_service"); // origins are a limited resource
+    }
   }
 
   /** Without a changelog, a second Cutover applying under the same name is refused, clearly, and nothing is ended. */
@@ -216,6 +219,9 @@ class SyncTakeOverTest {
           "sync-busy_service"));
       assertTrue(busy.getMessage().contains("another Cutover instance applies as this one"), busy.getMessage());
       assertTrue(holder.isValid(2), "the holder goes on");
+    }
+    try (java.sql.Connection c = db.getConnection()) {
+      io.cutover.engine.db.ApplySessions.dropOrigin(c, "sync-busy_service");
     }
   }
 }

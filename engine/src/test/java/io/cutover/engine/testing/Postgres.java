@@ -26,7 +26,8 @@ public final class Postgres {
       try {
         server = EmbeddedPostgres.builder()
             .setServerConfig("wal_level", "logical")
-            .setServerConfig("max_replication_slots", "20")
+            // also the bound on replication origins in use (one per applier and side, kept until dropped)
+            .setServerConfig("max_replication_slots", "64")
             .setServerConfig("max_wal_senders", "20")
             .setServerConfig("synchronous_commit", "on")
             .setServerConfig("listen_addresses", "127.0.0.1")

@@ -165,9 +165,12 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
     c.setAutoCommit(false);
     try {
       st.execute(RowVersions.CREATE_TRANSACTIONS);
+      String schema = currentSchema(st);
       for (String table : tables) {
         String trigger = RowVersions.TRANSACTION_TRIGGER_PREFIX + table.replace('.', '_');
-        st.execute(RowVersions.pgTransactionFunction(table, new ArrayList<>(keys.get(table))));
+        for (String sql : RowVersions.pgTransactionFunction(table, new ArrayList<>(keys.get(table)), schema)) {
+          st.execute(sql);
+        }
         st.execute("DROP TRIGGER IF EXISTS " + trigger + " ON " + table);
         st.execute("CREATE TRIGGER " + trigger + " AFTER INSERT OR UPDATE OR DELETE ON " + table
             + " FOR EACH ROW EXECUTE FUNCTION " + RowVersions.transactionFunction(table));
@@ -178,6 +181,16 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
       throw e;
     } finally {
       c.setAutoCommit(true);
+    }
+  }
+
+  /** The schema Cutover's tables are created in: the session's current one. */
+  static String currentSchema(Statement st) throws SQLException {
+    try (ResultSet rs = st.executeQuery("SELECT current_schema()")) {
+      if (!rs.next() || rs.getString(1) == null) {
+        throw new SQLException("no current schema to create Cutover's tables in (check the role's search_path)");
+      }
+      return rs.getString(1);
     }
   }
 

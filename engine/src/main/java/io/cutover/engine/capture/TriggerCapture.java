@@ -101,7 +101,9 @@ public final class TriggerCapture extends ThreadedCapture {
           }
         }
         if (dialect == Dialect.POSTGRESQL) {
-          st.execute(PgChangeRows.FUNCTION);
+          for (String sql : PgChangeRows.function(PostgresLogicalCapture.currentSchema(st))) {
+            st.execute(sql);
+          }
         }
         for (String table : tables) {
           if (dialect == Dialect.H2) {

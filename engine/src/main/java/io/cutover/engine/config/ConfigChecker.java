@@ -137,6 +137,12 @@ public final class ConfigChecker {
           }
         }
       }
+      for (Map.Entry<String, SideConfig> side : sides.entrySet()) {
+        Connection c = connections.get(side.getKey());
+        if (c != null) {
+          privileges(c, side.getKey(), side.getValue(), config, problems);
+        }
+      }
       for (Map.Entry<String, MigrationConfig.ApiSection> api : config.apis().entrySet()) {
         Connection side = connections.get(api.getKey().equals("monolith") ? "sides.monolith"
             : "sides.services." + api.getKey());
@@ -164,6 +170,96 @@ public final class ConfigChecker {
       }
     }
     return problems;
+  }
+
+  /** The functions Cutover's apply sessions and trigger functions call to mark and recognise its own writes. */
+  private static final List<String> ORIGIN_FUNCTIONS = List.of("pg_replication_origin_create(text)",
+      "pg_replication_origin_session_setup(text)", "pg_replication_origin_session_is_setup()");
+
+  /**
+   * What the side's role lacks on PostgreSQL for what the migration does there (nothing to check for a superuser,
+   * or on H2): create Cutover's tables and trigger functions in its schema, mark its apply sessions (replication
+   * origins), read and write the mapped tables, put triggers on the captured ones, and with logical decoding
+   * create a replication slot and publish the tables (which PostgreSQL allows their owner only). One problem per
+   * side, naming everything missing.
+   */
+  private static void privileges(Connection c, String key, SideConfig side, MigrationConfig config,
+      List<ConfigException> problems) {
+    try {
+      if (!c.getMetaData().getURL().startsWith("jdbc:postgresql:")) {
+        return;
+      }
+      boolean replication;
+      String role;
+      try (java.sql.Statement st = c.createStatement();
+           ResultSet rs = st.executeQuery("SELECT rolname, rolsuper, rolreplication FROM pg_roles "
+               + "WHERE rolname = current_user")) {
+        rs.next();
+        if (rs.getBoolean(2)) {
+          return;
+        }
+        role = rs.getString(1);
+        replication = rs.getBoolean(3);
+      }
+      List<String> missing = new ArrayList<>();
+      if (!granted(c, "SELECT has_schema_privilege(current_schema(), 'CREATE')")) {
+        missing.add("CREATE on its schema (Cutover's tables and trigger functions)");
+      }
+      for (String function : ORIGIN_FUNCTIONS) {
+        if (!granted(c, "SELECT has_function_privilege('" + function + "', 'EXECUTE')")) {
+          missing.add("EXECUTE on " + function);
+        }
+      }
+      boolean monolith = side.side().isMonolith();
+      boolean logical = side.capture() == MigrationConfig.CaptureMethod.LOGICAL;
+      boolean capturedAny = false;
+      for (TableConfig table : config.tables()) {
+        if (!monolith && !table.service().equals(side.side().service())) {
+          continue;
+        }
+        String name = monolith ? table.source() : table.target();
+        boolean captured = monolith || table.bidirectional();
+        capturedAny |= captured;
+        String regclass = "to_regclass('" + name.replace("'", "''") + "')";
+        if (!granted(c, "SELECT " + regclass + " IS NOT NULL")) {
+          continue; // reported as missing by the table checks
+        }
+        List<String> onTable = new ArrayList<>();
+        for (String privilege : captured ? List.of("SELECT", "INSERT", "UPDATE", "DELETE", "TRIGGER")
+            : List.of("SELECT", "INSERT", "UPDATE", "DELETE")) {
+          if (!granted(c, "SELECT has_table_privilege(" + regclass + ", '" + privilege + "')")) {
+            onTable.add(privilege);
+          }
+        }
+        if (!onTable.isEmpty()) {
+          missing.add(String.join(", ", onTable) + " on " + name);
+        }
+        if (captured && logical && !granted(c, "SELECT pg_has_role(relowner, 'USAGE') FROM pg_class WHERE oid = "
+            + regclass)) {
+          missing.add("ownership of " + name + " (PostgreSQL publishes a table for its owner only)");
+        }
+      }
+      if (capturedAny && logical && !replication) {
+        missing.add("the REPLICATION attribute (logical decoding)");
+      }
+      if (capturedAny && logical && !granted(c, "SELECT has_database_privilege(current_database(), 'CREATE')")) {
+        missing.add("CREATE on the database (its publication)");
+      }
+      if (!missing.isEmpty()) {
+        problems.add(new ConfigException(config.file(), key + ".user", "role " + role + " lacks "
+            + String.join("; ", missing) + ": grant them, or use a role that has them (see README, "
+            + "\"Privileges\"). The application's own roles need nothing more than they have"));
+      }
+    } catch (SQLException e) {
+      problems.add(new ConfigException(config.file(), key + ".user", "cannot read the role's privileges: "
+          + e.getMessage()));
+    }
+  }
+
+  private static boolean granted(Connection c, String query) throws SQLException {
+    try (java.sql.Statement st = c.createStatement(); ResultSet rs = st.executeQuery(query)) {
+      return rs.next() && rs.getBoolean(1);
+    }
   }
 
   private static boolean supported(ColumnInfo column) {

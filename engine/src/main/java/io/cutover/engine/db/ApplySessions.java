@@ -16,10 +16,11 @@ import java.util.Locale;
  *       this JVM or in the JVM hosting an {@code AUTO_SERVER} database, as SymmetricDS marks its loader's
  *       session;</li>
  *   <li>PostgreSQL: a replication origin per applier ({@code cutover_<name>}); logical capture asks pgoutput
- *       for {@code origin 'none'}, so transactions replayed under any origin are never decoded; and the session
- *       setting {@code cutover.apply = on}, which trigger capture's function reads. Setting an
- *       origin up needs superuser, or {@code GRANT EXECUTE} on {@code pg_replication_origin_create} and
- *       {@code pg_replication_origin_session_setup}.</li>
+ *       for {@code origin 'none'}, so transactions replayed under any origin are never decoded, and Cutover's
+ *       trigger functions skip sessions with an origin set up ({@code pg_replication_origin_session_is_setup()}),
+ *       which an application role cannot fake. Setting an origin up needs superuser, or {@code GRANT EXECUTE} on
+ *       {@code pg_replication_origin_create}, {@code pg_replication_origin_session_setup} and
+ *       {@code pg_replication_origin_session_is_setup}.</li>
  * </ul>
  */
 public final class ApplySessions {
@@ -71,7 +72,6 @@ public final class ApplySessions {
     boolean autoCommit = connection.getAutoCommit();
     connection.setAutoCommit(true);
     try (Statement st = connection.createStatement()) {
-      st.execute("SET cutover.apply = 'on'"); // what PostgreSQL trigger capture skips
       // Cutover yields to the application: a row lock held longer than this fails Cutover's batch (retried after a
       // back-off), well before PostgreSQL's deadlock detector (deadlock_timeout, 1 s by default) would pick a
       // victim, which could be the application's transaction.

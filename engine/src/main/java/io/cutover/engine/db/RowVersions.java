@@ -48,27 +48,60 @@ public final class RowVersions {
   /** The row key's text built in PL/pgSQL from {@code r} (the row as JSONB) and the trigger's arguments. */
   private static final String PG_KEY = "(SELECT string_agg(k || '=' || coalesce(r ->> k, ''), chr(31) "
       + "ORDER BY k COLLATE \"C\") FROM unnest(TG_ARGV) AS k)";
-  /** The row version part of trigger capture's PL/pgSQL function, given the change's sequence number in {@code s}. */
-  public static final String PG_RECORD_SEQUENCE = "IF TG_NARGS > 0 THEN "
-      + "r := CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END; "
-      + "INSERT INTO " + TABLE + " (table_name, row_key, seq) VALUES (TG_TABLE_NAME, " + PG_KEY + ", s) "
-      + "ON CONFLICT (table_name, row_key) DO UPDATE SET seq = EXCLUDED.seq; END IF; ";
+  /**
+   * The row version part of trigger capture's PL/pgSQL function, given the change's sequence number in {@code s}.
+   *
+   * @param schema the quoted schema of Cutover's tables, with its dot.
+   * @return the PL/pgSQL.
+   */
+  public static String pgRecordSequence(String schema) {
+    return "IF TG_NARGS > 0 THEN "
+        + "r := CASE WHEN TG_OP = 'DELETE' THEN to_jsonb(OLD) ELSE to_jsonb(NEW) END; "
+        + "INSERT INTO " + schema + TABLE + " (table_name, row_key, seq) VALUES (TG_TABLE_NAME, " + PG_KEY + ", s) "
+        + "ON CONFLICT (table_name, row_key) DO UPDATE SET seq = EXCLUDED.seq; END IF; ";
+  }
+
+  /**
+   * How Cutover's trigger functions on PostgreSQL skip Cutover's own apply sessions: by their replication origin
+   * ({@link ApplySessions}), which only a role allowed {@code pg_replication_origin_session_setup} can set up, so
+   * that an application session cannot hide its writes from capture (a session setting could be set by anyone).
+   * The functions run as Cutover's role, which needs {@code EXECUTE} on
+   * {@code pg_replication_origin_session_is_setup()} unless it is a superuser.
+   */
+  public static final String PG_SKIP_APPLY = "IF pg_replication_origin_session_is_setup() THEN RETURN NULL; END IF; ";
+
+  /**
+   * A PostgreSQL identifier, quoted.
+   *
+   * @param identifier the name.
+   * @return it in double quotes, inner quotes doubled.
+   */
+  public static String quote(String identifier) {
+    return '"' + identifier.replace("\"", "\"\"") + '"';
+  }
   /**
    * The trigger function logical capture installs for one table: records the row's last application transaction
    * under the key's text, built from the key's columns directly (no JSON: it runs once per changed row).
    *
    * @param table the table (its unqualified name is what {@code pgoutput} reports).
    * @param keys the key's columns.
-   * @return the {@code CREATE FUNCTION} statement; the function is {@link #transactionFunction(String)}.
+   * @param schema the schema of Cutover's tables (the installing session's current schema).
+   * @return the statements creating the function ({@link #transactionFunction(String)}) and taking it from
+   *     {@code PUBLIC}.
    */
-  public static String pgTransactionFunction(String table, java.util.List<String> keys) {
+  public static java.util.List<String> pgTransactionFunction(String table, java.util.List<String> keys,
+      String schema) {
     String name = table.substring(table.lastIndexOf('.') + 1).toLowerCase(Locale.ROOT);
-    return "CREATE OR REPLACE FUNCTION " + transactionFunction(table) + " RETURNS trigger LANGUAGE plpgsql AS $$ "
-        + "BEGIN IF coalesce(current_setting('cutover.apply', true), '') = 'on' THEN RETURN NULL; END IF; "
-        + "INSERT INTO " + TRANSACTIONS + " (table_name, row_key, xid) VALUES ('" + name.replace("'", "''") + "', "
-        + "CASE WHEN TG_OP = 'DELETE' THEN " + pgKey("OLD", keys) + " ELSE " + pgKey("NEW", keys) + " END, "
+    String q = quote(schema) + ".";
+    String function = q + transactionFunction(table);
+    // runs as Cutover's role with a fixed search path (see PgChangeRows#function): the application's role needs no
+    // privilege on the table it writes
+    return java.util.List.of("CREATE OR REPLACE FUNCTION " + function + " RETURNS trigger LANGUAGE plpgsql "
+        + "SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$ BEGIN " + PG_SKIP_APPLY
+        + "INSERT INTO " + q + TRANSACTIONS + " (table_name, row_key, xid) VALUES ('" + name.replace("'", "''")
+        + "', CASE WHEN TG_OP = 'DELETE' THEN " + pgKey("OLD", keys) + " ELSE " + pgKey("NEW", keys) + " END, "
         + "txid_current() % 4294967296) ON CONFLICT (table_name, row_key) DO UPDATE SET xid = EXCLUDED.xid; "
-        + "RETURN NULL; END $$";
+        + "RETURN NULL; END $$", "REVOKE ALL ON FUNCTION " + function + " FROM PUBLIC");
   }
 
   /**

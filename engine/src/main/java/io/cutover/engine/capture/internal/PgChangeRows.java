@@ -33,19 +33,33 @@ import org.agrona.concurrent.UnsafeBuffer;
  * capture thread owns it.
  */
 public final class PgChangeRows {
-  /** The trigger function: skips Cutover's own apply sessions (no echo), records the change in the writer's
-   *  transaction, and the row's version ({@link io.cutover.engine.db.RowVersions}). */
-  public static final String FUNCTION = "CREATE OR REPLACE FUNCTION cutover_capture() RETURNS trigger "
-      + "LANGUAGE plpgsql AS $$ DECLARE s BIGINT; r JSONB; BEGIN "
-      + "IF coalesce(current_setting('cutover.apply', true), '') = 'on' THEN RETURN NULL; END IF; "
-      + "s := nextval('" + TriggerSchema.SEQUENCE + "'); "
-      + "INSERT INTO " + TriggerSchema.CHANGE_TABLE + " (seq, tbl, op, old_row, new_row, at_micros, xid) VALUES ("
-      + "s, TG_TABLE_NAME, left(TG_OP, 1), "
-      + "CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END, CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END, "
-      + "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint, txid_current()); "
-      // the row's version, under its key's text: the key's columns are the trigger's arguments
-      + io.cutover.engine.db.RowVersions.PG_RECORD_SEQUENCE
-      + "RETURN NULL; END $$";
+  /**
+   * The trigger function, installed in {@code schema}: skips Cutover's own apply sessions (no echo), records the
+   * change in the writer's transaction, and the row's version ({@link io.cutover.engine.db.RowVersions}). It runs
+   * as its owner (Cutover's role, {@code SECURITY DEFINER}) with a fixed {@code search_path} and qualified names,
+   * so an application role needs no privilege on Cutover's tables and cannot redirect its writes; Cutover's
+   * sessions are told apart by their replication origin, which an application role cannot set up.
+   *
+   * @param schema the schema of Cutover's tables (the installing session's current schema).
+   * @return the statements creating the function and taking it from {@code PUBLIC}.
+   */
+  public static java.util.List<String> function(String schema) {
+    String q = io.cutover.engine.db.RowVersions.quote(schema) + ".";
+    String name = q + "cutover_capture()";
+    return java.util.List.of("CREATE OR REPLACE FUNCTION " + name + " RETURNS trigger "
+        + "LANGUAGE plpgsql SECURITY DEFINER SET search_path = pg_catalog, pg_temp AS $$ DECLARE s BIGINT; r JSONB; "
+        + "BEGIN " + io.cutover.engine.db.RowVersions.PG_SKIP_APPLY
+        + "s := nextval('" + q.replace("'", "''") + TriggerSchema.SEQUENCE + "'); "
+        + "INSERT INTO " + q + TriggerSchema.CHANGE_TABLE + " (seq, tbl, op, old_row, new_row, at_micros, xid) VALUES ("
+        + "s, TG_TABLE_NAME, left(TG_OP, 1), "
+        + "CASE WHEN TG_OP <> 'INSERT' THEN to_jsonb(OLD) END, CASE WHEN TG_OP <> 'DELETE' THEN to_jsonb(NEW) END, "
+        + "(extract(epoch FROM clock_timestamp()) * 1000000)::bigint, txid_current()); "
+        // the row's version, under its key's text: the key's columns are the trigger's arguments
+        + io.cutover.engine.db.RowVersions.pgRecordSequence(q)
+        + "RETURN NULL; END $$",
+        "REVOKE ALL ON FUNCTION " + name + " FROM PUBLIC");
+  }
+
   /** The change table. */
   public static final String CHANGE_TABLE = "CREATE TABLE IF NOT EXISTS " + TriggerSchema.CHANGE_TABLE
       + " (seq BIGINT PRIMARY KEY, tbl VARCHAR(128) NOT NULL, op CHAR(1) NOT NULL, old_row JSONB, new_row JSONB, "

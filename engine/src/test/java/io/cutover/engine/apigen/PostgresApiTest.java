@@ -389,6 +389,8 @@ class PostgresApiTest {
         "/v1/customers?name=" + enc("union.select"),
         "/v1/customers?id=in.(1,2" ,
         "/v1/customers?id=eq.1e400",
+        "/v1/customers?balance=eq.1e900000000", // was a 900-million-character number: the server hung
+        "/v1/customers?balance=gt.1e-900000000",
         "/v1/customers?prefs=" + enc("eq.{}"),
         "/v1/customers?vip=like.t*",
         "/v1/customers?limit=1&limit=2",
@@ -407,6 +409,24 @@ class PostgresApiTest {
     assertEquals(404, api.get("/v1/pg_catalog.pg_user").status());
     assertEquals(List.of("7"), rows(db, "SELECT count(*) FROM customers"), "nothing was dropped or changed");
     assertEquals(List.of("0"), rows(db, "SELECT count(*) FROM orders"));
+  }
+
+  @Test
+  void hugeNumbersAreRefusedByTheirDigitCountsAndMadeUpMethodsAddNoMetricsLabels() throws Exception {
+    seedCustomers();
+    Response huge = api.send("PATCH", "/v1/customers/1", "{\"balance\": 1e900000000}");
+    assertEquals(400, huge.status(), huge.body());
+    assertTrue(huge.body().contains("digits before the decimal point"), huge.body());
+    Response filter = api.get("/v1/customers?balance=eq.1e900000000");
+    assertTrue(filter.json().get("detail").asText().contains("1E+900000000 has more than 8 digits"),
+        filter.body());
+    for (int i = 0; i < 50; i++) {
+      assertEquals(200, api.send("MADEUP" + i, "/health", null).status());
+    }
+    String metrics = api.get("/metrics").body();
+    assertFalse(metrics.contains("MADEUP"), "one label per made-up method would grow the metrics for ever");
+    assertTrue(metrics.contains("cutover_api_requests_total{endpoint=\"OTHER /health\",status=\"200\"} 50"),
+        metrics);
   }
 
   @Test

@@ -217,8 +217,12 @@ public final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> 
     }
   }
 
+  /** The methods a metrics label may name; any other is counted as {@code OTHER} (labels stay a fixed set). */
+  private static final java.util.Set<String> LABELLED_METHODS = java.util.Set.of("GET", "HEAD", "POST", "PUT",
+      "PATCH", "DELETE", "OPTIONS");
+
   private Route route(Exchange exchange, String path) {
-    String method = exchange.method();
+    String method = LABELLED_METHODS.contains(exchange.method()) ? exchange.method() : "OTHER";
     ServedVersions now = served.get();
     switch (path) {
       case "/health" -> {

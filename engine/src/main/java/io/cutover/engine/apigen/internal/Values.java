@@ -57,7 +57,13 @@ public final class Values {
         if (!node.isNumber() && !(node.isTextual() && isDecimal(node.textValue()))) {
           throw new IllegalArgumentException("expected a number, got " + describe(node));
         }
-        return decimal(f, node.isNumber() ? node.decimalValue() : new BigDecimal(node.textValue()));
+        BigDecimal value;
+        try {
+          value = node.isNumber() ? node.decimalValue() : new BigDecimal(node.textValue());
+        } catch (NumberFormatException e) { // a double beyond its range: Infinity
+          throw new IllegalArgumentException("expected a number numeric can hold, got " + clip(node.toString()));
+        }
+        return decimal(f, value);
       }
       case BOOLEAN -> {
         if (!node.isBoolean()) {
@@ -138,15 +144,33 @@ public final class Values {
     return value;
   }
 
+  /** The most digits PostgreSQL's unconstrained {@code numeric} holds before the decimal point. */
+  static final int MAX_INTEGER_DIGITS = 131_072;
+  /** ... and after it. */
+  static final int MAX_FRACTION_DIGITS = 16_383;
+
+  /**
+   * A decimal within the column's precision, checked on its digit counts before it is ever written out in full
+   * ({@code 1e900000000} is a short text and a 900-million-character plain number).
+   */
   private static BigDecimal decimal(Field f, BigDecimal value) {
-    if (f.precision() > 0) {
-      int integerDigits = value.precision() - value.scale();
-      if (integerDigits > f.precision() - f.scale()) {
-        throw new IllegalArgumentException(value.toPlainString() + " has more than " + (f.precision() - f.scale())
-            + " digits before the decimal point (numeric(" + f.precision() + "," + f.scale() + "))");
-      }
+    long integerDigits = (long) value.precision() - value.scale();
+    long allowed = f.precision() > 0 ? f.precision() - f.scale() : MAX_INTEGER_DIGITS;
+    if (integerDigits > allowed) {
+      throw new IllegalArgumentException(shown(value) + " has more than " + allowed + " digits before the decimal "
+          + "point (" + (f.precision() > 0 ? "numeric(" + f.precision() + "," + f.scale() + ")" : "the most numeric "
+          + "holds") + ")");
+    }
+    if (value.scale() > MAX_FRACTION_DIGITS) {
+      throw new IllegalArgumentException(shown(value) + " has more than " + MAX_FRACTION_DIGITS + " digits after "
+          + "the decimal point (the most numeric holds)");
     }
     return value;
+  }
+
+  /** A number as an error message shows it: scientific notation, clipped. */
+  private static String shown(BigDecimal value) {
+    return clip(value.toString());
   }
 
   private static boolean isDecimal(String text) {

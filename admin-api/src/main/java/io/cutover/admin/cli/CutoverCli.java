@@ -767,11 +767,32 @@ public final class CutoverCli implements Callable<Integer> {
     @Option(names = "--admin-tls-key", description = "... and this private key (PKCS#8 PEM)")
     Path adminTlsKey;
 
+    @Option(names = "--admin-host", defaultValue = "127.0.0.1", description = "the address the admin API binds "
+        + "(default 127.0.0.1); beyond loopback it needs CUTOVER_ADMIN_TOKEN, or --insecure-admin")
+    String adminHost;
+
+    @Option(names = "--metrics-host", defaultValue = "127.0.0.1",
+        description = "the address the metrics endpoint binds (default 127.0.0.1)")
+    String metricsHost;
+
+    @Option(names = "--insecure-admin", description = "serve the admin API beyond loopback without a token: anyone "
+        + "who reaches the port can pause sync, resolve conflicts and shift traffic")
+    boolean insecureAdmin;
+
     /** Counted down to stop (the shutdown hook does it on SIGTERM). */
     final CountDownLatch stop = new CountDownLatch(1);
 
     @Spec
     CommandLine.Model.CommandSpec spec;
+
+    /** Whether an address to bind is loopback; a name that does not resolve is a usage error naming the option. */
+    private boolean loopback(String host, String option) {
+      try {
+        return java.net.InetAddress.getByName(host).isLoopbackAddress();
+      } catch (java.net.UnknownHostException e) {
+        throw new CommandLine.ParameterException(spec.commandLine(), option + " " + host + ": no such address");
+      }
+    }
 
     @Override
     public Integer call() throws Exception {
@@ -779,11 +800,27 @@ public final class CutoverCli implements Callable<Integer> {
       if (adminPort < -1 || adminPort > 65_535 || metricsPort < -1 || metricsPort > 65_535) {
         throw new CommandLine.ParameterException(spec.commandLine(), "--admin-port and --metrics-port must be 0..65535");
       }
+      String token = System.getenv("CUTOVER_ADMIN_TOKEN");
+      boolean adminLoopback = loopback(adminHost, "--admin-host");
+      loopback(metricsHost, "--metrics-host");
+      if (adminPort >= 0 && !adminLoopback && (token == null || token.isEmpty())) {
+        if (!insecureAdmin) {
+          throw new CommandLine.ParameterException(spec.commandLine(), "--admin-host " + adminHost + " is beyond "
+              + "loopback and CUTOVER_ADMIN_TOKEN is not set: anyone who reaches the port could pause sync, resolve "
+              + "conflicts and shift traffic. Set the token (and --admin-tls-cert/--admin-tls-key), or pass "
+              + "--insecure-admin to accept that");
+        }
+        spec.commandLine().getErr().printf("cutover: WARNING: the admin API on %s:%d has no token: anyone who "
+            + "reaches it controls this migration (--insecure-admin)%n", adminHost, adminPort);
+      } else if (adminPort >= 0 && !adminLoopback && adminTlsCert == null) {
+        spec.commandLine().getErr().printf("cutover: WARNING: the admin API on %s is beyond loopback without TLS: "
+            + "its token crosses the network in clear text (--admin-tls-cert/--admin-tls-key)%n", adminHost);
+      }
       Migration migration = Migration.start(MigrationConfig.load(config));
       io.cutover.admin.AdminServer admin = null;
       if (adminPort >= 0) {
-        io.cutover.admin.AdminConfig adminConfig = io.cutover.admin.AdminConfig.loopback(adminPort);
-        String token = System.getenv("CUTOVER_ADMIN_TOKEN");
+        io.cutover.admin.AdminConfig adminConfig = new io.cutover.admin.AdminConfig(adminHost, adminPort, "",
+            io.cutover.admin.AdminConfig.DEFAULT_MAX_INBOUND_MESSAGE_BYTES);
         if (token != null && !token.isEmpty()) {
           adminConfig = adminConfig.withBearerToken(token);
         }
@@ -797,16 +834,16 @@ public final class CutoverCli implements Callable<Integer> {
           }
         }
         admin = io.cutover.admin.AdminServer.start(adminConfig, migration);
-        out.printf("cutover: admin API on 127.0.0.1:%d%s%n", admin.port(), adminConfig.tls() ? " (TLS)" : "");
+        out.printf("cutover: admin API on %s:%d%s%n", adminHost, admin.port(), adminConfig.tls() ? " (TLS)" : "");
       }
       io.cutover.admin.MetricsServer metrics = null;
       if (metricsPort >= 0) {
-        metrics = io.cutover.admin.MetricsServer.start(metricsPort, migration.pipeline(), migration.syncs())
-            .validations(migration.validations());
+        metrics = io.cutover.admin.MetricsServer.start(metricsHost, metricsPort, migration.pipeline(),
+            migration.syncs()).validations(migration.validations());
         if (migration.router() != null) {
           metrics.routing(migration.router(), migration.routeStats());
         }
-        out.printf("cutover: metrics on http://127.0.0.1:%d/metrics%n", metrics.port());
+        out.printf("cutover: metrics on http://%s:%d/metrics%n", metricsHost, metrics.port());
       }
       CountDownLatch stopped = new CountDownLatch(1);
       Thread hook = new Thread(() -> {

@@ -176,6 +176,38 @@ class CutoverCliTest {
   }
 
   @Test
+  void anAdminApiBeyondLoopbackNeedsATokenOrTheOperatorsWordThatItIsInsecure() throws Exception {
+    String mono = "jdbc:h2:mem:cli-ins-m-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
+    String svc = "jdbc:h2:mem:cli-ins-s-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
+    exec(mono, "CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR(20))");
+    exec(svc, "CREATE TABLE accounts (id BIGINT PRIMARY KEY, name VARCHAR(20))");
+    Path file = config(mono, svc, "name");
+    Result refused = cli("run", "--config", file.toString(), "--admin-port", "0", "--admin-host", "0.0.0.0");
+    assertEquals(2, refused.code(), refused.out() + refused.err());
+    assertTrue(refused.err().contains("CUTOVER_ADMIN_TOKEN is not set") && refused.err().contains("--insecure-admin"),
+        refused.err());
+    assertTrue(!Files.exists(dir.resolve("journal")), "nothing was started");
+    assertEquals(2, cli("run", "--config", file.toString(), "--admin-host", "no-such-host.invalid").code());
+
+    StringWriter out = new StringWriter();
+    StringWriter errors = new StringWriter();
+    CommandLine commandLine = CutoverCli.commandLine(new PrintWriter(out, true), new PrintWriter(errors, true));
+    CutoverCli.Run run = (CutoverCli.Run) commandLine.getSubcommands().get("run").getCommand();
+    CompletableFuture<Integer> code = CompletableFuture.supplyAsync(() -> commandLine.execute("run", "--config",
+        file.toString(), "--admin-port", "0", "--admin-host", "0.0.0.0", "--insecure-admin", "--metrics-port", "0",
+        "--metrics-host", "localhost"));
+    long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+    while (!out.toString().contains("syncing") && System.nanoTime() < deadline) {
+      Thread.sleep(10);
+    }
+    assertTrue(errors.toString().contains("WARNING: the admin API on 0.0.0.0:0 has no token"), errors.toString());
+    assertTrue(out.toString().contains("admin API on 0.0.0.0:"), out.toString());
+    assertTrue(out.toString().contains("metrics on http://localhost:"), out.toString());
+    run.stop.countDown();
+    assertEquals(0, code.get(60, TimeUnit.SECONDS), errors.toString());
+  }
+
+  @Test
   void shouldRunUntilStoppedAndDrainOnStop() throws Exception {
     String mono = "jdbc:h2:mem:cli-rm-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
     String svc = "jdbc:h2:mem:cli-rs-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";

@@ -23,6 +23,23 @@ class JournalTest {
   @TempDir Path dir;
 
   @Test
+  void aNewJournalDirectoryIsTheOwnersOnlyAndAnExistingOneIsLeftAsItIs() throws Exception {
+    Path fresh = dir.resolve("a").resolve("journal");
+    try (Journal journal = Journal.open(JournalConfig.of(fresh))) {
+      assertEquals("rwx------", java.nio.file.attribute.PosixFilePermissions.toString(
+          java.nio.file.Files.getPosixFilePermissions(fresh)), "every captured row is in it");
+    }
+    Path shared = dir.resolve("shared");
+    java.nio.file.Files.createDirectories(shared);
+    java.nio.file.Files.setPosixFilePermissions(shared, java.nio.file.attribute.PosixFilePermissions.fromString(
+        "rwxr-x---"));
+    try (Journal journal = Journal.open(JournalConfig.of(shared))) {
+      assertEquals("rwxr-x---", java.nio.file.attribute.PosixFilePermissions.toString(
+          java.nio.file.Files.getPosixFilePermissions(shared)), "what an operator chose stays");
+    }
+  }
+
+  @Test
   void shouldReturnIncreasingIndexesAndReadRecordsBackInOrder() {
     try (Journal journal = Journal.open(JournalConfig.of(dir))) {
       assertEquals(Journal.NO_INDEX, journal.lastIndex());

@@ -212,6 +212,9 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
   public record TableConfig(String source, String service, String target, Map<String, String> columns,
       Map<String, java.util.Set<String>> filter, boolean bidirectional, ConflictPolicy conflicts) {}
 
+  /** A password in a JDBC URL: a {@code password=} parameter (PostgreSQL, H2) or {@code user:secret@host}. */
+  private static final Pattern PASSWORD_IN_URL = Pattern.compile("(?i)([?&;]password\\s*=)|(//[^/?#@]*:[^/?#@]*@)");
+
   private static final Pattern ENV = Pattern.compile("\\$\\{env:([A-Za-z_][A-Za-z0-9_]*)}");
 
   /**
@@ -550,6 +553,11 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
       String url = string(map, key, "url", null);
       if (url == null) {
         throw error(key + ".url", "is required");
+      }
+      if (PASSWORD_IN_URL.matcher(url).find()) {
+        // not echoed: the URL is the secret's carrier; printed, logged or planned, it would spread the password
+        throw error(key + ".url", "must not carry a password (it would be printed wherever the URL is): use "
+            + "password: ${env:NAME} or password_file");
       }
       if (!url.startsWith("jdbc:postgresql:") && !url.startsWith("jdbc:h2:")) {
         throw error(key + ".url", "'" + url + "' is not a PostgreSQL or H2 JDBC URL");

@@ -118,6 +118,13 @@ class MigrationConfigTest {
         loadError(VALID.replace("${env:MONO_PASSWORD}", "hunter2")).key());
     assertTrue(loadError(VALID.replace("${env:MONO_PASSWORD}", "hunter2")).getMessage()
         .contains("must not be written inline"));
+    for (String url : List.of("'jdbc:postgresql://db/shop?user=x&password=hunter2'",
+        "'jdbc:postgresql://x:hunter2@db/shop'", "'jdbc:h2:mem:shop;USER=sa;PASSWORD=hunter2'")) {
+      ConfigException carried = loadError(VALID.replace("url: @MONOLITH_URL@", "url: " + url));
+      assertEquals("sides.monolith.url", carried.key(), url);
+      assertTrue(carried.getMessage().contains("must not carry a password"), carried.getMessage());
+      assertTrue(!carried.getMessage().contains("hunter2"), "the password is never echoed: " + carried.getMessage());
+    }
     assertTrue(loadError(VALID.replace("MONO_PASSWORD", "UNSET_VAR")).getMessage()
         .contains("environment variable UNSET_VAR is not set"));
     assertEquals("tables[0].service", loadError(VALID.replace("service: accounts", "service: billing")).key());

@@ -97,6 +97,7 @@ public final class ChronicleJournal implements Journal {
   private static ChronicleJournal open(JournalConfig config, boolean checkTail) {
     Path directory = config.directory();
     try {
+      io.cutover.journal.PrivateDirectories.create(directory); // every captured row is in it: owner only
       Files.createDirectories(directory.resolve(CONSUMERS_DIR));
     } catch (IOException e) {
       throw new JournalException("cannot create journal directory " + directory + ": " + e, e);

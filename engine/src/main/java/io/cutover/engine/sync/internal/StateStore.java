@@ -54,7 +54,7 @@ public final class StateStore implements AutoCloseable {
    * @throws IOException if the directory cannot be created.
    */
   public StateStore(Path file, int maxConflicts) throws IOException {
-    Files.createDirectories(file.toAbsolutePath().getParent());
+    io.cutover.journal.PrivateDirectories.create(file.toAbsolutePath().getParent()); // rows' values: owner only
     healAfterCrash(file);
     // No auto-commit, and no auto-commit buffer either: with the default buffer MVStore writes a version of its own
     // once a batch has changed about 20 MB, which neither a rollback nor a kill before the commit can take back, so

@@ -247,11 +247,33 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
     try {
       LoadSettings settings = LoadSettings.builder().setLabel(file.toString()).setAllowDuplicateKeys(false)
           .setMaxAliasesForCollections(20).setCodePointLimit(4 * 1024 * 1024).build();
+      checkDepth(file, settings, text); // before composing, which recurses once per level (a stack overflow)
       document = new Load(settings).loadFromString(text);
     } catch (YamlEngineException e) {
       throw new ConfigException(file, "(syntax)", e.getMessage().replace('\n', ' '));
     }
     return new Reader(file, environment).read(document);
+  }
+
+  /** How deep a configuration may nest collections (a real one needs about six levels). */
+  static final int MAX_DEPTH = 64;
+
+  /** Walks the file's events (no recursion) and refuses collections nested deeper than {@link #MAX_DEPTH}. */
+  private static void checkDepth(Path file, LoadSettings settings, String text) {
+    int depth = 0;
+    for (org.snakeyaml.engine.v2.events.Event event : new org.snakeyaml.engine.v2.api.lowlevel.Parse(settings)
+        .parseString(text)) {
+      switch (event.getEventId()) {
+        case SequenceStart, MappingStart -> {
+          if (++depth > MAX_DEPTH) {
+            throw new ConfigException(file, "(syntax)", "collections nested deeper than " + MAX_DEPTH + " levels"
+                + event.getStartMark().map(m -> " at line " + (m.getLine() + 1)).orElse(""));
+          }
+        }
+        case SequenceEnd, MappingEnd -> depth--;
+        default -> { }
+      }
+    }
   }
 
   /** Walks the YAML tree, naming the key path in every error. */

@@ -113,6 +113,20 @@ class MigrationConfigTest {
   }
 
   @Test
+  void aDeeplyNestedFileIsAClearErrorNotAStackOverflow() throws Exception {
+    StringBuilder block = new StringBuilder();
+    for (int i = 0; i < 3_000; i++) {
+      block.append(" ".repeat(i)).append("k:\n");
+    }
+    for (String nested : List.of("[".repeat(100_000), block.toString(), "{a: ".repeat(50_000))) {
+      Path file = dir.resolve("nested.yaml");
+      Files.writeString(file, nested);
+      ConfigException e = assertThrows(ConfigException.class, () -> MigrationConfig.load(file, Map.<String, String>of()::get));
+      assertTrue(e.getMessage().contains("nested deeper than"), e.getMessage());
+    }
+  }
+
+  @Test
   void shouldNameTheKeyAndTheReasonForEveryStaticMistake() throws Exception {
     assertEquals("sides.monolith.password",
         loadError(VALID.replace("${env:MONO_PASSWORD}", "hunter2")).key());

@@ -167,7 +167,11 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
       st.execute(RowVersions.CREATE_TRANSACTIONS);
       String schema = currentSchema(st);
       for (String table : tables) {
-        String trigger = RowVersions.TRANSACTION_TRIGGER_PREFIX + table.replace('.', '_');
+        String trigger = RowVersions.pgName(RowVersions.TRANSACTION_TRIGGER_PREFIX, table);
+        String legacy = RowVersions.TRANSACTION_TRIGGER_PREFIX + table.replace('.', '_');
+        if (!legacy.equals(trigger)) {
+          st.execute("DROP TRIGGER IF EXISTS " + legacy + " ON " + table); // PostgreSQL cut it to 63 bytes
+        }
         for (String sql : RowVersions.pgTransactionFunction(table, new ArrayList<>(keys.get(table)), schema)) {
           st.execute(sql);
         }
@@ -241,7 +245,7 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
           ps.setString(1, table);
           try (ResultSet rs = ps.executeQuery()) {
             if (rs.next() && rs.getString(1) != null) {
-              st.execute("DROP TRIGGER IF EXISTS " + RowVersions.TRANSACTION_TRIGGER_PREFIX + table.replace('.', '_')
+              st.execute("DROP TRIGGER IF EXISTS " + RowVersions.pgName(RowVersions.TRANSACTION_TRIGGER_PREFIX, table)
                   + " ON " + table);
             }
           }

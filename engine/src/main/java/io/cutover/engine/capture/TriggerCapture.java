@@ -110,9 +110,14 @@ public final class TriggerCapture extends ThreadedCapture {
             st.execute("CREATE TRIGGER IF NOT EXISTS " + TriggerSchema.TRIGGER_PREFIX + table + " AFTER INSERT, "
                 + "UPDATE, DELETE ON " + table + " FOR EACH ROW CALL '" + H2ChangeTrigger.class.getName() + "'");
           } else {
-            st.execute("DROP TRIGGER IF EXISTS " + TriggerSchema.TRIGGER_PREFIX + table + " ON " + table);
+            String trigger = RowVersions.pgName(TriggerSchema.TRIGGER_PREFIX, table);
+            if (!trigger.equals(TriggerSchema.TRIGGER_PREFIX + table)) {
+              // an older version's name, cut by PostgreSQL to 63 bytes: two triggers would capture twice
+              st.execute("DROP TRIGGER IF EXISTS " + TriggerSchema.TRIGGER_PREFIX + table + " ON " + table);
+            }
+            st.execute("DROP TRIGGER IF EXISTS " + trigger + " ON " + table);
             // the key's columns are the function's arguments: it records the row's version under them
-            st.execute("CREATE TRIGGER " + TriggerSchema.TRIGGER_PREFIX + table + " AFTER INSERT OR UPDATE OR DELETE"
+            st.execute("CREATE TRIGGER " + trigger + " AFTER INSERT OR UPDATE OR DELETE"
                 + " ON " + table + " FOR EACH ROW EXECUTE FUNCTION cutover_capture("
                 + RowVersions.triggerArguments(keys.get(table)) + ")");
           }
@@ -159,8 +164,8 @@ public final class TriggerCapture extends ThreadedCapture {
     try (Connection connection = dataSource.getConnection(); Statement st = connection.createStatement()) {
       boolean postgres = Dialect.of(connection) == Dialect.POSTGRESQL;
       for (String table : tables) {
-        st.execute("DROP TRIGGER IF EXISTS " + TriggerSchema.TRIGGER_PREFIX + table + (postgres ? " ON " + table
-            : ""));
+        st.execute("DROP TRIGGER IF EXISTS " + (postgres ? RowVersions.pgName(TriggerSchema.TRIGGER_PREFIX, table)
+            + " ON " + table : TriggerSchema.TRIGGER_PREFIX + table));
       }
       if (postgres) {
         st.execute("DROP FUNCTION IF EXISTS cutover_capture()");

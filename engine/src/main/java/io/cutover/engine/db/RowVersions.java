@@ -111,8 +111,33 @@ public final class RowVersions {
    * @return {@code cutover_row_transaction_<table>()}.
    */
   public static String transactionFunction(String table) {
-    return TRANSACTION_TRIGGER_PREFIX + table.replace('.', '_').toLowerCase(Locale.ROOT) + "()";
+    return pgName(TRANSACTION_TRIGGER_PREFIX, table) + "()";
   }
+
+  /**
+   * The name of a PostgreSQL object Cutover creates for a table (a trigger, a function): the prefix and the table,
+   * and when that is longer than PostgreSQL keeps (63 bytes, beyond which it cuts names, so that two long table
+   * names would meet in one trigger), as much as fits and a hash of the whole table name.
+   *
+   * @param prefix the object's prefix.
+   * @param table the table.
+   * @return the name, at most 63 bytes.
+   */
+  public static String pgName(String prefix, String table) {
+    String full = prefix + table.replace('.', '_').toLowerCase(Locale.ROOT);
+    if (full.getBytes(java.nio.charset.StandardCharsets.UTF_8).length <= MAX_NAME_BYTES) {
+      return full;
+    }
+    String hash = String.format(Locale.ROOT, "_%08x", table.toLowerCase(Locale.ROOT).hashCode());
+    String kept = full;
+    while (kept.getBytes(java.nio.charset.StandardCharsets.UTF_8).length > MAX_NAME_BYTES - hash.length()) {
+      kept = kept.substring(0, kept.length() - 1);
+    }
+    return kept + hash;
+  }
+
+  /** The longest identifier PostgreSQL keeps whole (NAMEDATALEN - 1). */
+  private static final int MAX_NAME_BYTES = 63;
 
   /** {@link #key} in SQL over a row variable: the same text for integer, text and UUID columns. */
   private static String pgKey(String row, java.util.List<String> keys) {

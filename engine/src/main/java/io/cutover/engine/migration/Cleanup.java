@@ -53,8 +53,14 @@ public final class Cleanup {
             : "service")));
       }
       try (Connection c = DataSources.of(sideConfig.url(), sideConfig.user(), sideConfig.password()).getConnection()) {
+        List<String[]> leftovers = leftovers(c);
         List<String> here = Dialect.of(c) == Dialect.POSTGRESQL ? postgres(c, sideConfig, origins)
             : h2(c, side.getValue());
+        for (String[] leftover : leftovers) {
+          if (!here.contains(leftover[0])) {
+            here.add(leftover[0]);
+          }
+        }
         if (DataSources.tableExists(c, JdbcApplier.POSITION_TABLE)) {
           here.add("table " + JdbcApplier.POSITION_TABLE);
         }
@@ -62,10 +68,20 @@ public final class Cleanup {
           found.add(label + ": " + object);
         }
         if (!dryRun && !here.isEmpty()) {
+          try (Statement st = c.createStatement()) {
+            for (String[] leftover : leftovers) { // triggers first, also on tables no longer in the configuration
+              if (leftover[1].startsWith("DROP TRIGGER")) {
+                st.execute(leftover[1]);
+              }
+            }
+          }
           ChangeCapture capture = Migration.capture(sideConfig, side.getValue());
           capture.uninstall();
           try (Statement st = c.createStatement()) {
             st.execute("DROP TABLE IF EXISTS " + JdbcApplier.POSITION_TABLE);
+            for (String[] leftover : leftovers) {
+              st.execute(leftover[1]);
+            }
           }
           if (Dialect.of(c) == Dialect.POSTGRESQL) {
             for (String origin : origins) {
@@ -145,6 +161,57 @@ public final class Cleanup {
       if (DataSources.tableExists(c, table)) {
         found.add("table " + table);
       }
+    }
+    return found;
+  }
+
+  /**
+   * What Cutover created in a database, found in its catalog whatever the configuration names now (a table taken
+   * out of it keeps its triggers until they are removed): capture triggers and functions, Cutover's tables (the
+   * backfill's progress and watermarks included) and the change sequence. Each with the statement removing it.
+   */
+  private static List<String[]> leftovers(Connection c) throws SQLException {
+    List<String[]> found = new ArrayList<>();
+    boolean postgres = Dialect.of(c) == Dialect.POSTGRESQL;
+    if (postgres) {
+      try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT t.tgname, "
+          + "t.tgrelid::regclass::text FROM pg_trigger t WHERE NOT t.tgisinternal AND (t.tgname LIKE "
+          + "'cutover\\_capture\\_%' OR t.tgname LIKE 'cutover\\_row\\_transaction\\_%') ORDER BY 2, 1")) {
+        while (rs.next()) {
+          found.add(new String[] {"trigger " + rs.getString(1) + " on " + rs.getString(2), "DROP TRIGGER IF EXISTS "
+              + io.cutover.engine.db.RowVersions.quote(rs.getString(1)) + " ON " + rs.getString(2)});
+        }
+      }
+      try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT p.oid::regprocedure::text "
+          + "FROM pg_proc p WHERE p.proname = 'cutover_capture' OR p.proname LIKE "
+          + "'cutover\\_row\\_transaction\\_%' ORDER BY 1")) {
+        while (rs.next()) {
+          found.add(new String[] {"function " + rs.getString(1), "DROP FUNCTION IF EXISTS " + rs.getString(1)});
+        }
+      }
+    } else {
+      try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT TRIGGER_NAME FROM "
+          + "INFORMATION_SCHEMA.TRIGGERS WHERE TRIGGER_NAME LIKE 'CUTOVER\\_CAPTURE\\_%' ORDER BY 1")) {
+        while (rs.next()) {
+          found.add(new String[] {"trigger " + rs.getString(1).toLowerCase(Locale.ROOT),
+              "DROP TRIGGER IF EXISTS \"" + rs.getString(1) + "\""});
+        }
+      }
+    }
+    for (String table : List.of(io.cutover.engine.backfill.Backfill.PROGRESS_TABLE,
+        io.cutover.engine.backfill.Backfill.WATERMARK_TABLE)) {
+      if (DataSources.tableExists(c, table)) {
+        found.add(new String[] {"table " + table, "DROP TABLE IF EXISTS " + table});
+      }
+    }
+    for (String table : CAPTURE_TABLES) {
+      if (DataSources.tableExists(c, table)) {
+        found.add(new String[] {"table " + table, "DROP TABLE IF EXISTS " + table});
+      }
+    }
+    if (any(c, postgres ? "SELECT 1 FROM pg_class WHERE relkind = 'S' AND relname = ?"
+        : "SELECT 1 FROM INFORMATION_SCHEMA.SEQUENCES WHERE SEQUENCE_NAME = UPPER(?)", "cutover_change_seq")) {
+      found.add(new String[] {"sequence cutover_change_seq", "DROP SEQUENCE IF EXISTS cutover_change_seq"});
     }
     return found;
   }

@@ -391,6 +391,8 @@ class PostgresApiTest {
         "/v1/customers?id=eq.1e400",
         "/v1/customers?balance=eq.1e900000000", // was a 900-million-character number: the server hung
         "/v1/customers?balance=gt.1e-900000000",
+        "/v1/customers?offset=2000000000", // the database would read and drop two billion rows
+
         "/v1/customers?prefs=" + enc("eq.{}"),
         "/v1/customers?vip=like.t*",
         "/v1/customers?limit=1&limit=2",
@@ -400,6 +402,16 @@ class PostgresApiTest {
       Response r = api.get(path);
       assertEquals(400, r.status(), path + ": " + r.body());
       assertEquals("application/problem+json", r.header("content-type"), path);
+    }
+    // not percent-encoding (no Java client sends it; a raw socket does): was a 500 with a stack trace per request
+    for (String raw : List.of("/v1/customers?name=eq.%zz", "/v1/customers?name=eq.%E2%8", "/v1/cust%omers")) {
+      try (java.net.Socket socket = new java.net.Socket("127.0.0.1", server.port())) {
+        socket.getOutputStream().write(("GET " + raw + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            .getBytes(java.nio.charset.StandardCharsets.US_ASCII));
+        String reply = new String(socket.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertTrue(reply.startsWith("HTTP/1.1 400"), raw + ": " + reply);
+        assertTrue(reply.contains("not valid percent-encoding"), raw + ": " + reply);
+      }
     }
     assertEquals(List.of(), names("name=" + enc("eq.x') OR 1=1 --")), "SQL in a value is only data");
     assertEquals(List.of(), names("name=eq." + enc("x' OR '1'='1")), "a quote is only data");

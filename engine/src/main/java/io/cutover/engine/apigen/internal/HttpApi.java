@@ -172,6 +172,13 @@ public final class HttpApi extends SimpleChannelInboundHandler<FullHttpRequest> 
     FullHttpResponse response;
     int hooksRun = 0;
     try {
+      try {
+        uri.parameters(); // decoded here, so that malformed percent-encoding is the client's error, not a 500
+        uri.path();
+      } catch (IllegalArgumentException e) {
+        throw ApiProblem.badRequest("the request's path or query string is not valid percent-encoding: "
+            + Values.clip(String.valueOf(e.getMessage())), List.of());
+      }
       Route route = route(exchange, uri.rawPath());
       exchange.endpoint = route.endpoint();
       for (ApiHook hook : hooks) {

@@ -97,7 +97,14 @@ public record Query(List<Field> select, List<Filter> filters, List<Order> order,
                 + "largest page, " + maxPage, List.of(new ApiProblem.FieldError(null, "limit", "at most " + maxPage)));
           }
         }
-        case "offset" -> offset = number(name, value);
+        case "offset" -> {
+          offset = number(name, value);
+          if (offset > MAX_OFFSET) {
+            // the database reads and drops every skipped row: a page far in costs as much as all pages before it
+            throw ApiProblem.badParameter(name, "at most " + MAX_OFFSET + "; page further with the cursor each "
+                + "page's Link header gives");
+          }
+        }
         case "cursor" -> cursor = value;
         case "count" -> {
           if (!value.equals("exact")) {
@@ -134,6 +141,9 @@ public record Query(List<Field> select, List<Filter> filters, List<Order> order,
     }
     return new Query(select, filters, order, limit, offset, after, count);
   }
+
+  /** The largest {@code offset}: beyond it, cursors. */
+  static final int MAX_OFFSET = 100_000;
 
   private static int number(String name, String value) {
     try {

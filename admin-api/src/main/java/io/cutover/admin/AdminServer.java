@@ -46,17 +46,35 @@ public final class AdminServer implements AutoCloseable {
 
   private final Server server;
   private final HealthStatusManager health = new HealthStatusManager();
+  /** Threads serving calls. */
+  static final int THREADS = 4;
+  /** Calls one connection may have open at once (streams included). */
+  static final int MAX_CALLS_PER_CONNECTION = 32;
+  private final java.util.concurrent.ExecutorService executor = java.util.concurrent.Executors.newFixedThreadPool(
+      THREADS, runnable -> {
+        Thread thread = new Thread(runnable, "cutover-admin");
+        thread.setDaemon(true);
+        return thread;
+      });
 
+  @SuppressWarnings("deprecation") // ProtoReflectionService: v1alpha, for the clients that know no other
   private AdminServer(AdminConfig config, Pipeline pipeline,
       java.util.Map<String, io.cutover.engine.sync.BidirectionalSync> syncs, ValidationMethods validation,
       RoutingMethods routing, PlanningMethods planning, Replayer replayer) {
+    BearerTokenCheck token = new BearerTokenCheck(config);
     NettyServerBuilder builder = NettyServerBuilder
         .forAddress(new InetSocketAddress(config.host(), config.port()))
         .maxInboundMessageSize(config.maxInboundMessageBytes())
+        // a bounded pool, not gRPC's default unbounded one: a flood of calls queues instead of adding threads
+        .executor(executor)
+        .maxConcurrentCallsPerConnection(MAX_CALLS_PER_CONNECTION)
         .addService(ServerInterceptors.intercept(new AdminService(pipeline, syncs, validation, routing, planning,
-            replayer),
-            new BearerTokenCheck(config)))
-        .addService(ProtoReflectionServiceV1.newInstance())
+            replayer), token))
+        // reflection tells what the API can do: behind the token too (health stays open, for probes); v1alpha for
+        // the clients that know no other
+        .addService(ServerInterceptors.intercept(ProtoReflectionServiceV1.newInstance(), token))
+        .addService(ServerInterceptors.intercept(io.grpc.protobuf.services.ProtoReflectionService.newInstance(),
+            token))
         .addService(health.getHealthService());
     if (config.tls()) {
       try {
@@ -149,6 +167,8 @@ public final class AdminServer implements AutoCloseable {
     } catch (InterruptedException e) {
       server.shutdownNow();
       Thread.currentThread().interrupt();
+    } finally {
+      executor.shutdownNow();
     }
   }
 

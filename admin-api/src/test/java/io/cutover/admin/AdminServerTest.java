@@ -33,6 +33,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -109,6 +110,40 @@ class AdminServerTest {
       right.put(Metadata.Key.of("authorization", Metadata.ASCII_STRING_MARSHALLER), "Bearer s3cret");
       assertEquals(3, stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(right))
           .getStatus(GetStatusRequest.getDefaultInstance()).getPipeline().getPublished());
+      ExecutionException hidden = assertThrows(ExecutionException.class, () -> listServices(connect(server), null));
+      assertTrue(hidden.getCause().getMessage().contains("UNAUTHENTICATED"), "reflection is behind the token too");
+      assertEquals(HealthCheckResponse.ServingStatus.SERVING, HealthGrpc.newBlockingStub(connect(server))
+          .check(HealthCheckRequest.newBuilder().build()).getStatus(), "health is not: probes have no token");
+    }
+  }
+
+  /** The services reflection lists, asked over v1 (with the given headers, or none). */
+  private static List<String> listServices(ManagedChannel ch, Metadata headers) throws Exception {
+    CompletableFuture<ServerReflectionResponse> answer = new CompletableFuture<>();
+    ServerReflectionGrpc.ServerReflectionStub stub = ServerReflectionGrpc.newStub(ch);
+    if (headers != null) {
+      stub = stub.withInterceptors(MetadataUtils.newAttachHeadersInterceptor(headers));
+    }
+    StreamObserver<ServerReflectionRequest> requests = stub.serverReflectionInfo(new StreamObserver<>() {
+      @Override
+      public void onNext(ServerReflectionResponse value) {
+        answer.complete(value);
+      }
+
+      @Override
+      public void onError(Throwable t) {
+        answer.completeExceptionally(t);
+      }
+
+      @Override
+      public void onCompleted() {}
+    });
+    requests.onNext(ServerReflectionRequest.newBuilder().setListServices("").build());
+    try {
+      return answer.get(10, TimeUnit.SECONDS).getListServicesResponse().getServiceList().stream()
+          .map(s -> s.getName()).toList();
+    } finally {
+      requests.onCompleted();
     }
   }
 
@@ -140,6 +175,7 @@ class AdminServerTest {
       requests.onCompleted();
       assertTrue(services.contains("cutover.admin.v1.CutoverAdmin"), services.toString());
       assertTrue(services.contains("grpc.health.v1.Health"), services.toString());
+      assertTrue(services.contains("grpc.reflection.v1alpha.ServerReflection"), "for older clients: " + services);
     }
   }
 

@@ -155,7 +155,7 @@ public final class BidirectionalSyncHarness {
               .build();
       try (Pipeline pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.of(dir.resolve("journal")))
           .waitStrategy(io.cutover.engine.pipeline.WaitStrategyKind.valueOf(System.getProperty("cutover.bench.wait",
-              "SLEEPING")))
+              "PARKING")))
           .build()).apply(handler).checksum(probe).start()) {
         monolithCapture.start(seed == null ? pipeline : seed.watermarked(pipeline));
         if (!oneWay) {

@@ -79,14 +79,14 @@ public final class PipelineLatencyHarness {
    * Runs the harness and prints one line per rate.
    *
    * @param args target rate per second (default 100000), seconds (default 10), sync policy (default BATCH),
-   *     wait strategy (default SLEEPING), pretouch (default true).
+   *     wait strategy (default PARKING), pretouch (default true).
    * @throws Exception on failure.
    */
   public static void main(String[] args) throws Exception {
     long rate = args.length > 0 ? Long.parseLong(args[0]) : 100_000;
     int seconds = args.length > 1 ? Integer.parseInt(args[1]) : 10;
     SyncPolicy policy = args.length > 2 ? SyncPolicy.valueOf(args[2]) : SyncPolicy.BATCH;
-    WaitStrategyKind wait = args.length > 3 ? WaitStrategyKind.valueOf(args[3]) : WaitStrategyKind.SLEEPING;
+    WaitStrategyKind wait = args.length > 3 ? WaitStrategyKind.valueOf(args[3]) : WaitStrategyKind.PARKING;
     boolean pretouch = args.length <= 4 || Boolean.parseBoolean(args[4]);
     Result r = run(rate, seconds, policy, wait, pretouch);
     System.out.printf("rate=%d/s sync=%s wait=%s pretouch=%s published=%d publish-to-applied us: p50=%d p90=%d "

@@ -46,7 +46,7 @@ public class RingThroughputBenchmark {
   /** The Disruptor side. */
   @State(Scope.Benchmark)
   public static class RingState {
-    @Param({"SLEEPING", "YIELDING"})
+    @Param({"PARKING", "SLEEPING", "YIELDING"})
     public String waitStrategy;
     Disruptor<Slot> disruptor;
     RingBuffer<Slot> ring;
@@ -55,7 +55,8 @@ public class RingThroughputBenchmark {
     @Setup(Level.Trial)
     public void setUp() {
       disruptor = new Disruptor<>(Slot::new, SIZE, DaemonThreadFactory.INSTANCE, ProducerType.MULTI,
-          "YIELDING".equals(waitStrategy) ? new YieldingWaitStrategy() : new SleepingWaitStrategy());
+          "YIELDING".equals(waitStrategy) ? new YieldingWaitStrategy() : "PARKING".equals(waitStrategy)
+              ? new io.cutover.engine.pipeline.internal.ParkingWaitStrategy() : new SleepingWaitStrategy());
       EventHandler<Slot> handler = (slot, sequence, endOfBatch) -> consumed = slot.value;
       disruptor.handleEventsWith(handler);
       ring = disruptor.start();

@@ -47,6 +47,11 @@ import org.slf4j.LoggerFactory;
  * PostgreSQL keep WAL forever).
  */
 public final class PostgresLogicalCapture extends ThreadedCapture {
+  private static final long IDLE_AFTER_NANOS = TimeUnit.SECONDS.toNanos(1);
+  private static final long IDLE_POLL_MILLIS = 10;
+  private static final long ACTIVE_POLL_NANOS = 500_000;
+  private static final long QUIET_AFTER_NANOS = TimeUnit.SECONDS.toNanos(10);
+  private static final long QUIET_POLL_MILLIS = 50;
   private static final Logger LOG = LoggerFactory.getLogger(PostgresLogicalCapture.class);
 
   private final String url;
@@ -327,7 +332,9 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
         ArrayDeque<Pending> pending = new ArrayDeque<>();
         CompletableFuture<Long> lastOfTransaction = null;
         long lastHeartbeat = System.nanoTime();
+        long lastMessage = lastHeartbeat;
         while (running) {
+          long polled = System.nanoTime();
           ByteBuffer message = stream.readPending();
           if (message == null) {
             long now = System.nanoTime();
@@ -339,9 +346,19 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
                 confirm(stream, received.asLong());
               }
             }
-            TimeUnit.MILLISECONDS.sleep(1);
+            // A poll that finds nothing waits on the socket for up to 1 ms (the driver's peek, woken by the first
+            // byte) and costs the driver a timeout exception: while changes flow that wait is the only one; after
+            // a second without any, 10 ms between polls; after ten seconds, 50 ms (an idle capture polls 20 times
+            // a second, and the first change after a long quiet spell waits 50 ms at most).
+            long quiet = now - lastMessage;
+            if (quiet >= IDLE_AFTER_NANOS) {
+              TimeUnit.MILLISECONDS.sleep(quiet < QUIET_AFTER_NANOS ? IDLE_POLL_MILLIS : QUIET_POLL_MILLIS);
+            } else if (now - polled < ACTIVE_POLL_NANOS) {
+              TimeUnit.MILLISECONDS.sleep(1); // the driver did not wait (it peeks only now and then)
+            }
             continue;
           }
+          lastMessage = System.nanoTime();
           switch (decoder.decode(message, stream.getLastReceiveLSN().asLong())) {
             case CHANGE -> {
               ChangeEvent change = decoder.event();

@@ -42,6 +42,8 @@ public final class TriggerCapture extends ThreadedCapture {
 
   private final DataSource dataSource;
   private final List<String> tables;
+  private static final long IDLE_AFTER_NANOS = TimeUnit.SECONDS.toNanos(1);
+  private static final int IDLE_SLOWDOWN = 8;
   private final Duration pollInterval;
   private final Duration gapTimeout;
   private final int batchSize;
@@ -198,6 +200,7 @@ public final class TriggerCapture extends ThreadedCapture {
           }
         }
         ChangeTableReader current = reader;
+        long lastChange = System.nanoTime();
         while (running) {
           long before = current.contiguous();
           int count = current.poll(connection, (seq, event) -> {
@@ -207,6 +210,7 @@ public final class TriggerCapture extends ThreadedCapture {
             lastRing[0] = pipeline.publishEncoded(view, 0, event.length);
           });
           if (count > 0) {
+            lastChange = System.nanoTime();
             countPublished(count);
             while (running && !pipeline.awaitDurable(lastRing[0], Duration.ofSeconds(1))) {
               LOG.debug("capture of {} waiting for the journal", side);
@@ -217,7 +221,10 @@ public final class TriggerCapture extends ThreadedCapture {
           }
           backoffMillis = pollInterval.toMillis();
           if (count == 0) {
-            TimeUnit.MILLISECONDS.sleep(pollInterval.toMillis());
+            // after a second without changes, polls 8 times less often (an idle capture costs a few queries a
+            // second; the first change after a quiet spell waits 8 poll intervals at most)
+            TimeUnit.MILLISECONDS.sleep(System.nanoTime() - lastChange < IDLE_AFTER_NANOS ? pollInterval.toMillis()
+                : pollInterval.toMillis() * IDLE_SLOWDOWN);
           }
         }
       } catch (SQLException | RuntimeException e) {

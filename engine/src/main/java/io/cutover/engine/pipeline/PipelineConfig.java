@@ -12,7 +12,7 @@ import java.util.Objects;
  *   <tr><th>name</th><th>default</th><th>meaning</th></tr>
  *   <tr><td>journal</td><td>(required)</td><td>the journal's configuration</td></tr>
  *   <tr><td>ringSize</td><td>16384</td><td>slots in the ring, a power of two: the most changes in flight</td></tr>
- *   <tr><td>waitStrategy</td><td>SLEEPING</td><td>how stage threads wait ({@link WaitStrategyKind})</td></tr>
+ *   <tr><td>waitStrategy</td><td>PARKING</td><td>how stage threads wait ({@link WaitStrategyKind})</td></tr>
  *   <tr><td>maxEventBytes</td><td>journal's maxRecordBytes</td><td>the largest encoded change accepted</td></tr>
  *   <tr><td>retryBackoffMin / Max</td><td>10 ms / 5 s</td><td>back-off between retries of a failing handler</td></tr>
  *   <tr><td>purgeInterval</td><td>1 min</td><td>how often journal retention runs</td></tr>
@@ -90,7 +90,7 @@ public record PipelineConfig(
   public static final class Builder {
     private final JournalConfig journal;
     private int ringSize = DEFAULT_RING_SIZE;
-    private WaitStrategyKind waitStrategy = WaitStrategyKind.SLEEPING;
+    private WaitStrategyKind waitStrategy = WaitStrategyKind.PARKING;
     private int maxEventBytes;
     private Duration retryBackoffMin = Duration.ofMillis(10);
     private Duration retryBackoffMax = Duration.ofSeconds(5);

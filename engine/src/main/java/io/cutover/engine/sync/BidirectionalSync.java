@@ -620,8 +620,13 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
   private long reconcile(StateStore state, ChangeEvent event, long index, boolean held, long now,
       List<Conflict> conflicts, List<SideWriter.Indexed> toMonolithWrites, List<SideWriter.Indexed> toServiceWrites) {
     Table table = byMonolithTable.get(event.table());
+    boolean repair = event.origin().equals(ChangeEvent.ORIGIN_REPAIR);
+    if (!repair && !table.fromService() && event.side().isMonolith()) {
+      oneWay(event, index, held, toServiceWrites);
+      return 0;
+    }
     byte[] key = StateStore.rowKey(event.table(), event.key());
-    if (event.origin().equals(ChangeEvent.ORIGIN_REPAIR)) {
+    if (repair) {
       repair(state, key, event, index, held, toMonolithWrites, toServiceWrites);
       return 0;
     }
@@ -640,6 +645,41 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
           held));
     }
     return parkedDelta;
+  }
+
+  /**
+   * A change of a table synced one way (to the service): the monolith is the table's only writer and its source of
+   * truth, so there is nothing to reconcile and no state to keep. The service's row becomes the change's image,
+   * unconditionally (a value the service holds of its own is overwritten, as a replica's is); a delete removes
+   * it; an update that changed the key first removes the row under the old key. Each write is idempotent, so a
+   * batch replayed after a crash repeats nothing wrong, and the writer's positions skip what was committed.
+   */
+  private void oneWay(ChangeEvent event, long index, boolean held, List<SideWriter.Indexed> toServiceWrites) {
+    if (event.operation() == Operation.DELETE) {
+      toServiceWrites.add(new SideWriter.Indexed(index, new Write(service, event.table(), Write.Type.FORCE_DELETE,
+          event.key(), null, null), held));
+      return;
+    }
+    Row before = event.before();
+    if (before != null) {
+      Row.Builder oldKey = Row.builder();
+      boolean moved = false;
+      for (Map.Entry<String, Value> column : event.key().columns().entrySet()) {
+        Value was = before.get(column.getKey());
+        if (was == null) {
+          moved = false;
+          break;
+        }
+        oldKey.put(column.getKey(), was);
+        moved |= !was.equals(column.getValue());
+      }
+      if (moved) {
+        toServiceWrites.add(new SideWriter.Indexed(index, new Write(service, event.table(),
+            Write.Type.FORCE_DELETE, oldKey.build(), null, null), held));
+      }
+    }
+    toServiceWrites.add(new SideWriter.Indexed(index, new Write(service, event.table(), Write.Type.UPSERT,
+        event.key(), event.after(), null), held));
   }
 
   /**

@@ -123,6 +123,62 @@ class MigrationTest {
   }
 
   @Test
+  void aTableSyncedOneWayOnPostgresMirrorsTheMonolithWhateverTheServiceHeld() throws Exception {
+    DataSource monolith = Postgres.newDatabase("oneway_mono");
+    DataSource service = Postgres.newDatabase("oneway_svc");
+    for (DataSource ds : List.of(monolith, service)) {
+      io.cutover.engine.testing.TestSupport.exec(ds, "CREATE TABLE rates (code TEXT PRIMARY KEY, rate NUMERIC(10,4) "
+          + "NOT NULL, hits BIGINT NOT NULL, updated TIMESTAMPTZ NOT NULL)");
+    }
+    // The service's copy went its own way before the migration started (its application wrote it, or an old
+    // copy): a one-way table has one source of truth, so the monolith's next change of a row is what it holds.
+    io.cutover.engine.testing.TestSupport.exec(monolith, "INSERT INTO rates VALUES "
+        + "('EUR', 1.1000, 10, '2026-01-01 00:00:00+00'), ('GBP', 0.8500, 5, '2026-01-01 00:00:00+00'), "
+        + "('JPY', 150.0000, 1, '2026-01-01 00:00:00+00')");
+    io.cutover.engine.testing.TestSupport.exec(service, "INSERT INTO rates VALUES "
+        + "('EUR', 1.0000, 99, '2025-06-01 00:00:00+00'), ('GBP', 0.8500, 5, '2026-01-01 00:00:00+00'), "
+        + "('JPY', 150.0000, 1, '2026-01-01 00:00:00+00')");
+    Path file = dir.resolve("oneway.yaml");
+    Files.writeString(file, String.join("\n",
+        "journal: {directory: journal-oneway}",
+        "state: {directory: state-oneway}",
+        "sides:",
+        "  monolith: {url: '" + io.cutover.engine.testing.TestSupport.url(monolith) + "', user: postgres, "
+            + "slot: oneway_m}",
+        "  services:",
+        "    pricing: {url: '" + io.cutover.engine.testing.TestSupport.url(service) + "', user: postgres, "
+            + "slot: oneway_s}",
+        "tables:",
+        "  - {source: rates, service: pricing, direction: to_service, conflicts: {columns: {hits: counter}}}",
+        ""));
+    MigrationConfig config = MigrationConfig.load(file, Map.<String, String>of()::get);
+    try (Migration migration = Migration.start(config)) {
+      io.cutover.engine.testing.TestSupport.exec(monolith,
+          "UPDATE rates SET rate = 1.2000, hits = hits + 1, updated = '2026-02-01 00:00:00+00' WHERE code = 'EUR'",
+          "UPDATE rates SET code = 'CHF' WHERE code = 'GBP'",
+          "INSERT INTO rates VALUES ('USD', 1.0000, 0, '2026-02-01 00:00:00+00')",
+          "DELETE FROM rates WHERE code = 'JPY'");
+      String all = "SELECT code, rate, hits, to_char(updated AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS') FROM rates "
+          + "ORDER BY code";
+      io.cutover.engine.testing.TestSupport.awaitSame(monolith, all, service, all, Duration.ofSeconds(30));
+      assertEquals(List.of("CHF|0.8500|5|2026-01-01 00:00:00", "EUR|1.2000|11|2026-02-01 00:00:00",
+          "USD|1.0000|0|2026-02-01 00:00:00"), io.cutover.engine.testing.TestSupport.rows(service, all));
+      // The service's own writes of the table stay there (one way); the monolith's next change replaces them.
+      io.cutover.engine.testing.TestSupport.exec(service, "UPDATE rates SET rate = 9.9999 WHERE code = 'USD'");
+      io.cutover.engine.testing.TestSupport.exec(monolith, "UPDATE rates SET hits = 3 WHERE code = 'CHF'");
+      io.cutover.engine.testing.TestSupport.awaitSame(monolith, "SELECT code, hits FROM rates ORDER BY code", service,
+          "SELECT code, hits FROM rates ORDER BY code", Duration.ofSeconds(30));
+      assertEquals(List.of("1.0000"), io.cutover.engine.testing.TestSupport.rows(monolith,
+          "SELECT rate FROM rates WHERE code = 'USD'"));
+      io.cutover.engine.testing.TestSupport.exec(monolith, "UPDATE rates SET hits = 1 WHERE code = 'USD'");
+      io.cutover.engine.testing.TestSupport.awaitSame(monolith, all, service, all, Duration.ofSeconds(30));
+      assertEquals(0, migration.syncs().get("pricing").conflicts(10).size(), "one-way changes are not conflicts");
+    } finally {
+      Cleanup.run(config, false);
+    }
+  }
+
+  @Test
   void shouldBackfillTheMappedTablesOnlineWhenTheConfigurationAsks() throws Exception {
     String monolithUrl = "jdbc:h2:mem:mig-bf-mono-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";
     String serviceUrl = "jdbc:h2:mem:mig-bf-svc-" + UUID.randomUUID() + ";DB_CLOSE_DELAY=-1";

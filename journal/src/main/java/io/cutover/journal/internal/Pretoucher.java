@@ -52,11 +52,15 @@ final class Pretoucher implements AutoCloseable {
   /** The pause after each burst (and between two write-back chunks, {@link WriteBehind}). */
   static final long PACE_NANOS = 20_000L;
   private static final long IDLE_PARK_NANOS = 1_000_000L;
+  /** The longest idle park: the parks double while there is nothing to do, and the writer ends a long one. */
+  private static final long MAX_IDLE_PARK_NANOS = 256_000_000L;
 
   private final Thread thread;
   private volatile File file;
   private volatile long writePosition;
   private volatile boolean running = true;
+  /** Set while the thread is in a long idle park, for the writer to end it. */
+  private volatile boolean dozing;
   private File mappedFile;
   private MappedByteBuffer mapped;
   private UnsafeBuffer window;
@@ -77,14 +81,25 @@ final class Pretoucher implements AutoCloseable {
       file = currentFile;
     }
     writePosition = position;
+    if (dozing) {
+      dozing = false;
+      LockSupport.unpark(thread);
+    }
   }
 
   private void run() {
+    long idlePark = IDLE_PARK_NANOS;
     while (running) {
       try {
         boolean touched = touchAhead();
         if (!writeBehind.step(file, writePosition) && !touched) {
-          LockSupport.parkNanos(IDLE_PARK_NANOS);
+          // an idle journal costs a few wake-ups a second, not a thousand
+          dozing = idlePark > IDLE_PARK_NANOS;
+          LockSupport.parkNanos(idlePark);
+          dozing = false;
+          idlePark = Math.min(idlePark * 2, MAX_IDLE_PARK_NANOS);
+        } else {
+          idlePark = IDLE_PARK_NANOS;
         }
       } catch (IOException | RuntimeException e) {
         LOG.debug("journal pretouch skipped a round: {}", e.toString());

@@ -239,6 +239,7 @@ public final class DisruptorPipeline implements Pipeline {
 
   private static WaitStrategy waitStrategy(PipelineConfig config) {
     return switch (config.waitStrategy()) {
+      case PARKING -> new ParkingWaitStrategy();
       case SLEEPING -> new SleepingWaitStrategy();
       case LITE_BLOCKING -> new LiteBlockingWaitStrategy();
       case YIELDING -> new YieldingWaitStrategy();

@@ -10,12 +10,15 @@ import java.util.concurrent.locks.LockSupport;
 /**
  * {@link Pipeline#acknowledgedWhenHandled}: a publish's future completes once every stage has checkpointed the
  * change's journal index; a watcher thread (started with the first publish) polls the pipeline's handled index
- * every millisecond while acknowledgements wait.
+ * every millisecond while acknowledgements wait, and sleeps (woken by the next one) while none does.
  */
 public final class HandledAcknowledgements extends io.cutover.engine.pipeline.ForwardingPipeline {
+  private static final long IDLE_PARK_NANOS = 100_000_000L;
   private final PriorityBlockingQueue<Waiter> waiting = new PriorityBlockingQueue<>();
   private volatile boolean open = true;
-  private Thread watcher;
+  /** Set while the watcher sleeps with nothing waiting, for the next acknowledgement to wake it. */
+  private volatile boolean dozing;
+  private volatile Thread watcher;
 
   private record Waiter(long index, CompletableFuture<Long> ack) implements Comparable<Waiter> {
     @Override
@@ -42,6 +45,10 @@ public final class HandledAcknowledgements extends io.cutover.engine.pipeline.Fo
         handled.completeExceptionally(error);
       } else {
         waiting.add(new Waiter(index, handled));
+        if (dozing) {
+          dozing = false;
+          LockSupport.unpark(watcher);
+        }
       }
     });
     return handled;
@@ -59,6 +66,12 @@ public final class HandledAcknowledgements extends io.cutover.engine.pipeline.Fo
           while ((first = waiting.peek()) != null && first.index() <= handled) {
             waiting.poll().ack().complete(first.index());
           }
+        } else if (first == null) {
+          dozing = true;
+          if (waiting.isEmpty()) {
+            LockSupport.parkNanos(IDLE_PARK_NANOS); // set before the check: a waiter added after it unparks
+          }
+          dozing = false;
         } else {
           LockSupport.parkNanos(1_000_000L);
         }
@@ -88,6 +101,7 @@ public final class HandledAcknowledgements extends io.cutover.engine.pipeline.Fo
       w = watcher;
     }
     if (w != null) {
+      LockSupport.unpark(w);
       try {
         w.join(1_000);
       } catch (InterruptedException e) {

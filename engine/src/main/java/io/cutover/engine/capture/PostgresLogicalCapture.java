@@ -60,6 +60,8 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
   private final String slot;
   private final String publication;
   private final boolean replicaIdentityFull;
+  /** The tables set to FULL; null for every captured table. */
+  private final Set<String> fullIdentityTables;
   private final Duration heartbeat;
   private final AtomicLong confirmedLsn = new AtomicLong();
   private final boolean serverOriginFilter;
@@ -74,6 +76,7 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
     this.slot = builder.slot != null ? builder.slot : "cutover_" + base;
     this.publication = builder.publication != null ? builder.publication : "cutover_" + base;
     this.replicaIdentityFull = builder.replicaIdentityFull;
+    this.fullIdentityTables = builder.fullIdentityTables;
     this.heartbeat = builder.heartbeat;
     this.serverOriginFilter = builder.serverOriginFilter;
     this.rowVersions = builder.rowVersions;
@@ -111,6 +114,9 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
       }
       if (replicaIdentityFull) {
         for (String table : tables) {
+          if (fullIdentityTables != null && !fullIdentityTables.contains(table)) {
+            continue;
+          }
           // only when needed: it takes the table's strongest lock, which would stall the application at every start
           try (PreparedStatement ps = c.prepareStatement("SELECT relreplident FROM pg_class WHERE oid = "
               + "to_regclass(?)")) {
@@ -427,6 +433,7 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
     private String slot;
     private String publication;
     private boolean replicaIdentityFull;
+    private Set<String> fullIdentityTables;
     private Duration heartbeat = Duration.ofSeconds(10);
     private boolean serverOriginFilter = true;
     private boolean rowVersions = true;
@@ -494,6 +501,20 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
      */
     public Builder replicaIdentityFull(boolean value) {
       this.replicaIdentityFull = value;
+      this.fullIdentityTables = null;
+      return this;
+    }
+
+    /**
+     * Sets {@code REPLICA IDENTITY FULL} at install on these of the captured tables only (those synced both ways:
+     * a table copied one way needs no before images, and its writers then log less).
+     *
+     * @param value the tables.
+     * @return this builder.
+     */
+    public Builder replicaIdentityFull(Set<String> value) {
+      this.replicaIdentityFull = true;
+      this.fullIdentityTables = Set.copyOf(value);
       return this;
     }
 

@@ -32,6 +32,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.Set;
 import java.util.concurrent.ExecutionException;
 
 /**
@@ -165,7 +166,8 @@ public final class Migration implements AutoCloseable {
       monolithTables[monolithTables.length - 1] = io.cutover.engine.backfill.Backfill.WATERMARK_TABLE;
     }
     if (capturing) {
-      captures.add(capture(config.monolith(), monolithTables));
+      captures.add(capture(config.monolith(), monolithTables, config.tables().stream()
+          .filter(TableConfig::bidirectional).map(TableConfig::source).collect(java.util.stream.Collectors.toSet())));
     }
     Map<String, BidirectionalSync.Builder> builders = new LinkedHashMap<>();
     Map<String, List<TableConfig>> tablesByService = new LinkedHashMap<>();
@@ -384,6 +386,11 @@ public final class Migration implements AutoCloseable {
   }
 
   static ChangeCapture capture(SideConfig side, String[] tables) {
+    return capture(side, tables, Set.of(tables));
+  }
+
+  /** A side's capture; with logical decoding, {@code bothWays} (tables synced both ways) get REPLICA IDENTITY FULL. */
+  static ChangeCapture capture(SideConfig side, String[] tables, Set<String> bothWays) {
     if (side.capture() == MigrationConfig.CaptureMethod.LOGICAL) {
       Properties credentials = new Properties();
       if (!side.user().isEmpty()) {
@@ -393,7 +400,7 @@ public final class Migration implements AutoCloseable {
         credentials.setProperty("password", side.password());
       }
       PostgresLogicalCapture.Builder builder = PostgresLogicalCapture.builder(side.side(), side.url(), credentials)
-          .tables(tables).replicaIdentityFull(true);
+          .tables(tables).replicaIdentityFull(bothWays);
       if (!side.slot().isEmpty()) {
         builder.slot(side.slot()).publication(side.slot());
       }

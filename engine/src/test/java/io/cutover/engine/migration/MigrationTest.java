@@ -173,6 +173,9 @@ class MigrationTest {
       io.cutover.engine.testing.TestSupport.exec(monolith, "UPDATE rates SET hits = 1 WHERE code = 'USD'");
       io.cutover.engine.testing.TestSupport.awaitSame(monolith, all, service, all, Duration.ofSeconds(30));
       assertEquals(0, migration.syncs().get("pricing").conflicts(10).size(), "one-way changes are not conflicts");
+      // no before images needed: the table keeps its replica identity (its primary key)
+      assertEquals(List.of("d"), io.cutover.engine.testing.TestSupport.rows(monolith,
+          "SELECT relreplident FROM pg_class WHERE oid = 'rates'::regclass"));
     } finally {
       Cleanup.run(config, false);
     }

@@ -297,15 +297,6 @@ public final class RunPathHarness {
         try (Statement st = c.createStatement(); ResultSet rs = st.executeQuery("SELECT count(*), min(c_ts)::text, "
             + "max(c_ts)::text, min(at)::text, max(at)::text FROM arrivals")) {
           rs.next();
-          for (String db : List.of("monolith", target)) {
-            try (Connection d = connect(db); Statement s2 = d.createStatement();
-                 ResultSet r2 = s2.executeQuery("SELECT id, v, c_ts::text FROM bench WHERE id IN (SELECT id FROM bench "
-                     + "ORDER BY v DESC, id LIMIT 2) ORDER BY id")) {
-              while (r2.next()) {
-                System.err.println(db + " " + r2.getLong(1) + " " + r2.getLong(2) + " " + r2.getString(3));
-              }
-            }
-          }
           System.err.printf("%s window %s .. %s; arrivals %d c_ts %s .. %s at %s .. %s%n", who, from, to, rs.getLong(1),
               rs.getString(2), rs.getString(3), rs.getString(4), rs.getString(5));
         }

@@ -59,9 +59,8 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
   private final List<String> tables;
   private final String slot;
   private final String publication;
-  private final boolean replicaIdentityFull;
-  /** The tables set to FULL; null for every captured table. */
-  private final Set<String> fullIdentityTables;
+  /** Which captured tables get REPLICA IDENTITY FULL at install. */
+  private final java.util.function.Predicate<String> fullIdentity;
   private final Duration heartbeat;
   private final AtomicLong confirmedLsn = new AtomicLong();
   private final boolean serverOriginFilter;
@@ -75,8 +74,7 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
     String base = side.isMonolith() ? "monolith" : side.service().replace('-', '_');
     this.slot = builder.slot != null ? builder.slot : "cutover_" + base;
     this.publication = builder.publication != null ? builder.publication : "cutover_" + base;
-    this.replicaIdentityFull = builder.replicaIdentityFull;
-    this.fullIdentityTables = builder.fullIdentityTables;
+    this.fullIdentity = builder.fullIdentity;
     this.heartbeat = builder.heartbeat;
     this.serverOriginFilter = builder.serverOriginFilter;
     this.rowVersions = builder.rowVersions;
@@ -112,11 +110,8 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
       if (rowVersions) {
         installRowTransactions(c, st, keys);
       }
-      if (replicaIdentityFull) {
-        for (String table : tables) {
-          if (fullIdentityTables != null && !fullIdentityTables.contains(table)) {
-            continue;
-          }
+      for (String table : tables) {
+        if (fullIdentity.test(table)) {
           // only when needed: it takes the table's strongest lock, which would stall the application at every start
           try (PreparedStatement ps = c.prepareStatement("SELECT relreplident FROM pg_class WHERE oid = "
               + "to_regclass(?)")) {
@@ -364,7 +359,7 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
             }
             continue;
           }
-          lastMessage = System.nanoTime();
+          lastMessage = polled;
           switch (decoder.decode(message, stream.getLastReceiveLSN().asLong())) {
             case CHANGE -> {
               ChangeEvent change = decoder.event();
@@ -432,8 +427,7 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
     private final List<String> tables = new ArrayList<>();
     private String slot;
     private String publication;
-    private boolean replicaIdentityFull;
-    private Set<String> fullIdentityTables;
+    private java.util.function.Predicate<String> fullIdentity = table -> false;
     private Duration heartbeat = Duration.ofSeconds(10);
     private boolean serverOriginFilter = true;
     private boolean rowVersions = true;
@@ -500,8 +494,7 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
      * @return this builder.
      */
     public Builder replicaIdentityFull(boolean value) {
-      this.replicaIdentityFull = value;
-      this.fullIdentityTables = null;
+      this.fullIdentity = table -> value;
       return this;
     }
 
@@ -513,8 +506,7 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
      * @return this builder.
      */
     public Builder replicaIdentityFull(Set<String> value) {
-      this.replicaIdentityFull = true;
-      this.fullIdentityTables = Set.copyOf(value);
+      this.fullIdentity = Set.copyOf(value)::contains;
       return this;
     }
 

@@ -40,10 +40,11 @@ import org.slf4j.LoggerFactory;
 public final class TriggerCapture extends ThreadedCapture {
   private static final Logger LOG = LoggerFactory.getLogger(TriggerCapture.class);
 
-  private final DataSource dataSource;
-  private final List<String> tables;
   private static final long IDLE_AFTER_NANOS = TimeUnit.SECONDS.toNanos(1);
   private static final int IDLE_SLOWDOWN = 8;
+
+  private final DataSource dataSource;
+  private final List<String> tables;
   private final Duration pollInterval;
   private final Duration gapTimeout;
   private final int batchSize;

@@ -661,25 +661,27 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
       return;
     }
     Row before = event.before();
-    if (before != null) {
+    if (before != null && keyMoved(event.key(), before)) {
       Row.Builder oldKey = Row.builder();
-      boolean moved = false;
-      for (Map.Entry<String, Value> column : event.key().columns().entrySet()) {
-        Value was = before.get(column.getKey());
-        if (was == null) {
-          moved = false;
-          break;
-        }
-        oldKey.put(column.getKey(), was);
-        moved |= !was.equals(column.getValue());
-      }
-      if (moved) {
-        toServiceWrites.add(new SideWriter.Indexed(index, new Write(service, event.table(),
-            Write.Type.FORCE_DELETE, oldKey.build(), null, null), held));
-      }
+      event.key().columns().keySet().forEach(column -> oldKey.put(column, before.get(column)));
+      toServiceWrites.add(new SideWriter.Indexed(index, new Write(service, event.table(), Write.Type.FORCE_DELETE,
+          oldKey.build(), null, null), held));
     }
     toServiceWrites.add(new SideWriter.Indexed(index, new Write(service, event.table(), Write.Type.UPSERT,
         event.key(), event.after(), null), held));
+  }
+
+  /** Whether an update changed its row's key (the before image holds every key column, and one differs). */
+  private static boolean keyMoved(Row key, Row before) {
+    boolean moved = false;
+    for (Map.Entry<String, Value> column : key.columns().entrySet()) {
+      Value was = before.get(column.getKey());
+      if (was == null) {
+        return false;
+      }
+      moved |= !was.equals(column.getValue());
+    }
+    return moved;
   }
 
   /**

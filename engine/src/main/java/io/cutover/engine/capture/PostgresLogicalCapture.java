@@ -406,9 +406,22 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
     LogSequenceNumber position = LogSequenceNumber.valueOf(lsn);
     stream.setFlushedLSN(position);
     stream.setAppliedLSN(position);
-    stream.forceUpdateStatus();
+    // Told to the server at most every CONFIRM_EVERY_NANOS (and by the driver's own status messages): one status
+    // message per transaction cost the walsender and this thread a round of system calls each, at thousands of
+    // transactions a second. Only the server's WAL retention waits on it; nothing is confirmed before it is
+    // journaled.
+    long now = System.nanoTime();
+    if (now - lastStatus >= CONFIRM_EVERY_NANOS) {
+      stream.forceUpdateStatus();
+      lastStatus = now;
+    }
     confirmedLsn.set(lsn);
   }
+
+  /** When the last status message went to the server. */
+  private long lastStatus = System.nanoTime() - CONFIRM_EVERY_NANOS;
+  /** At most this often a status message confirming journaled transactions goes to the server. */
+  private static final long CONFIRM_EVERY_NANOS = TimeUnit.MILLISECONDS.toNanos(20);
 
   /**
    * The last LSN confirmed to the server (everything before it is durable in the journal).

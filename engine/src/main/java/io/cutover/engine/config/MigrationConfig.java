@@ -30,6 +30,7 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
  * journal:
  *   directory: ./cutover-journal        # relative to the configuration file
  *   sync: batch                          # none | batch | every_record
+ *   threads: single                      # single (every stage on one thread) | per_stage
  * sides:
  *   monolith:
  *     url: jdbc:postgresql://127.0.0.1:5432/shop
@@ -94,10 +95,12 @@ import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
  * @param backfill the online backfill, or null for none.
  * @param apis the generated APIs to serve, by side ({@code monolith} or a service); empty for none.
  * @param kafka the Kafka transport, or null when changes go straight from capture to apply.
+ * @param stageThreads how the pipeline's stages share threads ({@code journal.threads}).
  */
 public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync, SideConfig monolith,
     Map<String, SideConfig> services, List<TableConfig> tables, Path stateDirectory, ValidationConfig validation,
-    GatewaySection gateway, BackfillSection backfill, Map<String, ApiSection> apis, KafkaSection kafka) {
+    GatewaySection gateway, BackfillSection backfill, Map<String, ApiSection> apis, KafkaSection kafka,
+    io.cutover.engine.pipeline.StageThreads stageThreads) {
 
   /** What an engine instance does with Kafka. */
   public enum KafkaRole {
@@ -294,7 +297,7 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
       Map<String, Object> root = map(document, "(document)", Set.of("journal", "sides", "tables", "state",
           "validation", "gateway", "backfill", "api", "kafka"));
       Map<String, Object> journal = root.containsKey("journal") ? map(root.get("journal"), "journal",
-          Set.of("directory", "sync")) : Map.of();
+          Set.of("directory", "sync", "threads")) : Map.of();
       Path base = file.toAbsolutePath().getParent();
       Path journalDirectory = base.resolve(string(journal, "journal", "directory", "cutover-journal"));
       SyncPolicy sync;
@@ -304,6 +307,12 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
       } catch (IllegalArgumentException e) {
         throw error("journal.sync", "'" + syncText + "' is not one of none, batch, every_record");
       }
+      String threadsText = string(journal, "journal", "threads", "single");
+      io.cutover.engine.pipeline.StageThreads stageThreads = switch (threadsText) {
+        case "single" -> io.cutover.engine.pipeline.StageThreads.SINGLE;
+        case "per_stage" -> io.cutover.engine.pipeline.StageThreads.PER_STAGE;
+        default -> throw error("journal.threads", "'" + threadsText + "' is not one of single, per_stage");
+      };
       Map<String, Object> sides = map(required(root, "(document)", "sides"), "sides", Set.of("monolith", "services"));
       SideConfig monolith = side(required(sides, "sides", "monolith"), "sides.monolith", Side.MONOLITH);
       Map<String, Object> serviceMap = map(required(sides, "sides", "services"), "sides.services", null);
@@ -379,7 +388,7 @@ public record MigrationConfig(Path file, Path journalDirectory, SyncPolicy sync,
       KafkaSection kafka = root.containsKey("kafka") ? kafka(root.get("kafka")) : null;
       return new MigrationConfig(file, journalDirectory, sync, monolith, Collections.unmodifiableMap(services),
           List.copyOf(tables), stateDirectory, validation, gateway, backfill, Collections.unmodifiableMap(apis),
-          kafka);
+          kafka, stageThreads);
     }
 
     private KafkaSection kafka(Object node) {

@@ -87,6 +87,29 @@ public enum Dialect {
   }
 
   /**
+   * An upsert of several rows in one statement ({@code INSERT ... VALUES (...), (...) ON CONFLICT ... DO UPDATE} on
+   * PostgreSQL, {@code MERGE ... VALUES (...), (...)} on H2). The rows' keys must differ (PostgreSQL refuses to
+   * change one row twice in a statement).
+   *
+   * @param table the target table.
+   * @param columns every column given, key columns included, in parameter order.
+   * @param keyColumns the primary-key columns.
+   * @param rows how many rows.
+   * @return the statement, one {@code ?} per column per row, row after row.
+   */
+  public String upsertRows(String table, List<String> columns, List<String> keyColumns, int rows) {
+    String one = upsert(table, columns, keyColumns);
+    String tuple = "(" + String.join(", ", java.util.Collections.nCopies(columns.size(), "?")) + ")";
+    int at = one.indexOf(tuple);
+    StringBuilder sql = new StringBuilder(one.length() + rows * (tuple.length() + 2));
+    sql.append(one, 0, at);
+    for (int i = 0; i < rows; i++) {
+      sql.append(i == 0 ? "" : ", ").append(tuple);
+    }
+    return sql.append(one, at + tuple.length(), one.length()).toString();
+  }
+
+  /**
    * A delete by primary key.
    *
    * @param table the target table.

@@ -100,7 +100,17 @@ public final class Row {
 
   @Override
   public boolean equals(Object o) {
-    return o instanceof Row other && new ArrayList<>(columns.entrySet()).equals(new ArrayList<>(other.columns.entrySet()));
+    if (!(o instanceof Row other) || other.columns.size() != columns.size()) {
+      return false;
+    }
+    // in order, without copying (rows are map keys on the apply path)
+    java.util.Iterator<Map.Entry<String, Value>> theirs = other.columns.entrySet().iterator();
+    for (Map.Entry<String, Value> mine : columns.entrySet()) {
+      if (!mine.equals(theirs.next())) {
+        return false;
+      }
+    }
+    return true;
   }
 
   @Override

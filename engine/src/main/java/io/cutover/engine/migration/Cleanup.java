@@ -1,6 +1,6 @@
 package io.cutover.engine.migration;
 
-import io.cutover.engine.apply.JdbcApplier;
+import io.cutover.engine.apply.SideWriter;
 import io.cutover.engine.capture.ChangeCapture;
 import io.cutover.engine.config.MigrationConfig;
 import io.cutover.engine.config.MigrationConfig.SideConfig;
@@ -49,8 +49,7 @@ public final class Cleanup {
       String label = sideConfig.side().isMonolith() ? "monolith" : sideConfig.side().service();
       List<String> origins = new ArrayList<>();
       for (String service : config.services().keySet()) {
-        origins.add(ApplySessions.origin("sync-" + service + "_" + (sideConfig.side().isMonolith() ? "monolith"
-            : "service")));
+        origins.add(ApplySessions.origin(SideWriter.session("sync-" + service, sideConfig.side())));
       }
       try (Connection c = DataSources.of(sideConfig.url(), sideConfig.user(), sideConfig.password()).getConnection()) {
         List<String[]> leftovers = leftovers(c);
@@ -61,8 +60,8 @@ public final class Cleanup {
             here.add(leftover[0]);
           }
         }
-        if (DataSources.tableExists(c, JdbcApplier.POSITION_TABLE)) {
-          here.add("table " + JdbcApplier.POSITION_TABLE);
+        if (DataSources.tableExists(c, SideWriter.POSITION_TABLE)) {
+          here.add("table " + SideWriter.POSITION_TABLE);
         }
         for (String object : here) {
           found.add(label + ": " + object);
@@ -78,7 +77,7 @@ public final class Cleanup {
           ChangeCapture capture = Migration.capture(sideConfig, side.getValue());
           capture.uninstall();
           try (Statement st = c.createStatement()) {
-            st.execute("DROP TABLE IF EXISTS " + JdbcApplier.POSITION_TABLE);
+            st.execute("DROP TABLE IF EXISTS " + SideWriter.POSITION_TABLE);
             for (String[] leftover : leftovers) {
               st.execute(leftover[1]);
             }

@@ -215,7 +215,7 @@ public final class Migration implements AutoCloseable {
     io.cutover.engine.kafka.KafkaCapture fromKafka = null;
     if (kafka == null) {
       pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.builder(config.journalDirectory())
-              .syncPolicy(config.sync()).build()).build())
+              .syncPolicy(config.sync()).build()).stageThreads(config.stageThreads()).build())
           .apply(syncs.values().toArray(new ChangeHandler[0]))
           .checksum(clock)
           .start();
@@ -224,7 +224,7 @@ public final class Migration implements AutoCloseable {
         publisher = new io.cutover.engine.kafka.KafkaPublisher("kafka-publisher", kafka.bootstrap(),
             kafka.topics(), KafkaWiring.database(config.monolith().url()), kafka.properties());
         capturePipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.builder(config.journalDirectory()
-                .resolve("capture")).syncPolicy(config.sync()).build()).build())
+                .resolve("capture")).syncPolicy(config.sync()).build()).stageThreads(config.stageThreads()).build())
             .apply(publisher)
             .start();
         // A source confirms a change (slot LSN, change table rows) only once Kafka acknowledged it.
@@ -243,7 +243,7 @@ public final class Migration implements AutoCloseable {
               e);
         }
         pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.builder(applyJournal)
-                .syncPolicy(config.sync()).build()).build())
+                .syncPolicy(config.sync()).build()).stageThreads(config.stageThreads()).build())
             .apply(syncs.values().toArray(new ChangeHandler[0]))
             .checksum(clock)
             .start();

@@ -1,6 +1,9 @@
 package io.cutover.engine.sync;
 
+import io.cutover.engine.apply.Mirror;
+import io.cutover.engine.apply.SideWriter;
 import io.cutover.engine.apply.TableMapping;
+import io.cutover.engine.apply.Write;
 import io.cutover.engine.event.ChangeEvent;
 import io.cutover.engine.event.Operation;
 import io.cutover.engine.event.Row;
@@ -10,9 +13,7 @@ import io.cutover.engine.pipeline.ChangeHandler;
 import io.cutover.engine.pipeline.ChangeRecord;
 import io.cutover.engine.sync.internal.Reconciler;
 import io.cutover.engine.sync.internal.RowState;
-import io.cutover.engine.sync.internal.SideWriter;
 import io.cutover.engine.sync.internal.StateStore;
-import io.cutover.engine.sync.internal.Write;
 import io.cutover.journal.Journal;
 import java.io.IOException;
 import java.nio.file.Path;
@@ -109,8 +110,7 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
   private final Histogram toMonolithTotal = new Histogram(3);
 
   /** One synced table. */
-  private record Table(TableMapping mapping, ConflictPolicy policy, boolean fromService,
-      Map<String, String> serviceToMonolith) {}
+  private record Table(TableMapping mapping, ConflictPolicy policy, boolean fromService) {}
 
   private BidirectionalSync(Builder builder) {
     this.service = builder.service;
@@ -143,7 +143,7 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
    * replication origin from a previous owner (fenced by the take-over) that still holds it.
    */
   private SideWriter writer(String positionsUnder, Side side, DataSource database) {
-    SideWriter writer = new SideWriter(positionsUnder, name, side, database, mappings);
+    SideWriter writer = new SideWriter(positionsUnder, SideWriter.session(name, side), side, database, mappings);
     return changelog == null ? writer : writer.takingSessionsOver();
   }
 
@@ -328,7 +328,7 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
     if (event.side().isMonolith()) {
       Table table = byMonolithTable.get(event.table());
       if (table != null) {
-        ChangeEvent filtered = filter(table.mapping(), event);
+        ChangeEvent filtered = table.mapping().filtered(event);
         if (filtered != null) {
           add(filtered, change.journalIndex());
         }
@@ -336,7 +336,7 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
     } else if (event.side().equals(service)) {
       Table table = byServiceTable.get(event.table());
       if (table != null) {
-        add(toMonolithNames(table, event), change.journalIndex());
+        add(table.mapping().toSource(event), change.journalIndex());
       }
     }
   }
@@ -344,54 +344,6 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
   private void add(ChangeEvent event, long journalIndex) {
     pending.add(event);
     pendingIndexes.add(journalIndex);
-  }
-
-  /** A monolith change of a row outside the mapping's filter: removed from the service if it was in. */
-  private static ChangeEvent filter(TableMapping mapping, ChangeEvent event) {
-    if (event.operation() == Operation.DELETE || mapping.accepts(event.after())) {
-      return event;
-    }
-    if (event.operation() == Operation.UPDATE && (event.before() == null || mapping.accepts(event.before()))) {
-      return ChangeEvent.builder(event.side(), event.table(), Operation.DELETE).key(event.key())
-          .position(event.position()).transactionId(event.transactionId())
-          .commitTimeMicros(event.commitTimeMicros()).hlc(event.hlc()).build();
-    }
-    return null;
-  }
-
-  private static ChangeEvent toMonolithNames(Table table, ChangeEvent event) {
-    ChangeEvent.Builder out = ChangeEvent.builder(event.side(), table.mapping().sourceTable(), event.operation())
-        .key(rename(table, event.key())).origin(event.origin())
-        .position(event.position()).transactionId(event.transactionId())
-        .commitTimeMicros(event.commitTimeMicros()).hlc(event.hlc());
-    if (event.before() != null) {
-      out.before(rename(table, event.before()));
-    }
-    if (event.after() != null) {
-      out.after(rename(table, event.after()));
-    }
-    List<String> changed = new ArrayList<>();
-    for (String column : event.changedColumns()) {
-      String monolith = table.serviceToMonolith().isEmpty() ? column : table.serviceToMonolith().get(column);
-      if (monolith != null) {
-        changed.add(monolith);
-      }
-    }
-    return out.changedColumns(changed).build();
-  }
-
-  private static Row rename(Table table, Row row) {
-    if (table.serviceToMonolith().isEmpty()) {
-      return row;
-    }
-    Row.Builder out = Row.builder();
-    for (Map.Entry<String, Value> column : row.columns().entrySet()) {
-      String monolith = table.serviceToMonolith().get(column.getKey());
-      if (monolith != null) {
-        out.put(monolith, column.getValue());
-      }
-    }
-    return out.build();
   }
 
   @Override
@@ -622,7 +574,7 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
     Table table = byMonolithTable.get(event.table());
     boolean repair = event.origin().equals(ChangeEvent.ORIGIN_REPAIR);
     if (!repair && !table.fromService() && event.side().isMonolith()) {
-      oneWay(event, index, held, toServiceWrites);
+      Mirror.writes(service, event, index, held, toServiceWrites);
       return 0;
     }
     byte[] key = StateStore.rowKey(event.table(), event.key());
@@ -645,43 +597,6 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
           held));
     }
     return parkedDelta;
-  }
-
-  /**
-   * A change of a table synced one way (to the service): the monolith is the table's only writer and its source of
-   * truth, so there is nothing to reconcile and no state to keep. The service's row becomes the change's image,
-   * unconditionally (a value the service holds of its own is overwritten, as a replica's is); a delete removes
-   * it; an update that changed the key first removes the row under the old key. Each write is idempotent, so a
-   * batch replayed after a crash repeats nothing wrong, and the writer's positions skip what was committed.
-   */
-  private void oneWay(ChangeEvent event, long index, boolean held, List<SideWriter.Indexed> toServiceWrites) {
-    if (event.operation() == Operation.DELETE) {
-      toServiceWrites.add(new SideWriter.Indexed(index, new Write(service, event.table(), Write.Type.FORCE_DELETE,
-          event.key(), null, null), held));
-      return;
-    }
-    Row before = event.before();
-    if (before != null && keyMoved(event.key(), before)) {
-      Row.Builder oldKey = Row.builder();
-      event.key().columns().keySet().forEach(column -> oldKey.put(column, before.get(column)));
-      toServiceWrites.add(new SideWriter.Indexed(index, new Write(service, event.table(), Write.Type.FORCE_DELETE,
-          oldKey.build(), null, null), held));
-    }
-    toServiceWrites.add(new SideWriter.Indexed(index, new Write(service, event.table(), Write.Type.UPSERT,
-        event.key(), event.after(), null), held));
-  }
-
-  /** Whether an update changed its row's key (the before image holds every key column, and one differs). */
-  private static boolean keyMoved(Row key, Row before) {
-    boolean moved = false;
-    for (Map.Entry<String, Value> column : key.columns().entrySet()) {
-      Value was = before.get(column.getKey());
-      if (was == null) {
-        return false;
-      }
-      moved |= !was.equals(column.getValue());
-    }
-    return moved;
   }
 
   /**
@@ -981,9 +896,7 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
      * @return this builder.
      */
     public Builder table(TableMapping mapping, ConflictPolicy policy, boolean bidirectional) {
-      Map<String, String> back = new HashMap<>();
-      mapping.columns().forEach((monolithColumn, serviceColumn) -> back.put(serviceColumn, monolithColumn));
-      tables.add(new Table(mapping, Objects.requireNonNull(policy, "policy"), bidirectional, back));
+      tables.add(new Table(mapping, Objects.requireNonNull(policy, "policy"), bidirectional));
       return this;
     }
 

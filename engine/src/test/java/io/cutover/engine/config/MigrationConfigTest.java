@@ -83,6 +83,10 @@ class MigrationConfigTest {
     MigrationConfig config = loadValid();
     assertEquals(dir.resolve("journal").toAbsolutePath(), config.journalDirectory());
     assertEquals(SyncPolicy.EVERY_RECORD, config.sync());
+    assertEquals(io.cutover.engine.pipeline.StageThreads.SINGLE, config.stageThreads(), "the default");
+    assertEquals(io.cutover.engine.pipeline.StageThreads.PER_STAGE, MigrationConfig.load(write(VALID.replace(
+        "  sync: every_record", "  sync: every_record\n  threads: per_stage")), Map.of("MONO_PASSWORD", "")::get)
+        .stageThreads());
     assertEquals(CaptureMethod.TRIGGER, config.monolith().capture());
     assertEquals("s3cret", config.services().get("accounts").password());
     assertFalse(config.services().get("accounts").toString().contains("s3cret"), "passwords are never printed");
@@ -149,6 +153,8 @@ class MigrationConfigTest {
     assertEquals("sides.monolith.colour", loadError(VALID.replace("    password: ${env:MONO_PASSWORD}", "    password: ${env:MONO_PASSWORD}\n    colour: red"))
         .key());
     assertEquals("journal.sync", loadError(VALID.replace("every_record", "sometimes")).key());
+    assertEquals("journal.threads", loadError(VALID.replace("  sync: every_record", "  sync: batch\n  threads: two"))
+        .key());
     assertEquals("tables[0].target", loadError(VALID.replace("target: accounts", "target: 'bad name'")).key());
     assertEquals("sides.monolith.url", loadError(VALID.replace("url: @MONOLITH_URL@", "url: mysql://x")).key());
     assertEquals("tables", loadError(VALID.substring(0, VALID.indexOf("tables:")) + "tables: []\n").key());

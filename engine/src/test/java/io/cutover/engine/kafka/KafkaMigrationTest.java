@@ -218,7 +218,7 @@ class KafkaMigrationTest {
         assertCounters(monolith, counts);
         assertTrue(second.syncs().get("accounts").stats().toService() + second.syncs().get("accounts").stats()
             .toMonolith() > 0, "the survivor synced after the take-over");
-        List<String> writers = rows(service, "SELECT applier FROM " + io.cutover.engine.apply.JdbcApplier
+        List<String> writers = rows(service, "SELECT applier FROM " + io.cutover.engine.apply.SideWriter
             .POSITION_TABLE + " WHERE applier LIKE 'sync-accounts#%'");
         assertEquals(2, writers.size(), "the killed owner and its successor both wrote, each under its own name: "
             + writers);
@@ -253,7 +253,7 @@ class KafkaMigrationTest {
     long deadline = System.nanoTime() + 120_000_000_000L;
     while (System.nanoTime() < deadline) {
       try {
-        if (!rows(service, "SELECT applier FROM " + io.cutover.engine.apply.JdbcApplier.POSITION_TABLE
+        if (!rows(service, "SELECT applier FROM " + io.cutover.engine.apply.SideWriter.POSITION_TABLE
             + " WHERE applier LIKE 'sync-accounts#%'").isEmpty()) {
           return;
         }

@@ -14,7 +14,7 @@ import io.cutover.engine.event.Value;
 import io.cutover.engine.sync.internal.Reconciler;
 import io.cutover.engine.sync.internal.RowState;
 import io.cutover.engine.sync.internal.StateCodec;
-import io.cutover.engine.sync.internal.Write;
+import io.cutover.engine.apply.Write;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;

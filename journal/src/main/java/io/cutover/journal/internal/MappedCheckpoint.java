@@ -14,7 +14,12 @@ import org.agrona.concurrent.UnsafeBuffer;
 
 /**
  * A checkpoint in a small memory-mapped file: {@code long magic, long index}. An aligned 8-byte store is
- * atomic, so a killed process leaves either the old index or the new one, never a mix.
+ * atomic, so a killed process leaves either the old index or the new one, never a mix. A killed process loses
+ * nothing stored (the page is the kernel's); forced to disk, for a power loss, at most every
+ * {@value #FORCE_EVERY_MILLIS} ms as it moves forward (a batch's handler commits it per batch: one disk write each
+ * cost more than the batch), at once when it moves back. After a power loss a consumer so restarts up to that
+ * long before where it was: what any consumer must take anyway (a crash between its own commit and the
+ * checkpoint's replays its last batch), and handlers with a durable position skip it.
  */
 final class MappedCheckpoint implements ConsumerCheckpoint {
   static final String SUFFIX = ".checkpoint";
@@ -27,6 +32,9 @@ final class MappedCheckpoint implements ConsumerCheckpoint {
   private final boolean force;
   private final MappedByteBuffer mapped;
   private final UnsafeBuffer buffer;
+  static final long FORCE_EVERY_MILLIS = 50;
+  /** When it was last forced (nanoTime). */
+  private long forced = System.nanoTime() - FORCE_EVERY_MILLIS * 1_000_000;
 
   private MappedCheckpoint(String name, Path file, boolean force, MappedByteBuffer mapped) {
     this.name = name;
@@ -80,7 +88,10 @@ final class MappedCheckpoint implements ConsumerCheckpoint {
           + " to " + index + " by commit; use rewind");
     }
     if (index != current) {
-      store(index);
+      buffer.putLongOrdered(INDEX_OFFSET, index);
+      if (System.nanoTime() - forced >= FORCE_EVERY_MILLIS * 1_000_000) {
+        force();
+      }
     }
   }
 
@@ -100,6 +111,7 @@ final class MappedCheckpoint implements ConsumerCheckpoint {
   private void force() {
     if (force) {
       mapped.force();
+      forced = System.nanoTime();
     }
   }
 
@@ -108,6 +120,7 @@ final class MappedCheckpoint implements ConsumerCheckpoint {
   }
 
   void close() {
+    force();
     IoUtil.unmap(mapped);
   }
 }

@@ -1,5 +1,6 @@
 package io.cutover.engine.sync.internal;
 
+import io.cutover.engine.apply.Write;
 import io.cutover.engine.db.RowVersions;
 import io.cutover.engine.event.ChangeEvent;
 import io.cutover.engine.event.Operation;

@@ -1,5 +1,6 @@
 package io.cutover.engine.sync.internal;
 
+import io.cutover.engine.apply.Write;
 import io.cutover.engine.event.ChangeEventProtos;
 import io.cutover.engine.event.Row;
 import io.cutover.engine.sync.Conflict;
@@ -154,7 +155,7 @@ public final class StateCodec {
    * @param position the batch's last journal index.
    * @param writes the writes, in order.
    */
-  public record PendingBatch(String applier, long position, List<SideWriter.Indexed> writes) {}
+  public record PendingBatch(String applier, long position, List<io.cutover.engine.apply.SideWriter.Indexed> writes) {}
 
   /**
    * Encodes a pending batch.
@@ -168,7 +169,7 @@ public final class StateCodec {
       out.writeUTF(batch.applier());
       out.writeLong(batch.position());
       out.writeInt(batch.writes().size());
-      for (SideWriter.Indexed indexed : batch.writes()) {
+      for (io.cutover.engine.apply.SideWriter.Indexed indexed : batch.writes()) {
         Write w = indexed.write();
         out.writeLong(indexed.journalIndex());
         out.writeBoolean(indexed.held());
@@ -202,7 +203,7 @@ public final class StateCodec {
       String applier = in.readUTF();
       long position = in.readLong();
       int n = in.readInt();
-      List<SideWriter.Indexed> writes = new ArrayList<>(n);
+      List<io.cutover.engine.apply.SideWriter.Indexed> writes = new ArrayList<>(n);
       for (int i = 0; i < n; i++) {
         long index = in.readLong();
         boolean held = in.readBoolean();
@@ -218,7 +219,7 @@ public final class StateCodec {
           }
         }
         long seen = in.readLong();
-        writes.add(new SideWriter.Indexed(index, new Write(side.isEmpty() ? io.cutover.engine.event.Side.MONOLITH
+        writes.add(new io.cutover.engine.apply.SideWriter.Indexed(index, new Write(side.isEmpty() ? io.cutover.engine.event.Side.MONOLITH
             : io.cutover.engine.event.Side.service(side), table, type, rows[0], rows[1], rows[2], rows[3], seen),
             held));
       }

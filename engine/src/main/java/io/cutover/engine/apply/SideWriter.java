@@ -1,7 +1,5 @@
-package io.cutover.engine.sync.internal;
+package io.cutover.engine.apply;
 
-import io.cutover.engine.apply.JdbcApplier;
-import io.cutover.engine.apply.TableMapping;
 import io.cutover.engine.db.ApplySessions;
 import io.cutover.engine.db.DataSources;
 import io.cutover.engine.db.Dialect;
@@ -23,15 +21,20 @@ import java.util.Map;
 import javax.sql.DataSource;
 
 /**
- * Writes one side's share of a batch in one transaction, on a session marked as Cutover's (so capture does not
- * echo it). Maps the monolith's table and column names to the side's. A column set conditionally keeps its value
- * when the side changed it meanwhile (that change is on its way and will be reconciled): on a side keeping row
- * versions, whenever the side has a change to the row sync has not reconciled, whatever the values (counter deltas
- * too: the change is answered with what it lacks); elsewhere counter deltas are added to whatever the side holds.
- * The batch's last journal index is recorded in the same transaction, so a batch replayed after a crash is not
- * written twice.
+ * The one writer of Cutover: every change that reaches a database (a table synced one way, sync's reconciled
+ * writes both ways, the engine API's {@link JdbcApplier}) goes through it. It writes one side's share of a batch
+ * in one transaction, on a session marked as Cutover's (so capture does not echo it), and owns
+ * {@value #POSITION_TABLE}: the batch's last journal index is recorded in the same transaction, so a batch
+ * replayed after a crash is not written twice. Maps the monolith's (the source's) table and column names to the
+ * side's. A column set conditionally keeps its value when the side changed it meanwhile (that change is on its
+ * way and will be reconciled): on a side keeping row versions, whenever the side has a change to the row sync has
+ * not reconciled, whatever the values (counter deltas too: the change is answered with what it lacks); elsewhere
+ * counter deltas are added to whatever the side holds.
+ * Consecutive unconditional upserts of one table (a table mirrored one way) go as multi-row statements.
  */
 public final class SideWriter implements AutoCloseable {
+  /** The table in each written database that holds each writer's last applied journal index. */
+  public static final String POSITION_TABLE = "cutover_apply_position";
   private final String applier;
   private final String session;
   private final Side side;
@@ -53,6 +56,14 @@ public final class SideWriter implements AutoCloseable {
     }
   };
   private static final int MAX_STATEMENTS = 256;
+  private static final List<String> POSITION_COLUMNS = List.of("applier", "journal_index");
+  private static final List<String> POSITION_KEY = List.of("applier");
+  /** Statement texts of insert and upsert shapes (built once, not per row). */
+  private final Map<Shape, String> shapes = new HashMap<>();
+  /** Multi-row upsert texts by shape and row count. */
+  private final Map<Shape, Map<Integer, String>> multiRow = new HashMap<>();
+  /** Per side table, the last row shape (columns and value types) {@link #drift} found to fit by type alone. */
+  private final Map<String, Fitting> fitting = new HashMap<>();
   private final Map<String, Map<String, String>> columnTypes = new HashMap<>();
   private final Map<String, Boolean> regroupable = new HashMap<>();
   /** How the side keeps row versions; null until known. */
@@ -64,19 +75,34 @@ public final class SideWriter implements AutoCloseable {
   private Connection connection;
   private Dialect dialect;
   private long applied = Journal.NO_INDEX - 1;
+  /** Whether writes at or before its position are written again (see {@link #rewritingReplays}). */
+  private boolean rewriteReplays;
   /** Whether its sessions take their replication origin from a previous owner still holding it. */
   private boolean takeSessionsOver;
 
   /**
    * Creates a writer.
    *
-   * @param applier the name its sessions are marked with, and its positions recorded under.
+   * @param applier the name its positions are recorded under; its sessions are marked with
+   *     {@link #session(String, Side)} of it.
    * @param side the side it writes.
    * @param dataSource the side's database.
    * @param mappings table mappings by the monolith's table name.
    */
   public SideWriter(String applier, Side side, DataSource dataSource, Map<String, TableMapping> mappings) {
-    this(applier, applier, side, dataSource, mappings);
+    this(applier, session(applier, side), side, dataSource, mappings);
+  }
+
+  /**
+   * The name a sync's sessions on one side are marked with: replication origins are cluster-wide, and both sides
+   * may live in one cluster, so one per side.
+   *
+   * @param name the sync's name.
+   * @param side the side written.
+   * @return the session name.
+   */
+  public static String session(String name, Side side) {
+    return name + "_" + (side.isMonolith() ? "monolith" : "service");
   }
 
   /**
@@ -84,7 +110,7 @@ public final class SideWriter implements AutoCloseable {
    * marked with a stable one (on PostgreSQL a replication origin each, a limited resource).
    *
    * @param applier the name its positions are recorded under.
-   * @param session the name its sessions are marked with.
+   * @param session the name its sessions are marked with (see {@link #session(String, Side)}).
    * @param side the side it writes.
    * @param dataSource the side's database.
    * @param mappings table mappings by the monolith's table name.
@@ -107,6 +133,18 @@ public final class SideWriter implements AutoCloseable {
    */
   public SideWriter takingSessionsOver() {
     this.takeSessionsOver = true;
+    return this;
+  }
+
+  /**
+   * Makes it write again what its position says the database holds: for a handler of idempotent writes (mirrors)
+   * whose pipeline replays the journal only when asked to (a target restored from a backup), and skips what the
+   * database holds after a crash by itself.
+   *
+   * @return this writer.
+   */
+  public SideWriter rewritingReplays() {
+    this.rewriteReplays = true;
     return this;
   }
 
@@ -145,7 +183,7 @@ public final class SideWriter implements AutoCloseable {
             continue;
           }
           heldPositions.merge(key, write.journalIndex(), Math::max);
-        } else if (write.journalIndex() <= applied) {
+        } else if (write.journalIndex() <= applied && !rewriteReplays) {
           continue; // already in this database: a batch replayed after a crash
         }
         toRun.add(write.write());
@@ -158,15 +196,22 @@ public final class SideWriter implements AutoCloseable {
         }
       }
       statementsToRun = groupByShape(statementsToRun);
-      // Consecutive statements of one shape go as one JDBC batch (one round trip), in order.
+      // Consecutive statements of one shape go as one JDBC batch (one round trip), in order; a run of upserts as
+      // multi-row statements.
       int i = 0;
       while (i < statementsToRun.size()) {
         String sql = statementsToRun.get(i).sql();
-        PreparedStatement ps = statements.get(sql);
-        if (ps == null) {
-          ps = c.prepareStatement(sql);
-          statements.put(sql, ps);
+        int end = i + 1;
+        while (end < statementsToRun.size() && statementsToRun.get(end).sql().equals(sql)) {
+          end++;
         }
+        Shape upsert = statementsToRun.get(i).upsert();
+        if (end - i > 1 && upsert != null && dialect == Dialect.POSTGRESQL && regroupable(upsert.table())) {
+          upsertRows(c, upsert, statementsToRun.subList(i, end));
+          i = end;
+          continue;
+        }
+        PreparedStatement ps = statement(c, sql);
         int j = i;
         while (j < statementsToRun.size() && statementsToRun.get(j).sql().equals(sql)) {
           List<Value> values = statementsToRun.get(j).values();
@@ -189,16 +234,14 @@ public final class SideWriter implements AutoCloseable {
       // replay's, not the original run's): the position never moves back, or the writes between the two would run
       // again (a counter delta twice).
       long position = Math.max(applied, batchEnd);
-      try (PreparedStatement ps = c.prepareStatement(dialect.upsert(JdbcApplier.POSITION_TABLE,
-          List.of("applier", "journal_index"), List.of("applier")))) {
-        ps.setString(1, applier);
-        ps.setLong(2, position);
+      PreparedStatement ps = statement(c, dialect.upsert(POSITION_TABLE, POSITION_COLUMNS, POSITION_KEY));
+      ps.setString(1, applier);
+      ps.setLong(2, position);
+      ps.executeUpdate();
+      for (Map.Entry<String, Long> held : heldPositions.entrySet()) {
+        ps.setString(1, held.getKey());
+        ps.setLong(2, held.getValue());
         ps.executeUpdate();
-        for (Map.Entry<String, Long> held : heldPositions.entrySet()) {
-          ps.setString(1, held.getKey());
-          ps.setLong(2, held.getValue());
-          ps.executeUpdate();
-        }
       }
       c.commit();
       applied = position;
@@ -206,6 +249,63 @@ public final class SideWriter implements AutoCloseable {
     } catch (SQLException | RuntimeException e) {
       close();
       throw e;
+    }
+  }
+
+  private PreparedStatement statement(Connection c, String sql) throws SQLException {
+    PreparedStatement ps = statements.get(sql);
+    if (ps == null) {
+      ps = c.prepareStatement(sql);
+      statements.put(sql, ps);
+    }
+    return ps;
+  }
+
+  /** Rows per multi-row statement, largest first: a few statement texts per shape, a few statements per run. */
+  private static final int[] ROWS_PER_STATEMENT = {256, 64, 16, 4, 1};
+  /** At most this many parameters in one statement (PostgreSQL's protocol takes 65,535). */
+  private static final int MAX_PARAMETERS = 30_000;
+
+  /**
+   * Writes a run of unconditional upserts of one table (whole images of rows mirrored one way) as multi-row
+   * statements. Only the last image of each row is written: each one replaces the row whole, and one statement
+   * may not change a row twice. Rows of the run are then written in another order than the changes came, which
+   * only a unique index besides the primary key could tell apart: such tables are not taken here (see
+   * {@link #regroupable}).
+   */
+  private void upsertRows(Connection c, Shape shape, List<Prepared> run) throws SQLException {
+    Map<Row, Prepared> last = new java.util.LinkedHashMap<>(run.size() * 2);
+    for (Prepared p : run) {
+      if (last.put(p.key(), p) != null) {
+        last.remove(p.key());
+        last.put(p.key(), p);
+      }
+    }
+    List<Prepared> rows = new ArrayList<>(last.values());
+    int width = shape.columns().size();
+    int from = 0;
+    while (from < rows.size()) {
+      int left = rows.size() - from;
+      int n = 1;
+      for (int size : ROWS_PER_STATEMENT) {
+        if (size <= left && size * width <= MAX_PARAMETERS) {
+          n = size;
+          break;
+        }
+      }
+      int count = n;
+      String sql = multiRow.computeIfAbsent(shape, k -> new HashMap<>()).computeIfAbsent(count,
+          k -> dialect.upsertRows(shape.table(), shape.columns(), shape.keys(), count));
+      PreparedStatement ps = statement(c, sql);
+      int p = 1;
+      for (int r = from; r < from + n; r++) {
+        for (Value value : rows.get(r).values()) {
+          JdbcValues.bind(ps, p++, value);
+        }
+      }
+      ps.executeUpdate();
+      batches++;
+      from += n;
     }
   }
 
@@ -221,7 +321,12 @@ public final class SideWriter implements AutoCloseable {
   public String drift(String monolithTable, Row row) throws SQLException {
     TableMapping mapping = mappings.get(monolithTable);
     String table = side.isMonolith() ? mapping.sourceTable() : mapping.targetTable();
+    Fitting known = fitting.get(table);
+    if (known != null && known.matches(row)) {
+      return null; // the same columns with values of the same types as a row that fitted: they fit
+    }
     Map<String, String> types = types(table);
+    boolean byType = true;
     for (Map.Entry<String, Value> column : row.columns().entrySet()) {
       String name = column(mapping, column.getKey());
       if (name == null) {
@@ -231,12 +336,51 @@ public final class SideWriter implements AutoCloseable {
       if (type == null) {
         return "column " + name + " is not in " + where(table);
       }
-      if (!fits(column.getValue(), type) && convert(column.getValue(), type) == null) {
-        return "column " + name + " of " + where(table) + " is " + type + ", the other side sends "
-            + column.getValue().type() + " " + column.getValue();
+      if (!fits(column.getValue(), type)) {
+        byType = false;
+        if (convert(column.getValue(), type) == null) {
+          return "column " + name + " of " + where(table) + " is " + type + ", the other side sends "
+              + column.getValue().type() + " " + column.getValue();
+        }
       }
     }
+    if (byType) {
+      fitting.put(table, Fitting.of(row));
+    }
     return null;
+  }
+
+  /**
+   * A row's shape: its columns and the types of their values.
+   *
+   * @param names the columns, in order.
+   * @param types their values' types.
+   */
+  private record Fitting(String[] names, ValueType[] types) {
+    static Fitting of(Row row) {
+      String[] names = new String[row.size()];
+      ValueType[] types = new ValueType[row.size()];
+      int i = 0;
+      for (Map.Entry<String, Value> column : row.columns().entrySet()) {
+        names[i] = column.getKey();
+        types[i++] = column.getValue().type();
+      }
+      return new Fitting(names, types);
+    }
+
+    boolean matches(Row row) {
+      if (row.size() != names.length) {
+        return false;
+      }
+      int i = 0;
+      for (Map.Entry<String, Value> column : row.columns().entrySet()) {
+        if (types[i] != column.getValue().type() || !names[i].equals(column.getKey())) {
+          return false;
+        }
+        i++;
+      }
+      return true;
+    }
   }
 
   private String where(String table) {
@@ -251,6 +395,7 @@ public final class SideWriter implements AutoCloseable {
   public void forgetSchemas() {
     columnTypes.clear();
     regroupable.clear();
+    fitting.clear();
   }
 
   private static Map<String, String> readColumns(Connection c, String table) throws SQLException {
@@ -287,7 +432,7 @@ public final class SideWriter implements AutoCloseable {
   }
 
   private long position(Connection c, String key) throws SQLException {
-    try (PreparedStatement ps = c.prepareStatement("SELECT journal_index FROM " + JdbcApplier.POSITION_TABLE
+    try (PreparedStatement ps = c.prepareStatement("SELECT journal_index FROM " + POSITION_TABLE
         + " WHERE applier = ?")) {
       ps.setString(1, key);
       try (java.sql.ResultSet rs = ps.executeQuery()) {
@@ -296,13 +441,29 @@ public final class SideWriter implements AutoCloseable {
     }
   }
 
+  /**
+   * The last journal index this writer committed to its database (its {@value #POSITION_TABLE} row).
+   *
+   * @return the index; {@link Journal#NO_INDEX} if none.
+   * @throws SQLException if the database cannot be read.
+   */
+  public long position() throws SQLException {
+    try {
+      applied = appliedPosition(connection());
+      return applied;
+    } catch (SQLException | RuntimeException e) {
+      close();
+      throw e;
+    }
+  }
+
   private long appliedPosition(Connection c) throws SQLException {
     try (Statement st = c.createStatement()) {
-      st.execute("CREATE TABLE IF NOT EXISTS " + JdbcApplier.POSITION_TABLE
+      st.execute("CREATE TABLE IF NOT EXISTS " + POSITION_TABLE
           + " (applier VARCHAR(64) PRIMARY KEY, journal_index BIGINT NOT NULL)");
     }
     long position = Journal.NO_INDEX;
-    try (PreparedStatement ps = c.prepareStatement("SELECT journal_index FROM " + JdbcApplier.POSITION_TABLE
+    try (PreparedStatement ps = c.prepareStatement("SELECT journal_index FROM " + POSITION_TABLE
         + " WHERE applier = ?")) {
       ps.setString(1, applier);
       try (java.sql.ResultSet rs = ps.executeQuery()) {
@@ -323,8 +484,20 @@ public final class SideWriter implements AutoCloseable {
    * @param countsMiss whether changing no row counts as a skipped write.
    * @param table this side's table, for updates that may be regrouped; null for any other statement.
    * @param key the row's key.
+   * @param upsert for an unconditional upsert, its shape (runs of them go as multi-row statements); else null.
    */
-  private record Prepared(String sql, List<Value> values, boolean countsMiss, String table, Row key) {}
+  private record Prepared(String sql, List<Value> values, boolean countsMiss, String table, Row key,
+      Shape upsert) {}
+
+  /**
+   * The shape of an insert or upsert statement.
+   *
+   * @param type the write's type.
+   * @param table this side's table.
+   * @param columns the columns given, in parameter order.
+   * @param keys the key columns.
+   */
+  private record Shape(Write.Type type, String table, List<String> columns, List<String> keys) {}
 
   /**
    * Regroups runs of updates to one table so that statements of one shape sit together and go in one JDBC batch.
@@ -402,6 +575,7 @@ public final class SideWriter implements AutoCloseable {
       keys.add(name);
     }
     StringBuilder sql = new StringBuilder();
+    Shape shape = null;
     switch (write.type()) {
       case UPDATE -> {
         sql.append("UPDATE ").append(dialect.name(table)).append(" SET ");
@@ -459,10 +633,10 @@ public final class SideWriter implements AutoCloseable {
             params.add(new Param(name, column.getValue()));
           }
         }
-        if (write.type() == Write.Type.UPSERT) {
-          sql.append(dialect.upsert(table, columns, keys));
-        } else {
-          sql.append(dialect.insertIfAbsent(table, columns, keys));
+        shape = new Shape(write.type(), table, columns, keys);
+        sql.append(shapes.computeIfAbsent(shape, k -> k.type() == Write.Type.UPSERT
+            ? dialect.upsert(k.table(), k.columns(), k.keys()) : dialect.insertIfAbsent(k.table(), k.columns(), k.keys())));
+        if (write.type() != Write.Type.UPSERT) {
           if (dialect.insertIfAbsentRepeatsKey()) {
             int k = 0;
             for (Value value : write.key().columns().values()) {
@@ -481,7 +655,8 @@ public final class SideWriter implements AutoCloseable {
       values.add(converted == null ? param.value() : converted);
     }
     return new Prepared(sql.toString(), values, write.type() != Write.Type.FORCE_DELETE
-        && write.type() != Write.Type.INSERT_MISSING, write.type() == Write.Type.UPDATE ? table : null, write.key());
+        && write.type() != Write.Type.INSERT_MISSING, write.type() == Write.Type.UPDATE ? table : null, write.key(),
+        write.type() == Write.Type.UPSERT ? shape : null);
   }
 
   /**
@@ -659,8 +834,7 @@ public final class SideWriter implements AutoCloseable {
       Connection c = dataSource.getConnection();
       try {
         dialect = Dialect.of(c);
-        // Replication origins are cluster-wide, and both sides may live in one cluster: one origin per side.
-        ApplySessions.mark(c, session + "_" + (side.isMonolith() ? "monolith" : "service"), takeSessionsOver);
+        ApplySessions.mark(c, session, takeSessionsOver);
         c.setAutoCommit(false);
       } catch (SQLException | RuntimeException e) {
         c.close();
@@ -677,6 +851,7 @@ public final class SideWriter implements AutoCloseable {
     statements.clear();
     versions = null;
     columnTypes.clear();
+    fitting.clear();
     applied = Journal.NO_INDEX - 1;
     DataSources.discard(connection);
     connection = null;

@@ -1,4 +1,4 @@
-package io.cutover.engine.sync.internal;
+package io.cutover.engine.apply;
 
 import io.cutover.engine.event.Row;
 import io.cutover.engine.event.Side;

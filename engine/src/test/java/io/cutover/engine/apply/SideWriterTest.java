@@ -1,10 +1,9 @@
-package io.cutover.engine.sync.internal;
+package io.cutover.engine.apply;
 
 import static io.cutover.engine.testing.TestSupport.rows;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.cutover.engine.apply.TableMapping;
 import io.cutover.engine.event.Row;
 import io.cutover.engine.event.Side;
 import io.cutover.engine.event.Value;

@@ -114,6 +114,6 @@ public final class JdbcValues {
   }
 
   private static long micros(Instant instant) {
-    return ChronoUnit.MICROS.between(Instant.EPOCH, instant);
+    return Value.epochMicros(instant);
   }
 }

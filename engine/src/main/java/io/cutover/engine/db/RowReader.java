@@ -5,7 +5,6 @@ import java.sql.ResultSet;
 import java.sql.ResultSetMetaData;
 import java.sql.SQLException;
 import java.sql.Types;
-import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
@@ -76,7 +75,7 @@ public final class RowReader {
         case INSTANT -> {
           OffsetDateTime time = rs.getObject(column, OffsetDateTime.class);
           yield time == null ? Value.NULL
-              : Value.timestampMicros(ChronoUnit.MICROS.between(Instant.EPOCH, time.toInstant()));
+              : Value.timestampMicros(Value.epochMicros(time.toInstant()));
         }
         case WALL_CLOCK -> {
           LocalDateTime time = rs.getObject(column, LocalDateTime.class);

@@ -188,8 +188,7 @@ public final class ValueConversions {
       if (t.contains("TIMESTAMP")) {
         if (isZoned(t)) {
           java.time.Instant instant = java.time.OffsetDateTime.parse(text).toInstant();
-          return Value.timestampMicros(java.time.temporal.ChronoUnit.MICROS.between(java.time.Instant.EPOCH,
-              instant));
+          return Value.timestampMicros(Value.epochMicros(instant));
         }
         java.time.LocalDateTime local = java.time.LocalDateTime.parse(text);
         return Value.localTimestampMicros(java.time.temporal.ChronoUnit.MICROS.between(

@@ -108,6 +108,17 @@ public final class Value {
   }
 
   /**
+   * Microseconds since 1970-01-01T00:00Z of an instant, for any year a database holds ({@code
+   * ChronoUnit.MICROS.between} overflows before 1678 and after 2261: its nanoseconds do not fit a long).
+   *
+   * @param instant the instant.
+   * @return the microseconds.
+   */
+  public static long epochMicros(java.time.Instant instant) {
+    return Math.addExact(Math.multiplyExact(instant.getEpochSecond(), 1_000_000L), instant.getNano() / 1_000);
+  }
+
+  /**
    * A timestamp without time zone.
    *
    * @param micros microseconds since 1970-01-01T00:00 in no zone.

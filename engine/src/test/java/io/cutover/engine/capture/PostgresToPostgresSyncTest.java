@@ -66,7 +66,10 @@ class PostgresToPostgresSyncTest {
           "UPDATE payment SET paid = TRUE, paid_at = '2026-11-24 12:00:00+00' WHERE id = 1",
           "BEGIN; UPDATE payment SET amount = 6.00 WHERE id = 2; INSERT INTO payment (id, order_id) VALUES (3, 12); "
               + "COMMIT",
-          "DELETE FROM payment WHERE id = 3");
+          "DELETE FROM payment WHERE id = 3",
+          // far from 1970 (java.time's microsecond difference of instants overflows before 1678 and after 2261)
+          "INSERT INTO payment (id, order_id, paid_at, booked) VALUES (4, 13, '9999-12-31 23:59:59.999999+00', "
+              + "'1500-06-01 12:00:00.000005'), (5, 14, '1500-06-01 12:00:00+00', '9999-12-31 23:59:59')");
       String query = "SELECT * FROM %s ORDER BY 1";
       String expected = "SELECT id, order_id, amount, paid, ratio, paid_at, booked, due, ref, raw, meta, note "
           + "FROM payment ORDER BY 1";
@@ -76,7 +79,7 @@ class PostgresToPostgresSyncTest {
         Thread.sleep(20);
       }
       assertEquals(rows(monolith, expected), rows(service, String.format(query, "payments")));
-      assertEquals(2, rows(service, "SELECT 1 FROM payments").size());
+      assertEquals(4, rows(service, "SELECT 1 FROM payments").size());
       assertEquals(List.of("it's"), rows(service, "SELECT note FROM payments WHERE payment_id = 2"));
     } finally {
       capture.uninstall();

@@ -11,6 +11,16 @@ import org.junit.jupiter.api.Test;
 
 class ValueConversionsTest {
   @Test
+  void timestampsFarFrom1970ConvertToo() {
+    // java.time's microsecond difference of instants overflows before 1678 and after 2261
+    assertEquals(Value.timestampMicros(253_402_300_799_999_999L),
+        ValueConversions.toColumn(Value.of("9999-12-31T23:59:59.999999Z"), "TIMESTAMPTZ"));
+    assertEquals(Value.timestampMicros(-14_831_769_600_000_000L),
+        ValueConversions.toColumn(Value.of("1500-01-01T00:00:00Z"), "TIMESTAMPTZ"));
+    assertEquals(-14_831_769_600_000_000L, Value.epochMicros(java.time.Instant.parse("1500-01-01T00:00:00Z")));
+  }
+
+  @Test
   void compatibleTypesConvertWithoutLossAndOthersAreRefused() {
     Value five = Value.of(5L);
     assertSame(five, ValueConversions.toColumn(five, "bigint"), "fits as it is");

@@ -13,7 +13,6 @@ import io.cutover.engine.event.Value;
 import java.math.BigDecimal;
 import java.sql.ResultSet;
 import java.sql.SQLException;
-import java.time.Instant;
 import java.time.LocalDate;
 import java.time.LocalDateTime;
 import java.time.OffsetDateTime;
@@ -198,7 +197,7 @@ public final class PgChangeRows {
         case "date" -> Value.date((int) LocalDate.parse(v.asText()).toEpochDay());
         case "timestamp" -> Value.localTimestampMicros(ChronoUnit.MICROS.between(EPOCH,
             LocalDateTime.parse(v.asText())));
-        case "timestamptz" -> Value.timestampMicros(ChronoUnit.MICROS.between(Instant.EPOCH,
+        case "timestamptz" -> Value.timestampMicros(Value.epochMicros(
             OffsetDateTime.parse(v.asText()).toInstant()));
         case "uuid" -> Value.of(UUID.fromString(v.asText()));
         case "json", "jsonb" -> Value.json(v.toString());

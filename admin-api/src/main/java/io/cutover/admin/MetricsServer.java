@@ -261,6 +261,14 @@ public final class MetricsServer implements AutoCloseable {
       header(out, "cutover_validation_outstanding", "gauge", "Discrepancies reported by the last round.");
       checks.forEach((service, v) -> sample(out, "cutover_validation_outstanding", label("service", service),
           v.outstanding()));
+      header(out, "cutover_validation_lag_alerts_total", "counter",
+          "Times the pipeline was found behind by more than the validation lag tolerance (one per episode).");
+      checks.forEach((service, v) -> sample(out, "cutover_validation_lag_alerts_total", label("service", service),
+          v.lagAlerts()));
+      header(out, "cutover_validation_behind_seconds", "gauge",
+          "How far behind the pipeline was found by the last validation round when more than the tolerance, else 0.");
+      checks.forEach((service, v) -> sample(out, "cutover_validation_behind_seconds", label("service", service),
+          v.behindMillis() / 1000.0));
       header(out, "cutover_validation_full_scans_total", "counter", "Rounds that scanned the tables in full.");
       checks.forEach((service, v) -> sample(out, "cutover_validation_full_scans_total", label("service", service),
           v.fullScans()));

@@ -237,7 +237,7 @@ final class ValidationMethods {
           .setRowsCompared(s.rowsCompared()).setReported(s.reported()).setHeldBack(s.heldBack())
           .setRepaired(s.repaired()).setOutstanding(s.outstanding()).setFailures(s.failures())
           .setLastRoundMillis(s.lastRoundMillis()).setFullScans(s.fullScans()).setRowsRechecked(s.rowsRechecked())
-          .setLastRoundEndMillis(s.lastRoundEndMillis()).putAllOutstandingByTable(outstandingByTable(v)).build());
+          .setLastRoundEndMillis(s.lastRoundEndMillis()).setLagAlerts(s.lagAlerts()).setBehindMillis(s.behindMillis()).putAllOutstandingByTable(outstandingByTable(v)).build());
     });
     return out;
   }

@@ -889,10 +889,14 @@ public final class CutoverCli implements Callable<Integer> {
           long parked = migration.syncs().values().stream().mapToLong(s -> s.stats().parked()).sum();
           long outstanding = migration.validations().values().stream().mapToLong(v -> v.stats().outstanding())
               .sum();
+          long behind = migration.validations().values().stream().mapToLong(v -> v.stats().behindMillis()).max()
+              .orElse(0);
           out.printf("cutover: captured %d%s, journaled %d, in flight %d, conflicts %d (parked %d), "
-              + "discrepancies %d%n",
+              + "discrepancies %d%s%n",
               captured, migration.config().kafka() == null ? "" : ", consumed from Kafka " + consumed,
-              stats.durable(), stats.inFlight(), conflicts, parked, outstanding);
+              stats.durable(), stats.inFlight(), conflicts, parked, outstanding, behind == 0 ? ""
+                  : String.format(java.util.Locale.ROOT, " (validation waits: the pipeline is %.1f s behind, more "
+                      + "than the lag tolerance)", behind / 1000.0));
         }
       } finally {
         if (admin != null) {

@@ -94,15 +94,32 @@ public final class Backfill {
    */
   public void install() throws SQLException {
     try (Connection c = source.getConnection(); Statement st = c.createStatement()) {
-      st.execute("CREATE TABLE IF NOT EXISTS " + WATERMARK_TABLE + " (id INT PRIMARY KEY, mark VARCHAR(80))");
-      try (ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM " + WATERMARK_TABLE)) {
-        rs.next();
-        if (rs.getLong(1) == 0) {
-          st.execute("INSERT INTO " + WATERMARK_TABLE + " VALUES (1, 'none')");
-        }
-      }
+      installWatermark(c, 1);
       st.execute("CREATE TABLE IF NOT EXISTS " + PROGRESS_TABLE + " (table_name VARCHAR(128) PRIMARY KEY, "
           + "last_key VARCHAR(8000), rows_done BIGINT NOT NULL, done BOOLEAN NOT NULL)");
+    }
+  }
+
+  /**
+   * Creates the watermark table if it does not exist, and one of its rows if missing (idempotent). Its rows are
+   * marks written into a captured stream: row 1 is the backfill's, others are validation's marks.
+   *
+   * @param c a connection to the side.
+   * @param row the row.
+   * @throws SQLException if they cannot be created.
+   */
+  public static void installWatermark(Connection c, int row) throws SQLException {
+    try (Statement st = c.createStatement()) {
+      st.execute("CREATE TABLE IF NOT EXISTS " + WATERMARK_TABLE + " (id INT PRIMARY KEY, mark VARCHAR(80))");
+      try (ResultSet rs = st.executeQuery("SELECT COUNT(*) FROM " + WATERMARK_TABLE + " WHERE id = " + row)) {
+        rs.next();
+        if (rs.getLong(1) == 0) {
+          st.execute("INSERT INTO " + WATERMARK_TABLE + " VALUES (" + row + ", 'none')");
+        }
+      }
+    }
+    if (!c.getAutoCommit()) {
+      c.commit();
     }
   }
 

@@ -199,6 +199,37 @@ public final class EventCodec {
   }
 
   /**
+   * Whether an encoded event changes a given table, read without decoding or allocating.
+   *
+   * @param buffer holding the event.
+   * @param offset where it starts.
+   * @param length its length.
+   * @param tableUtf8 the table's name as UTF-8 bytes, as the change names it.
+   * @return true when the event's table is that one.
+   */
+  public static boolean tableIs(DirectBuffer buffer, int offset, int length, byte[] tableUtf8) {
+    int end = offset + length;
+    int p = offset + HEADER_BYTES;
+    if ((buffer.getByte(offset + FLAGS) & FLAG_SERVICE) != 0) { // skip the service's name
+      if (p + Integer.BYTES > end) {
+        return false;
+      }
+      p += Integer.BYTES + buffer.getInt(p);
+    }
+    if (p < offset || p + Integer.BYTES > end || buffer.getInt(p) != tableUtf8.length
+        || p + Integer.BYTES + tableUtf8.length > end) {
+      return false;
+    }
+    p += Integer.BYTES;
+    for (int i = 0; i < tableUtf8.length; i++) {
+      if (buffer.getByte(p + i) != tableUtf8[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
    * The key hash a change to a row would carry ({@link #keyHash(DirectBuffer, int)}), computed from the table and
    * key (for lookups off the ring; allocates).
    *

@@ -45,6 +45,8 @@ import java.util.concurrent.ExecutionException;
  * changelog whenever it is assigned (role apply or all). Thread-safe to close from any thread.
  */
 public final class Migration implements AutoCloseable {
+  /** The first watermark row of validation's marks (one row per service, in the configuration's order). */
+  static final int MARK_ROWS = 1000;
   private final MigrationConfig config;
   private final List<ChangeCapture> captures;
   private final Pipeline pipeline;
@@ -69,7 +71,8 @@ public final class Migration implements AutoCloseable {
   private volatile Exception backfillFailure;
 
   private Migration(MigrationConfig config, List<ChangeCapture> captures, Pipeline pipeline,
-      Map<String, BidirectionalSync> syncs, ChangeClock clock, Map<String, List<TableConfig>> tablesByService) {
+      Map<String, BidirectionalSync> syncs, ChangeClock clock, Map<String, List<TableConfig>> tablesByService,
+      Map<String, io.cutover.engine.validate.PipelineMarks> marks) {
     this.config = config;
     this.captures = captures;
     this.pipeline = pipeline;
@@ -84,7 +87,7 @@ public final class Migration implements AutoCloseable {
               DataSources.of(config.monolith().url(), config.monolith().user(), config.monolith().password()),
               DataSources.of(side.url(), side.user(), side.password())).depth(v.depth()).build())
           .consistency(v.strict() ? Consistency.STRICT : Consistency.EVENTUAL).tolerance(v.tolerance())
-          .clock(clock).audit(audit);
+          .clock(clock).marks(marks.get(service.getKey())).audit(audit);
       for (TableConfig table : service.getValue()) {
         TableMapping mapping = mapping(table);
         repairer.table(mapping, table.bidirectional());
@@ -165,6 +168,12 @@ public final class Migration implements AutoCloseable {
       monolithTables = java.util.Arrays.copyOf(monolithTables, monolithTables.length + 1);
       monolithTables[monolithTables.length - 1] = io.cutover.engine.backfill.Backfill.WATERMARK_TABLE;
     }
+    // Eventual validation waits for marks written into each captured side's stream to pass the pipeline.
+    boolean marking = kafka == null && !config.validation().strict();
+    if (marking && backfill == null) {
+      monolithTables = java.util.Arrays.copyOf(monolithTables, monolithTables.length + 1);
+      monolithTables[monolithTables.length - 1] = io.cutover.engine.backfill.Backfill.WATERMARK_TABLE;
+    }
     if (capturing) {
       captures.add(capture(config.monolith(), monolithTables, config.tables().stream()
           .filter(TableConfig::bidirectional).map(TableConfig::source).collect(java.util.stream.Collectors.toSet())));
@@ -191,7 +200,32 @@ public final class Migration implements AutoCloseable {
           .filter(t -> t.service().equals(service.getKey()) && t.bidirectional())
           .map(TableConfig::target).distinct().toArray(String[]::new);
       if (tables.length > 0 && capturing) {
+        if (marking) {
+          tables = java.util.Arrays.copyOf(tables, tables.length + 1);
+          tables[tables.length - 1] = io.cutover.engine.backfill.Backfill.WATERMARK_TABLE;
+        }
         captures.add(capture(service.getValue(), tables));
+      }
+    }
+    Map<String, List<javax.sql.DataSource>> markedSides = new LinkedHashMap<>();
+    if (marking) {
+      int row = MARK_ROWS;
+      for (Map.Entry<String, SideConfig> service : config.services().entrySet()) {
+        if (tablesByService.containsKey(service.getKey())) {
+          List<javax.sql.DataSource> sides = new ArrayList<>();
+          sides.add(DataSources.of(config.monolith().url(), config.monolith().user(), config.monolith().password()));
+          if (config.tables().stream().anyMatch(t -> t.service().equals(service.getKey()) && t.bidirectional())) {
+            sides.add(DataSources.of(service.getValue().url(), service.getValue().user(),
+                service.getValue().password()));
+          }
+          for (javax.sql.DataSource side : sides) {
+            try (java.sql.Connection c = side.getConnection()) {
+              io.cutover.engine.backfill.Backfill.installWatermark(c, row);
+            }
+          }
+          markedSides.put(service.getKey(), sides);
+        }
+        row++;
       }
     }
     Map<String, String> units = kafka == null ? Map.of() : KafkaWiring.topics(config);
@@ -258,8 +292,17 @@ public final class Migration implements AutoCloseable {
       fromKafka.start(pipeline);
       captures.add(fromKafka);
     }
+    Map<String, io.cutover.engine.validate.PipelineMarks> marks = new LinkedHashMap<>();
+    int row = MARK_ROWS;
+    for (String service : config.services().keySet()) {
+      if (markedSides.containsKey(service)) {
+        marks.put(service, new io.cutover.engine.validate.PipelineMarks(clock,
+            io.cutover.engine.backfill.Backfill.WATERMARK_TABLE, row, markedSides.get(service)));
+      }
+      row++;
+    }
     Migration migration = new Migration(config, captures, pipeline, syncs, clock, applying ? tablesByService
-        : Map.of());
+        : Map.of(), marks);
     migration.capturePipeline = capturePipeline;
     migration.kafkaCapture = fromKafka;
     migration.kafkaPublisher = publisher;

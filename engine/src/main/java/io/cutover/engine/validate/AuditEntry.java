@@ -23,7 +23,9 @@ public record AuditEntry(long timeMicros, Kind kind, String service, String tabl
     /** A discrepancy reported. */
     DISCREPANCY,
     /** A repair sent through the pipeline. */
-    REPAIR
+    REPAIR,
+    /** The pipeline found behind by more than the lag tolerance, or caught up again. */
+    LAG
   }
 
   /** Checks that nothing is null. */

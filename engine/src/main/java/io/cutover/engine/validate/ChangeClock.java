@@ -3,6 +3,7 @@ package io.cutover.engine.validate;
 import io.cutover.engine.event.ChangeEvent;
 import io.cutover.engine.event.EventCodec;
 import io.cutover.engine.event.Row;
+import io.cutover.engine.event.Value;
 import io.cutover.engine.pipeline.ChangeHandler;
 import io.cutover.engine.pipeline.ChangeRecord;
 import java.util.ArrayList;
@@ -23,6 +24,8 @@ import org.agrona.collections.Long2LongHashMap;
  * {@code capacity} rows are remembered; beyond that, rows quiet for longer than the horizon are forgotten.
  */
 public final class ChangeClock implements ChangeHandler {
+  /** The column of the mark table that carries a mark's text ({@link #expectMark}). */
+  public static final String MARK_COLUMN = "mark";
   /** The handler's default name. */
   public static final String NAME = "checksum";
   private final int capacity;
@@ -41,6 +44,9 @@ public final class ChangeClock implements ChangeHandler {
   private long[] stamps = new long[1024];
   private boolean[] fromService = new boolean[1024];
   private int batch;
+  private volatile byte[] markTable;
+  private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.CompletableFuture<Long>> marks =
+      new java.util.concurrent.ConcurrentHashMap<>();
 
   /**
    * A clock remembering up to a million rows, forgetting rows quiet for ten minutes when full.
@@ -103,6 +109,10 @@ public final class ChangeClock implements ChangeHandler {
       }
       eventEnds[batch] = start + change.length();
     }
+    byte[] watched = markTable;
+    if (watched != null && !marks.isEmpty() && EventCodec.tableIs(change.buffer(), 0, change.length(), watched)) {
+      passed(change.decode()); // a mark: rare, so decoding here allocates nothing per ordinary change
+    }
     keys[batch] = change.keyHash();
     stamps[batch] = change.hlc();
     fromService[batch] = EventCodec.fromService(change.buffer(), 0);
@@ -150,6 +160,48 @@ public final class ChangeClock implements ChangeHandler {
     batch = 0;
   }
 
+
+  private void passed(ChangeEvent mark) {
+    Value value = mark.after() == null ? null : mark.after().get(MARK_COLUMN);
+    if (value != null && !value.isNull()) {
+      java.util.concurrent.CompletableFuture<Long> waiting = marks.remove(value.asString());
+      if (waiting != null) {
+        waiting.complete(System.currentTimeMillis());
+      }
+    }
+  }
+
+  /**
+   * Watches for a mark: a row of the mark table whose {@value #MARK_COLUMN} column is set to a given text. This
+   * handler sees a change only after every apply handler has applied it and every change before it, so once a mark
+   * written to a captured database passes, every change that side committed before the mark has been applied. Call
+   * before writing the mark.
+   *
+   * @param table the mark table, as captured changes name it (the same on every side).
+   * @param mark a text no other mark uses.
+   * @return completes, with the time it passed in milliseconds since the epoch, when the mark passes this stage.
+   */
+  public java.util.concurrent.CompletableFuture<Long> expectMark(String table, String mark) {
+    byte[] name = table.getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    byte[] current = markTable;
+    if (current != null && !Arrays.equals(current, name)) {
+      throw new IllegalStateException("this clock watches marks on " + new String(current,
+          java.nio.charset.StandardCharsets.UTF_8) + ", not " + table);
+    }
+    markTable = name;
+    java.util.concurrent.CompletableFuture<Long> passed = new java.util.concurrent.CompletableFuture<>();
+    marks.put(mark, passed);
+    return passed;
+  }
+
+  /**
+   * Stops watching for a mark (it was given up on).
+   *
+   * @param mark the mark.
+   */
+  public void forgetMark(String mark) {
+    marks.remove(mark);
+  }
 
   private void forgetQuiet(long now) {
     Long2LongHashMap.KeyIterator it = seen.keySet().iterator();

@@ -20,10 +20,14 @@ import java.util.concurrent.atomic.AtomicLong;
 /**
  * Validation on a schedule while the migration runs: each round validates every table pair with the
  * {@link Validator}, then decides per discrepancy whether to report it. At {@link Consistency#STRICT} every one is
- * reported. At {@link Consistency#EVENTUAL} a discrepancy is reported only when it was first seen at least the lag
- * tolerance ago and its row had no change through the pipeline within the tolerance (the {@link ChangeClock} of the
- * checksum stage says when), so rows merely in transit never raise an alarm, while a divergence that persists is
- * reported one tolerance after it is first seen. Reported discrepancies go to the {@link ValidationListener}, the
+ * reported. At {@link Consistency#EVENTUAL} with {@link PipelineMarks} (what {@code cutover run} uses), a difference
+ * is reported only once every change committed on either side before the round's reads has been through the
+ * pipeline (the marks written after the reads have passed the checksum stage) and no change to its row has passed
+ * since the row was read: rows in flight never raise an alarm, however far behind the pipeline is, and a real
+ * divergence is reported as soon as the pipeline has caught up with it. When the marks do not pass within the lag
+ * tolerance, the round raises one alert of its own (the pipeline is behind by more than the tolerance) instead of
+ * row discrepancies. Without marks, a discrepancy is reported once first seen at least the tolerance ago with its
+ * row quiet in the {@link ChangeClock} for as long. Reported discrepancies go to the {@link ValidationListener}, the
  * {@link AuditLog} and, with automatic repair, to the {@link Repairer}; every round is audited.
  *
  * <p>Thread-safe: rounds run one at a time, on the schedule or through {@link #runOnce}.
@@ -51,6 +55,10 @@ public final class ContinuousValidator implements AutoCloseable {
   private final AtomicLong fullScans = new AtomicLong();
   private final AtomicLong rowsRechecked = new AtomicLong();
   private final Duration fullScanEvery;
+  private final PipelineMarks marks;
+  private final AtomicLong lagAlerts = new AtomicLong();
+  private PipelineMarks.Pending behind;
+  private volatile long behindMillis;
   private final Map<TableMapping, TableState> states = new HashMap<>();
   private long lastFullScan;
   private volatile long outstanding;
@@ -72,6 +80,7 @@ public final class ContinuousValidator implements AutoCloseable {
     this.repairer = builder.repairer;
     this.authority = builder.authority;
     this.fullScanEvery = builder.fullScanEvery;
+    this.marks = builder.marks;
   }
 
   /**
@@ -141,9 +150,18 @@ public final class ContinuousValidator implements AutoCloseable {
       if (!incremental && fullScanEvery != null) {
         clock.resetChanged(); // what changes from now on is read again after this scan
       }
+      long scanStart = System.currentTimeMillis();
+      List<ValidationReport> reports = new ArrayList<>();
       for (TableMapping table : tables) {
-        ValidationReport report = incremental ? recheck(table) : fullScan(table);
+        ValidationReport report = incremental ? recheck(table, scanStart) : fullScan(table, scanStart);
         rowsCompared.addAndGet(report.monolithRows() + report.serviceRows());
+        reports.add(report);
+      }
+      // The barrier comes after every read: what a read saw was committed before the marks were written.
+      boolean caughtUp = consistency == Consistency.STRICT || marks == null || caughtUp(cause);
+      for (int t = 0; t < tables.size(); t++) {
+        TableMapping table = tables.get(t);
+        ValidationReport report = reports.get(t);
         long now = System.currentTimeMillis();
         List<Discrepancy> fresh = new ArrayList<>();
         int reportedHere = 0;
@@ -151,8 +169,14 @@ public final class ContinuousValidator implements AutoCloseable {
           String id = d.table() + " " + d.key();
           seenNow.add(id);
           long first = firstSeen.computeIfAbsent(id, k -> now);
-          boolean report1 = consistency == Consistency.STRICT
-              || (now - first >= toleranceMillis && now - lastChange(table, d) >= toleranceMillis);
+          boolean report1;
+          if (consistency == Consistency.STRICT) {
+            report1 = true;
+          } else if (marks != null) { // the pipeline caught up, and nothing passed it for this row since its read
+            report1 = caughtUp && lastChange(table, d) < readMillis(table, id, scanStart);
+          } else {
+            report1 = now - first >= toleranceMillis && now - lastChange(table, d) >= toleranceMillis;
+          }
           if (!report1) {
             heldBack.incrementAndGet();
             continue;
@@ -211,6 +235,65 @@ public final class ContinuousValidator implements AutoCloseable {
     }
   }
 
+  /**
+   * Writes marks on every captured side and waits up to the tolerance for them to pass the pipeline. When they do
+   * not, the pipeline is behind by more than the tolerance: that is one alert of its own (raised once while it
+   * lasts), and no row is reported this round.
+   */
+  private boolean caughtUp(String cause) throws Exception {
+    PipelineMarks.Pending pending = marks.write();
+    try {
+      pending.passed().get(Math.max(1, toleranceMillis), TimeUnit.MILLISECONDS);
+    } catch (java.util.concurrent.TimeoutException e) {
+      long now = System.currentTimeMillis();
+      if (behind == null) {
+        behind = pending; // kept watched: when it passes, the lag it measured is known
+        lagAlerts.incrementAndGet();
+        String detail = "the pipeline is behind by more than the lag tolerance (" + toleranceMillis + " ms): marks "
+            + "written " + (now - pending.writtenMillis()) + " ms ago have not passed it; no row is reported until "
+            + "it catches up";
+        LOG.warn("validation of {}: {}", validator.service(), detail);
+        if (audit != null) {
+          audit.append(new AuditEntry(now * 1_000L, AuditEntry.Kind.LAG, validator.service(), "", cause, detail));
+        }
+        for (ValidationListener listener : listeners) {
+          try {
+            listener.onLagExceedsTolerance(Duration.ofMillis(now - pending.writtenMillis()));
+          } catch (RuntimeException failed) {
+            LOG.warn("validation listener {} failed on the lag alert", listener, failed);
+          }
+        }
+      } else {
+        marks.forget(pending);
+      }
+      PipelineMarks.Pending oldest = behind.passed().isDone() ? pending : behind;
+      behindMillis = now - oldest.writtenMillis();
+      return false;
+    }
+    if (behind != null) {
+      marks.forget(behind);
+      String detail = "the pipeline caught up with the lag tolerance again: the first marks it was late with were "
+          + "written " + (System.currentTimeMillis() - behind.writtenMillis()) + " ms ago";
+      if (audit != null) {
+        audit.append(new AuditEntry(System.currentTimeMillis() * 1_000L, AuditEntry.Kind.LAG, validator.service(),
+            "", cause, detail));
+      }
+      behind = null;
+    }
+    behindMillis = 0;
+    return true;
+  }
+
+  /** When the row of a discrepancy was last read (incremental rounds keep rows known to differ across rounds). */
+  private long readMillis(TableMapping table, String id, long scanStart) {
+    TableState state = states.get(table);
+    if (state == null) {
+      return scanStart;
+    }
+    Open open = state.open.get(id);
+    return open == null ? scanStart : open.readMillis();
+  }
+
   /** Incremental rounds: a difference tree per table pair and the rows known to differ. */
   private static final class TableState {
     MerkleTree difference;
@@ -219,7 +302,7 @@ public final class ContinuousValidator implements AutoCloseable {
   }
 
   /** A row known to differ: its bucket, both sides' hashes (null: missing) and the discrepancy. */
-  private record Open(long keyHash, long[] monolith, long[] service, Discrepancy discrepancy) {}
+  private record Open(long keyHash, long[] monolith, long[] service, Discrepancy discrepancy, long readMillis) {}
 
   private boolean incrementalPossible() {
     if (fullScanEvery == null || clock.overflowed()
@@ -236,7 +319,7 @@ public final class ContinuousValidator implements AutoCloseable {
   }
 
   /** A full validation, which also reseeds the incremental state when there is one. */
-  private ValidationReport fullScan(TableMapping table) throws Exception {
+  private ValidationReport fullScan(TableMapping table, long scanStart) throws Exception {
     Validator.Scan scan = validator.scan(table);
     if (fullScanEvery != null) {
       TableState state = new TableState();
@@ -244,7 +327,7 @@ public final class ContinuousValidator implements AutoCloseable {
       state.complete = !scan.report().truncated();
       for (Validator.Recheck r : validator.hashes(table, scan.report().discrepancies())) {
         state.open.put(r.discrepancy().table() + " " + r.key(), new Open(r.keyHash(), r.monolith(), r.service(),
-            r.discrepancy()));
+            r.discrepancy(), scanStart));
       }
       states.put(table, state);
     }
@@ -256,7 +339,7 @@ public final class ContinuousValidator implements AutoCloseable {
    * the tolerance at the eventual level), are read again on both sides; the difference tree (monolith minus
    * service) is updated with them, and must then differ exactly in the buckets of the rows known to differ.
    */
-  private ValidationReport recheck(TableMapping table) throws Exception {
+  private ValidationReport recheck(TableMapping table, long scanStart) throws Exception {
     long started = System.currentTimeMillis() * 1_000L;
     long t0 = System.nanoTime();
     long quietSince = consistency == Consistency.STRICT ? Long.MAX_VALUE : System.currentTimeMillis()
@@ -282,7 +365,7 @@ public final class ContinuousValidator implements AutoCloseable {
         monolithRows += r.monolith() == null ? 0 : 1;
         serviceRows += r.service() == null ? 0 : 1;
         if (r.discrepancy() != null) {
-          state.open.put(id, new Open(r.keyHash(), r.monolith(), r.service(), r.discrepancy()));
+          state.open.put(id, new Open(r.keyHash(), r.monolith(), r.service(), r.discrepancy(), scanStart));
         }
       }
       rowsRechecked.addAndGet(keys.size());
@@ -372,7 +455,7 @@ public final class ContinuousValidator implements AutoCloseable {
   public ValidationStats stats() {
     return new ValidationStats(rounds.get(), rowsCompared.get(), reportedTotal.get(), heldBack.get(),
         repaired.get(), outstanding, failures.get(), lastRoundMillis, lastRoundEnd, fullScans.get(),
-        rowsRechecked.get());
+        rowsRechecked.get(), lagAlerts.get(), behindMillis);
   }
 
   /**
@@ -425,6 +508,7 @@ public final class ContinuousValidator implements AutoCloseable {
     private Repairer repairer;
     private Authority authority;
     private Duration fullScanEvery;
+    private PipelineMarks marks;
 
     private Builder(Validator validator) {
       this.validator = Objects.requireNonNull(validator, "validator");
@@ -509,6 +593,21 @@ public final class ContinuousValidator implements AutoCloseable {
     }
 
     /**
+     * Makes the eventual level exact under any lag: after each round's reads, marks are written on every captured
+     * side, and a difference is reported only once they have passed the pipeline (every change committed before
+     * them has been applied) and no change to the row has passed since the row was read. When the marks take
+     * longer than the tolerance, the round reports the lag (one alert while it lasts) instead of rows. Without
+     * marks, a difference is reported once it has persisted, and its row been quiet, for the tolerance.
+     *
+     * @param value the barrier (its clock must be this validator's clock).
+     * @return this builder.
+     */
+    public Builder marks(PipelineMarks value) {
+      marks = value;
+      return this;
+    }
+
+    /**
      * Where alerts go.
      *
      * @param value the listener.
@@ -556,6 +655,9 @@ public final class ContinuousValidator implements AutoCloseable {
       if (fullScanEvery != null && (clock == null || !clock.tracksKeys())) {
         throw new IllegalArgumentException("incremental validation (fullScanEvery) needs a change clock that "
             + "tracks keys: ChangeClock.trackingKeys(...)");
+      }
+      if (marks != null && clock == null) {
+        throw new IllegalArgumentException("pipeline marks need the change clock that sees them pass: clock(...)");
       }
       return new ContinuousValidator(this);
     }

@@ -20,4 +20,12 @@ public interface ValidationListener {
    * @param reported how many of its discrepancies are reported (the rest are held back as possibly in flight).
    */
   default void onValidated(ValidationReport report, int reported) {}
+
+  /**
+   * The pipeline is behind by more than the lag tolerance (marks written after a round's reads did not pass it in
+   * time), so no row is reported until it catches up. Called once when this starts; again only after it caught up.
+   *
+   * @param behind how far behind it is, at least.
+   */
+  default void onLagExceedsTolerance(java.time.Duration behind) {}
 }

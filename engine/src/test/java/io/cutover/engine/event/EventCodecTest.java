@@ -30,6 +30,19 @@ class EventCodecTest {
   }
 
   @Test
+  void anEncodedEventNamesItsTableWithoutBeingDecoded() {
+    ExpandableArrayBuffer buffer = new ExpandableArrayBuffer(64);
+    qt().withExamples(1_000).forAll(ChangeEvents.events()).checkAssert(event -> {
+      int length = EventCodec.encode(event, buffer, 0);
+      assertTrue(EventCodec.tableIs(buffer, 0, length, event.table().getBytes(StandardCharsets.UTF_8)));
+      assertTrue(!EventCodec.tableIs(buffer, 0, length, (event.table() + "x").getBytes(StandardCharsets.UTF_8)));
+      // a cut-off event is no table's
+      assertTrue(!EventCodec.tableIs(buffer, 0, EventCodec.HEADER_BYTES + 2,
+          event.table().getBytes(StandardCharsets.UTF_8)) || event.table().isEmpty());
+    });
+  }
+
+  @Test
   void keyHashDependsOnTableAndKeyOnly() {
     ChangeEvent a = insert("orders", 1, "x");
     ChangeEvent sameRow = insert("orders", 1, "other value");

@@ -175,6 +175,58 @@ class PostgresBidirectionalSyncTest {
         "uninstall removes the row transaction triggers");
   }
 
+  /**
+   * One service transaction adds to a counter twice while the monolith adds too: sync's write of the monolith's
+   * delta waits for that transaction and then finds the row changed by it (so it is left to the transaction's
+   * changes to take), and both changes of the transaction arrive with images taken before sync's answer. The
+   * monolith's delta lands once: answered at the transaction's first change, not again at its second.
+   */
+  @Test
+  void shouldAddADeltaOnceToARowATransactionChangedTwice() throws Exception {
+    DataSource monolith = Postgres.newDatabase("twicemono");
+    DataSource service = Postgres.newDatabase("twicesvc");
+    for (DataSource side : List.of(monolith, service)) {
+      exec(side, "CREATE TABLE item (id BIGINT PRIMARY KEY, name TEXT, stock INT NOT NULL)",
+          "INSERT INTO item VALUES (2, 'n2', 100), (3, 'n3', 100)");
+    }
+    Properties user = new Properties();
+    user.setProperty("user", "postgres");
+    PostgresLogicalCapture monolithCapture = PostgresLogicalCapture.builder(Side.MONOLITH, url(monolith), user)
+        .tables("item").slot("cutover_twice_monolith").replicaIdentityFull(true).build();
+    PostgresLogicalCapture serviceCapture = PostgresLogicalCapture.builder(Side.service("inventory"), url(service),
+        user).tables("item").slot("cutover_twice_service").replicaIdentityFull(true).build();
+    monolithCapture.install();
+    serviceCapture.install();
+    BidirectionalSync sync = BidirectionalSync.builder("inventory", monolith, service, dir.resolve("state"))
+        .table(TableMapping.identity("item"), ConflictPolicy.LAST_WRITER_WINS.column("stock", Rule.COUNTER)).build();
+    String item = "SELECT id, name, stock FROM item ORDER BY id";
+    try (Pipeline pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.of(dir.resolve("journal")))
+        .ringSize(1024).build()).apply(sync).start()) {
+      try (Connection c = service.getConnection()) {
+        c.setAutoCommit(false);
+        try (java.sql.Statement st = c.createStatement()) {
+          st.execute("UPDATE item SET stock = stock + 1 WHERE id = 2");
+          st.execute("UPDATE item SET name = 'renamed' WHERE id = 3");
+          st.execute("UPDATE item SET stock = stock + 2 WHERE id = 2");
+          st.execute("UPDATE item SET stock = stock + 3 WHERE id = 3");
+        }
+        c.commit();
+      }
+      exec(monolith, "UPDATE item SET stock = stock + 10 WHERE id = 2", "UPDATE item SET stock = stock + 20 "
+          + "WHERE id = 3");
+      monolithCapture.start(pipeline);
+      await(() -> sync.stats().toService() >= 2);
+      assertEquals(List.of("2|n2|103", "3|renamed|103"), rows(service, item),
+          "the monolith's deltas wait for the service's changes to the rows");
+      serviceCapture.start(pipeline);
+      await(() -> sync.stats().toMonolith() >= 4);
+      awaitSame(monolith, item, service, item, SETTLE);
+      assertEquals(List.of("2|n2|113", "3|renamed|123"), rows(monolith, item), "every delta once, on both sides");
+    } finally {
+      stop(sync, monolithCapture, serviceCapture);
+    }
+  }
+
   /** Stops the captures and the sync, and removes what the captures installed. */
   static void stop(BidirectionalSync sync, PostgresLogicalCapture... captures) throws java.sql.SQLException {
     for (PostgresLogicalCapture capture : captures) {

@@ -170,10 +170,33 @@ public final class TestSupport {
       stable = left.equals(right) && left.equals(last) ? stable + 1 : 0;
       last = left;
       if (System.nanoTime() > deadline) {
-        throw new AssertionError("sides did not converge:\n  monolith " + left + "\n  service  " + right);
+        throw new AssertionError("sides did not converge (" + left.size() + " and " + right.size() + " rows):\n"
+            + differences(left, right));
       }
       Thread.sleep(200);
     }
+  }
+
+  /** The rows of two results that differ (the first 40, by the text before the first '|', their key). */
+  private static String differences(List<String> left, List<String> right) {
+    java.util.Map<String, String> a = new java.util.LinkedHashMap<>();
+    left.forEach(r -> a.put(r.split("\\|", 2)[0], r));
+    java.util.Map<String, String> b = new java.util.LinkedHashMap<>();
+    right.forEach(r -> b.put(r.split("\\|", 2)[0], r));
+    java.util.Set<String> keys = new java.util.LinkedHashSet<>(a.keySet());
+    keys.addAll(b.keySet());
+    StringBuilder out = new StringBuilder();
+    int shown = 0;
+    int differing = 0;
+    for (String key : keys) {
+      if (!java.util.Objects.equals(a.get(key), b.get(key))) {
+        differing++;
+        if (shown++ < 40) {
+          out.append("  monolith ").append(a.get(key)).append("  service ").append(b.get(key)).append('\n');
+        }
+      }
+    }
+    return out.append("  ").append(differing).append(" rows differ").toString();
   }
 
   /**

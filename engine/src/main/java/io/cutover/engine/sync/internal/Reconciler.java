@@ -109,6 +109,12 @@ public final class Reconciler {
     next.monolithTransaction = state == null ? 0 : state.monolithTransaction;
     next.serviceTransaction = state == null ? 0 : state.serviceTransaction;
     long transaction = transaction(e);
+    // A further change of the side's transaction that sync already answered once: its image predates that answer
+    // (sync's writes to the row wait for the transaction to commit), so what it seems to lack was already sent.
+    // (With change sequences for versions, sync's answer to an earlier change of the transaction found a later
+    // sequence and was dropped, so the last change answers.)
+    boolean answered = versions.apply(e.side()) == RowVersions.Kind.TRANSACTION && transaction != 0
+        && transaction == (e.side().isMonolith() ? next.monolithTransaction : next.serviceTransaction);
     if (e.side().isMonolith()) {
       next.monolithPosition = Math.max(next.monolithPosition, position);
       next.monolithTransaction = transaction != 0 ? transaction : next.monolithTransaction;
@@ -124,7 +130,7 @@ public final class Reconciler {
       next.sentService.putAll(state.sentService);
     }
     if (versions.apply(e.side()) != RowVersions.Kind.NONE) {
-      resync(e, policy, next, writes);
+      resync(e, policy, next, writes, answered);
     } else if (state != null) {
       // A value sync wrote to this side while one of the side's own changes was in flight can have overwritten
       // it, if the side held the value sync expected by coincidence. Whenever the side's changes arrive, write
@@ -180,9 +186,12 @@ public final class Reconciler {
    * only once sync has seen all its changes to the row), so the columns where it differs from the converged row
    * are written to it, on condition that it has not changed the row since: a value that lost a conflict, and
    * whatever a write skipped while the side's change was on its way left behind. Counter columns get the
-   * difference as a delta.
+   * difference as a delta, once per transaction of the side: with transaction ids for versions, every change of a
+   * transaction that changed the row more than once carries the same version, and the images of its later changes
+   * predate the delta sent when its first change was reconciled (and every write sync made to the row since,
+   * which waited for the transaction to commit), so adding the difference again would count those deltas twice.
    */
-  private void resync(ChangeEvent e, ConflictPolicy policy, RowState next, List<Write> writes) {
+  private void resync(ChangeEvent e, ConflictPolicy policy, RowState next, List<Write> writes, boolean answered) {
     Set<String> written = new java.util.HashSet<>();
     for (Write w : writes) {
       if (w.side().equals(e.side()) && w.type() == Write.Type.UPDATE) {
@@ -205,7 +214,7 @@ public final class Reconciler {
       if (policy.rule(column.getKey()).kind() != Rule.Kind.COUNTER) {
         values.put(column.getKey(), converged);
         expected.put(column.getKey(), column.getValue());
-      } else if (isNumber(converged) && isNumber(column.getValue())
+      } else if (!answered && isNumber(converged) && isNumber(column.getValue())
           && converged.type() == column.getValue().type()) {
         // what the side lacks of the converged count: deltas held back while this change was on its way, or the
         // other side's share after an insert/insert decision; added, so nothing the side does meanwhile is lost

@@ -24,7 +24,9 @@ public final class Reports {
         .setServiceRows(report.serviceRows()).setDiscrepancyCount(report.discrepancyCount())
         .setElapsedMillis(report.elapsed().toMillis());
     report.discrepancies().stream().limit(limit).forEach(d -> table.addDiscrepancies(discrepancy(service, d)));
-    return table.build();
+    report.countsByKind().forEach((kind, count) -> table.putCountsByKind(kind.name().toLowerCase(Locale.ROOT),
+        count));
+    return table.setListCut(table.getDiscrepanciesCount() < report.discrepancyCount()).build();
   }
 
   /**

@@ -213,6 +213,9 @@ public final class CutoverCli implements Callable<Integer> {
       java.util.Map<String, java.util.List<io.cutover.engine.validate.Discrepancy>> found =
           new java.util.LinkedHashMap<>();
       long total = 0;
+      int tablesDiffering = 0;
+      java.util.Map<io.cutover.engine.validate.Discrepancy.Kind, Long> byKind = new java.util.EnumMap<>(
+          io.cutover.engine.validate.Discrepancy.Kind.class);
       try (io.cutover.engine.validate.AuditLog audit = authority != null && !dryRun ? null
           : io.cutover.engine.validate.AuditLog.open(loaded.stateDirectory().resolve("audit"))) {
         for (MigrationConfig.TableConfig t : tables) {
@@ -235,11 +238,15 @@ public final class CutoverCli implements Callable<Integer> {
                 }
               }
               if (report.discrepancyCount() > Math.min(limit, report.discrepancies().size())) {
-                out.printf("  ... %d more%n", report.discrepancyCount() - Math.min(limit,
-                    report.discrepancies().size()));
+                out.printf("  ... %d more (the list stops at --limit %d)%n", report.discrepancyCount()
+                    - Math.min(limit, report.discrepancies().size()), limit);
               }
             }
             total += report.discrepancyCount();
+            if (!report.consistent()) {
+              tablesDiffering++;
+              report.countsByKind().forEach((kind, count) -> byKind.merge(kind, count, Long::sum));
+            }
             found.computeIfAbsent(t.service(), k -> new java.util.ArrayList<>()).addAll(report.discrepancies());
             if (audit != null) {
               audit.append(new io.cutover.engine.validate.AuditEntry(report.startedMicros(),
@@ -257,7 +264,11 @@ public final class CutoverCli implements Callable<Integer> {
       }
       if (authority == null) {
         if (!json) {
-          out.printf("cutover: %d discrepancies%n", total);
+          StringBuilder kinds = new StringBuilder();
+          byKind.forEach((kind, count) -> kinds.append(", ").append(kind.name().toLowerCase(java.util.Locale.ROOT))
+              .append(' ').append(count));
+          out.printf("cutover: %d discrepancies in %d of %d tables%s%n", total, tablesDiffering, tables.size(),
+              kinds);
         }
         return DISCREPANCIES;
       }

@@ -360,12 +360,17 @@ class CutoverCliTest {
     exec(mono, "DELETE FROM users WHERE id = 5");
     Result found = cli("validate", "--config", file, "--limit", "2");
     assertEquals(CutoverCli.DISCREPANCIES, found.code(), found.out() + found.err());
-    assertTrue(found.out().contains("3 discrepancies"), found.out());
-    assertTrue(found.out().contains("... 1 more"), found.out());
+    assertTrue(found.out().contains("3 discrepancies (missing_on_monolith 1, missing_on_service 1, columns_differ 1)"),
+        "the table's line counts them by kind: " + found.out());
+    assertTrue(found.out().contains("... 1 more (the list stops at --limit 2)"), found.out());
+    assertTrue(found.out().strip().endsWith("cutover: 3 discrepancies in 1 of 1 tables, missing_on_monolith 1, "
+        + "missing_on_service 1, columns_differ 1"), "a summary line a script can check: " + found.out());
     Result json = cli("validate", "--config", file, "--json");
     assertEquals(CutoverCli.DISCREPANCIES, json.code());
     assertTrue(json.out().strip().startsWith("{\"service\":\"accounts\",\"table\":\"users\""), json.out());
     assertTrue(json.out().contains("\"discrepancyCount\":\"3\""), json.out());
+    assertTrue(json.out().contains("\"countsByKind\":{\"missing_on_monolith\":\"1\",\"missing_on_service\":\"1\","
+        + "\"columns_differ\":\"1\"}"), json.out());
     assertEquals(1, json.out().strip().lines().count(), "one JSON object per table pair, nothing else");
 
     Result plan = cli("validate", "--config", file, "--repair", "monolith", "--dry-run");

@@ -1,5 +1,6 @@
 package io.cutover.engine.capture;
 
+import io.cutover.engine.capture.internal.PgInstall;
 import io.cutover.engine.capture.internal.PgOutputDecoder;
 import io.cutover.engine.db.Dialect;
 import io.cutover.engine.db.RowVersions;
@@ -108,7 +109,7 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
       }
       Map<String, Set<String>> keys = primaryKeys(c);
       if (rowVersions) {
-        installRowTransactions(c, st, keys);
+        installRowTransactions(c, keys);
       }
       for (String table : tables) {
         if (fullIdentity.test(table)) {
@@ -122,7 +123,8 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
               }
             }
           }
-          st.execute("ALTER TABLE " + table + " REPLICA IDENTITY FULL");
+          PgInstall.inTransaction(c, "setting REPLICA IDENTITY FULL on " + table, alter -> alter.execute(
+              "ALTER TABLE " + table + " REPLICA IDENTITY FULL"));
         }
       }
       boolean exists;
@@ -163,35 +165,30 @@ public final class PostgresLogicalCapture extends ThreadedCapture {
    * Row transactions ({@link RowVersions#TRANSACTIONS}): a trigger per table records the last application
    * transaction to change each row, which sync's writes to this side check.
    */
-  private void installRowTransactions(Connection c, Statement st, Map<String, Set<String>> keys)
-      throws SQLException {
-    // One transaction: the trigger is replaced at every start while the application writes, and an application
-    // transaction committed between a DROP and a CREATE of their own would go unrecorded (sync would then take the
-    // row's older version for the last one and hold back its writes to that row for good).
-    c.setAutoCommit(false);
-    try {
+  private void installRowTransactions(Connection c, Map<String, Set<String>> keys) throws SQLException {
+    // One transaction: were a trigger replaced while the application writes, an application transaction committed
+    // between a DROP and a CREATE of their own would go unrecorded (sync would then take the row's older version for
+    // the last one and hold back its writes to that row for good). A trigger in place as wanted is left alone: a
+    // restart takes no lock on the application's tables (PgInstall).
+    PgInstall.inTransaction(c, "installing row transactions", st -> {
       st.execute(RowVersions.CREATE_TRANSACTIONS);
       String schema = currentSchema(st);
       for (String table : tables) {
         String trigger = RowVersions.pgName(RowVersions.TRANSACTION_TRIGGER_PREFIX, table);
         String legacy = RowVersions.TRANSACTION_TRIGGER_PREFIX + table.replace('.', '_');
-        if (!legacy.equals(trigger)) {
-          st.execute("DROP TRIGGER IF EXISTS " + legacy + " ON " + table); // PostgreSQL cut it to 63 bytes
+        if (!legacy.equals(trigger) && PgInstall.triggerExists(c, table, legacy)) {
+          st.execute("DROP TRIGGER " + legacy + " ON " + table); // PostgreSQL cut it to 63 bytes
         }
         for (String sql : RowVersions.pgTransactionFunction(table, new ArrayList<>(keys.get(table)), schema)) {
-          st.execute(sql);
+          st.execute(sql); // CREATE OR REPLACE FUNCTION: no lock on the table
         }
-        st.execute("DROP TRIGGER IF EXISTS " + trigger + " ON " + table);
-        st.execute("CREATE TRIGGER " + trigger + " AFTER INSERT OR UPDATE OR DELETE ON " + table
-            + " FOR EACH ROW EXECUTE FUNCTION " + RowVersions.transactionFunction(table));
+        if (!PgInstall.triggerIsCurrent(c, table, trigger, trigger, List.of())) {
+          st.execute("DROP TRIGGER IF EXISTS " + trigger + " ON " + table);
+          st.execute("CREATE TRIGGER " + trigger + " AFTER INSERT OR UPDATE OR DELETE ON " + table
+              + " FOR EACH ROW EXECUTE FUNCTION " + RowVersions.transactionFunction(table));
+        }
       }
-      c.commit();
-    } catch (SQLException | RuntimeException e) {
-      c.rollback();
-      throw e;
-    } finally {
-      c.setAutoCommit(true);
-    }
+    });
   }
 
   /** The schema Cutover's tables are created in: the session's current one. */

@@ -3,6 +3,7 @@ package io.cutover.engine.capture;
 import io.cutover.engine.capture.internal.ChangeTableReader;
 import io.cutover.engine.capture.internal.H2ChangeTrigger;
 import io.cutover.engine.capture.internal.PgChangeRows;
+import io.cutover.engine.capture.internal.PgInstall;
 import io.cutover.engine.capture.internal.TriggerSchema;
 import io.cutover.engine.db.Dialect;
 import io.cutover.engine.db.RowVersions;
@@ -76,59 +77,74 @@ public final class TriggerCapture extends ThreadedCapture {
       for (String table : tables) {
         keys.put(table, checkTable(connection, dialect.name(table)));
       }
+      if (dialect == Dialect.POSTGRESQL) {
+        PgInstall.inTransaction(connection, "installing trigger capture", st -> installIn(connection, st, dialect,
+            keys));
+        return;
+      }
       connection.setAutoCommit(false);
       try (Statement st = connection.createStatement()) {
-        if (dialect == Dialect.H2) {
-          st.execute("CREATE TABLE IF NOT EXISTS " + TriggerSchema.CHANGE_TABLE
-              + " (seq BIGINT PRIMARY KEY, tbl VARCHAR(128) NOT NULL, event VARBINARY NOT NULL)");
-        } else {
-          st.execute(PgChangeRows.CHANGE_TABLE);
-        }
-        st.execute(RowVersions.CREATE);
-        st.execute("CREATE SEQUENCE IF NOT EXISTS " + TriggerSchema.SEQUENCE + " START WITH 1");
-        st.execute("CREATE TABLE IF NOT EXISTS " + TriggerSchema.CONFIG_TABLE
-            + " (side VARCHAR(64) NOT NULL, last_seq BIGINT NOT NULL)");
-        String sideName = side.isMonolith() ? "monolith" : side.service();
-        try (ResultSet rs = st.executeQuery("SELECT side FROM " + TriggerSchema.CONFIG_TABLE)) {
-          if (rs.next()) {
-            if (!rs.getString(1).equals(sideName)) {
-              throw new IllegalArgumentException("this database is already captured as side '" + rs.getString(1)
-                  + "', not '" + sideName + "'");
-            }
-          } else {
-            try (PreparedStatement ps = connection.prepareStatement("INSERT INTO " + TriggerSchema.CONFIG_TABLE
-                + " (side, last_seq) VALUES (?, 0)")) {
-              ps.setString(1, sideName);
-              ps.executeUpdate();
-            }
-          }
-        }
-        if (dialect == Dialect.POSTGRESQL) {
-          for (String sql : PgChangeRows.function(PostgresLogicalCapture.currentSchema(st))) {
-            st.execute(sql);
-          }
-        }
-        for (String table : tables) {
-          if (dialect == Dialect.H2) {
-            st.execute("CREATE TRIGGER IF NOT EXISTS " + TriggerSchema.TRIGGER_PREFIX + table + " AFTER INSERT, "
-                + "UPDATE, DELETE ON " + table + " FOR EACH ROW CALL '" + H2ChangeTrigger.class.getName() + "'");
-          } else {
-            String trigger = RowVersions.pgName(TriggerSchema.TRIGGER_PREFIX, table);
-            if (!trigger.equals(TriggerSchema.TRIGGER_PREFIX + table)) {
-              // an older version's name, cut by PostgreSQL to 63 bytes: two triggers would capture twice
-              st.execute("DROP TRIGGER IF EXISTS " + TriggerSchema.TRIGGER_PREFIX + table + " ON " + table);
-            }
-            st.execute("DROP TRIGGER IF EXISTS " + trigger + " ON " + table);
-            // the key's columns are the function's arguments: it records the row's version under them
-            st.execute("CREATE TRIGGER " + trigger + " AFTER INSERT OR UPDATE OR DELETE"
-                + " ON " + table + " FOR EACH ROW EXECUTE FUNCTION cutover_capture("
-                + RowVersions.triggerArguments(keys.get(table)) + ")");
-          }
-        }
+        installIn(connection, st, dialect, keys);
         connection.commit();
       } catch (SQLException | RuntimeException e) {
         connection.rollback();
         throw e;
+      }
+    }
+  }
+
+  /** Creates capture's tables, functions and triggers in the connection's transaction. */
+  private void installIn(Connection connection, Statement st, Dialect dialect,
+      java.util.Map<String, List<String>> keys) throws SQLException {
+    if (dialect == Dialect.H2) {
+      st.execute("CREATE TABLE IF NOT EXISTS " + TriggerSchema.CHANGE_TABLE
+          + " (seq BIGINT PRIMARY KEY, tbl VARCHAR(128) NOT NULL, event VARBINARY NOT NULL)");
+    } else {
+      st.execute(PgChangeRows.CHANGE_TABLE);
+    }
+    st.execute(RowVersions.CREATE);
+    st.execute("CREATE SEQUENCE IF NOT EXISTS " + TriggerSchema.SEQUENCE + " START WITH 1");
+    st.execute("CREATE TABLE IF NOT EXISTS " + TriggerSchema.CONFIG_TABLE
+        + " (side VARCHAR(64) NOT NULL, last_seq BIGINT NOT NULL)");
+    String sideName = side.isMonolith() ? "monolith" : side.service();
+    try (ResultSet rs = st.executeQuery("SELECT side FROM " + TriggerSchema.CONFIG_TABLE)) {
+      if (rs.next()) {
+        if (!rs.getString(1).equals(sideName)) {
+          throw new IllegalArgumentException("this database is already captured as side '" + rs.getString(1)
+              + "', not '" + sideName + "'");
+        }
+      } else {
+        try (PreparedStatement ps = connection.prepareStatement("INSERT INTO " + TriggerSchema.CONFIG_TABLE
+            + " (side, last_seq) VALUES (?, 0)")) {
+          ps.setString(1, sideName);
+          ps.executeUpdate();
+        }
+      }
+    }
+    if (dialect == Dialect.POSTGRESQL) {
+      for (String sql : PgChangeRows.function(PostgresLogicalCapture.currentSchema(st))) {
+        st.execute(sql);
+      }
+    }
+    for (String table : tables) {
+      if (dialect == Dialect.H2) {
+        st.execute("CREATE TRIGGER IF NOT EXISTS " + TriggerSchema.TRIGGER_PREFIX + table + " AFTER INSERT, "
+            + "UPDATE, DELETE ON " + table + " FOR EACH ROW CALL '" + H2ChangeTrigger.class.getName() + "'");
+      } else {
+        String trigger = RowVersions.pgName(TriggerSchema.TRIGGER_PREFIX, table);
+        String legacy = TriggerSchema.TRIGGER_PREFIX + table;
+        if (!trigger.equals(legacy) && PgInstall.triggerExists(connection, table, legacy)) {
+          // an older version's name, cut by PostgreSQL to 63 bytes: two triggers would capture twice
+          st.execute("DROP TRIGGER " + legacy + " ON " + table);
+        }
+        // the key's columns are the function's arguments: it records the row's version under them (left alone
+        // when in place as wanted: replacing it locks the application out of the table)
+        if (!PgInstall.triggerIsCurrent(connection, table, trigger, "cutover_capture", keys.get(table))) {
+          st.execute("DROP TRIGGER IF EXISTS " + trigger + " ON " + table);
+          st.execute("CREATE TRIGGER " + trigger + " AFTER INSERT OR UPDATE OR DELETE"
+              + " ON " + table + " FOR EACH ROW EXECUTE FUNCTION cutover_capture("
+              + RowVersions.triggerArguments(keys.get(table)) + ")");
+        }
       }
     }
   }

@@ -143,6 +143,7 @@ public final class Validator implements AutoCloseable {
     await(monolithScan);
     int[] leaves = monolithTree.differingLeaves(serviceTree);
     List<Discrepancy> found = new ArrayList<>();
+    long[] byKind = new long[Discrepancy.Kind.values().length];
     long count = 0;
     int from = 0;
     while (from < leaves.length) {
@@ -153,12 +154,12 @@ public final class Validator implements AutoCloseable {
         rows += weight(monolithTree, serviceTree, leaves[to]);
         batch.set(leaves[to++]);
       }
-      count += classify(plan, monolithTree, batch, found);
+      count += classify(plan, monolithTree, batch, found, byKind);
       from = to;
     }
     return new Scan(new ValidationReport(service, mapping.sourceTable(), mapping.targetTable(), monolithTree.rows(),
-        serviceTree.rows(), leaves.length, count, found, started, Duration.ofNanos(System.nanoTime() - t0)),
-        monolithTree, serviceTree);
+        serviceTree.rows(), leaves.length, count, found, started, Duration.ofNanos(System.nanoTime() - t0),
+        ValidationReport.counts(byKind)), monolithTree, serviceTree);
   }
 
   /**
@@ -266,7 +267,8 @@ public final class Validator implements AutoCloseable {
   }
 
   /** Reads the keys of a batch of differing leaves on both sides, then the rows that differ; returns how many. */
-  private long classify(Plan plan, MerkleTree tree, BitSet batch, List<Discrepancy> found) throws Exception {
+  private long classify(Plan plan, MerkleTree tree, BitSet batch, List<Discrepancy> found, long[] byKind)
+      throws Exception {
     Future<Map<ByteBuffer, Value[]>> serviceKeys = scans.submit(() -> keys(plan, false, tree, batch));
     Map<ByteBuffer, Value[]> monolithKeys = keys(plan, true, tree, batch);
     Map<ByteBuffer, Value[]> onService = await(serviceKeys);
@@ -297,6 +299,7 @@ public final class Validator implements AutoCloseable {
       }
       if (discrepancy != null) {
         count++;
+        byKind[discrepancy.kind().ordinal()]++;
         if (found.size() < reportLimit) {
           found.add(discrepancy);
         }
@@ -305,6 +308,7 @@ public final class Validator implements AutoCloseable {
     for (Map.Entry<ByteBuffer, Row> entry : serviceRows.entrySet()) {
       if (!monolithRows.containsKey(entry.getKey())) {
         count++;
+        byKind[Discrepancy.Kind.MISSING_ON_MONOLITH.ordinal()]++;
         if (found.size() < reportLimit) {
           found.add(new Discrepancy(plan.mapping.sourceTable(), Discrepancy.Kind.MISSING_ON_MONOLITH,
               plan.key(entry.getValue()), null, entry.getValue(), List.of()));

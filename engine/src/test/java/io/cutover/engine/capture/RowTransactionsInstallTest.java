@@ -36,6 +36,10 @@ class RowTransactionsInstallTest {
     PostgresLogicalCapture capture = PostgresLogicalCapture.builder(Side.MONOLITH, url(db), user).tables("account")
         .slot("rowtx_install").build();
     capture.install();
+    // an older trigger (not on deletes): the next start must replace it
+    String trigger = RowVersions.pgName(RowVersions.TRANSACTION_TRIGGER_PREFIX, "account");
+    exec(db, "DROP TRIGGER " + trigger + " ON account", "CREATE TRIGGER " + trigger + " AFTER INSERT OR UPDATE ON "
+        + "account FOR EACH ROW EXECUTE FUNCTION " + RowVersions.transactionFunction("account"));
     try (Connection holder = db.getConnection(); Connection waiter = db.getConnection()) {
       // An application transaction holds the table while the engine restarts and installs again...
       holder.setAutoCommit(false);
@@ -64,6 +68,47 @@ class RowTransactionsInstallTest {
       login.get();
       assertEquals(List.of("id=1", "id=2"), rows(db, "SELECT row_key FROM " + RowVersions.TRANSACTIONS
           + " WHERE table_name = 'account' ORDER BY row_key"), "both application writes are recorded");
+      assertEquals(List.of("29"), rows(db, "SELECT tgtype FROM pg_trigger WHERE tgname = '" + trigger + "'"),
+          "replaced: after insert, update or delete, for each row");
+    } finally {
+      capture.uninstall();
+    }
+  }
+
+  /**
+   * A restart while an application transaction writes two captured tables: it holds one and goes on to the other.
+   * Replacing the triggers table after table would lock the second and wait for the first, and PostgreSQL would
+   * break the deadlock by failing one of them (the engine's start, in the crash soak); the triggers are in place,
+   * so the start takes no lock on the tables at all.
+   */
+  @Test
+  void aRestartTakesNoLockOnTablesWhoseTriggersAreInPlace() throws Exception {
+    DataSource db = Postgres.newDatabase("rowtx_restart");
+    exec(db, "CREATE TABLE orders (id INT PRIMARY KEY, total INT NOT NULL)",
+        "CREATE TABLE stock (id INT PRIMARY KEY, qty INT NOT NULL)",
+        "INSERT INTO orders VALUES (1, 0)", "INSERT INTO stock VALUES (1, 10)");
+    Properties user = new Properties();
+    user.setProperty("user", "postgres");
+    PostgresLogicalCapture capture = PostgresLogicalCapture.builder(Side.MONOLITH, url(db), user)
+        .tables("orders", "stock").slot("rowtx_restart").replicaIdentityFull(true).build();
+    capture.install();
+    try (Connection app = db.getConnection()) {
+      app.setAutoCommit(false);
+      try (Statement st = app.createStatement()) {
+        st.executeUpdate("UPDATE stock SET qty = qty - 1 WHERE id = 1");
+        CompletableFuture<Void> restart = CompletableFuture.runAsync(() -> {
+          try {
+            capture.install();
+          } catch (Exception e) {
+            throw new IllegalStateException(e);
+          }
+        });
+        restart.get(20, java.util.concurrent.TimeUnit.SECONDS); // while the application's transaction is open
+        st.executeUpdate("UPDATE orders SET total = total + 5 WHERE id = 1");
+      }
+      app.commit();
+      assertEquals(List.of("id=1|orders", "id=1|stock"), rows(db, "SELECT row_key, table_name FROM "
+          + RowVersions.TRANSACTIONS + " ORDER BY table_name"), "the transaction's writes are recorded");
     } finally {
       capture.uninstall();
     }

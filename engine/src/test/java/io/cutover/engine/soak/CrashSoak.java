@@ -35,8 +35,9 @@ import javax.sql.DataSource;
 /**
  * A crash soak of the sync on the path {@code cutover run} takes: {@code Migration} started from a YAML file in a
  * JVM of its own ({@link BidiCrashWorker}), two real databases, concurrent writers on both sides at a paced rate
- * (single-row transactions over thousands of keys: logins that bump a counter and set a last-writer-wins
- * timestamp, stock decrements, renames and password changes, sign-ups and deletes), an online backfill at start,
+ * (transactions of a few operations over thousands of keys, sometimes twice on one row: logins that bump a
+ * counter and set a last-writer-wins timestamp, stock decrements, renames and password changes, sign-ups and
+ * deletes), an online backfill at start,
  * and the engine SIGKILLed at random moments (during the backfill, under load, right after a restart) and started
  * again. The ground truth is what the writers committed: after the load stops and the sides settle, both sides
  * hold the same rows, every counter equals its committed increments, every committed insert is there and every
@@ -63,7 +64,7 @@ public final class CrashSoak {
    * One soak's settings.
    *
    * @param capture the databases and capture.
-   * @param ratePerSide single-row transactions a second offered on each side.
+   * @param ratePerSide operations (each changing a row) a second offered on each side.
    * @param writersPerSide connections writing on each side.
    * @param seconds how long the load runs.
    * @param kills how many times the engine is SIGKILLed during the load.
@@ -72,9 +73,10 @@ public final class CrashSoak {
    * @param downMillis how long the engine stays down after a kill.
    * @param settleSeconds how long the sides get to converge after the load.
    * @param seed the random seed (key choice, kill moments).
+   * @param txOps operations a writer commits in one transaction (1: single-row transactions).
    */
   public record Settings(Capture capture, int ratePerSide, int writersPerSide, int seconds, int kills, int users,
-      int items, int downMillis, int settleSeconds, long seed) {
+      int items, int downMillis, int settleSeconds, long seed, int txOps) {
     /**
      * Settings from system properties ({@code cutover.soak.*}), with the given defaults.
      *
@@ -92,12 +94,13 @@ public final class CrashSoak {
           Integer.getInteger("cutover.soak.items", defaults.items),
           Integer.getInteger("cutover.soak.downMillis", defaults.downMillis),
           Integer.getInteger("cutover.soak.settleSeconds", defaults.settleSeconds),
-          Long.getLong("cutover.soak.seed", defaults.seed));
+          Long.getLong("cutover.soak.seed", defaults.seed),
+          Integer.getInteger("cutover.soak.txOps", defaults.txOps));
     }
 
     Settings withSeed(long value) {
       return new Settings(capture, ratePerSide, writersPerSide, seconds, kills, users, items, downMillis,
-          settleSeconds, value);
+          settleSeconds, value, txOps);
     }
   }
 
@@ -105,8 +108,8 @@ public final class CrashSoak {
    * What one soak saw.
    *
    * @param settings its settings.
-   * @param committed transactions the writers committed, per side (monolith, service).
-   * @param achievedRate committed transactions a second, per side.
+   * @param committed operations the writers committed, per side (monolith, service).
+   * @param achievedRate committed operations a second, per side.
    * @param lockTimeouts application statements that timed out on a lock (not committed, retried), per side.
    * @param killsAt seconds into the load at which the engine was killed.
    * @param settleMillis how long the sides took to converge after the load (or the limit).
@@ -121,9 +124,10 @@ public final class CrashSoak {
 
     /** One line for logs and the benchmark record. */
     public String summary() {
-      return String.format(Locale.ROOT, "%s seed=%d rate/side=%d writers/side=%d load=%ds kills at %s: committed "
-          + "monolith %d (%.0f/s) service %d (%.0f/s)%s; settled in %.1f s; %s", settings.capture(), settings.seed(),
-          settings.ratePerSide(), settings.writersPerSide(), settings.seconds(), killsAt, committed[0],
+      return String.format(Locale.ROOT, "%s seed=%d rate/side=%d writers/side=%d ops/tx=%d load=%ds kills at %s: "
+          + "committed monolith %d (%.0f/s) service %d (%.0f/s)%s; settled in %.1f s; %s", settings.capture(),
+          settings.seed(), settings.ratePerSide(), settings.writersPerSide(), settings.txOps(), settings.seconds(),
+          killsAt, committed[0],
           achievedRate[0], committed[1], achievedRate[1], lockTimeouts[0] + lockTimeouts[1] == 0 ? ""
               : "; application lock timeouts " + lockTimeouts[0] + " / " + lockTimeouts[1], settleMillis / 1000.0,
           problems.isEmpty() ? "PASSED" : "FAILED: " + problems.size() + " problem(s): " + String.join("; ",
@@ -164,7 +168,7 @@ public final class CrashSoak {
   /** Application statements that timed out waiting for a lock (H2's lock timeout), per side; not committed. */
   private final AtomicLong[] lockTimeouts = {new AtomicLong(), new AtomicLong()};
   /** SQLSTATEs of a lock wait that ran out: H2's, PostgreSQL's (lock_timeout, deadlock). */
-  private static final java.util.Set<String> LOCK_TIMEOUTS = java.util.Set.of("HYT00", "55P03", "40P01");
+  private static final java.util.Set<String> LOCK_TIMEOUTS = java.util.Set.of("HYT00", "55P03", "40P01", "40001");
   private final List<String> writerFailures = new CopyOnWriteArrayList<>();
 
   private CrashSoak(Settings settings, Path work) throws Exception {
@@ -257,7 +261,7 @@ public final class CrashSoak {
     for (String capture : System.getProperty("cutover.soak.captures", "logical").split(",")) {
       for (int run = 0; run < runs && failed == 0; run++) {
         Settings settings = Settings.fromProperties(Capture.parse(capture), new Settings(Capture.LOGICAL, 2_000, 4,
-            60, 3, 20_000, 2_000, 2_000, 180, 0)).withSeed(Long.getLong("cutover.soak.seed", System.nanoTime())
+            60, 3, 20_000, 2_000, 2_000, 180, 0, 4)).withSeed(Long.getLong("cutover.soak.seed", System.nanoTime())
             + run);
         Path work = TestSupport.tempDir("cutover-soak");
         Result result = run(settings, work);
@@ -394,7 +398,11 @@ public final class CrashSoak {
     }
   }
 
-  /** One writer: single-row transactions, paced to its share of the side's rate, until told to stop. */
+  /**
+   * One writer: operations paced to its share of the side's rate, {@code txOps} to a transaction (single-row
+   * transactions when 1; with more, a login sometimes bumps the same user twice in one transaction), until told to
+   * stop. What an operation did is counted only once its transaction committed.
+   */
   private void write(int side, AtomicBoolean stop) {
     boolean onMonolith = side == 0;
     String users = onMonolith ? "users" : "accounts";
@@ -402,7 +410,9 @@ public final class CrashSoak {
     String items = onMonolith ? "inventory" : "stock";
     String qty = onMonolith ? "qty" : "quantity";
     long interval = TimeUnit.SECONDS.toNanos(1) * settings.writersPerSide() / Math.max(1, settings.ratePerSide());
+    int txOps = Math.max(1, settings.txOps());
     ThreadLocalRandom random = ThreadLocalRandom.current();
+    List<Runnable> done = new ArrayList<>(); // the bookkeeping of the open transaction's operations
     try (Connection c = (onMonolith ? monolith : service).getConnection();
         PreparedStatement login = c.prepareStatement("UPDATE " + users + " SET " + lastLogin
             + " = CURRENT_TIMESTAMP, login_count = login_count + 1 WHERE id = ?");
@@ -412,8 +422,9 @@ public final class CrashSoak {
             : "UPDATE accounts SET password = ? WHERE id = ?");
         PreparedStatement insert = c.prepareStatement("INSERT INTO " + users + " VALUES (?, ?, ?, ?, NULL, 0)");
         PreparedStatement delete = c.prepareStatement("DELETE FROM " + users + " WHERE id = ?")) {
-      c.setAutoCommit(true);
+      c.setAutoCommit(txOps == 1);
       long next = System.nanoTime();
+      int inTransaction = 0;
       while (!stop.get()) {
         long wait = next - System.nanoTime();
         if (wait > 0) {
@@ -424,15 +435,18 @@ public final class CrashSoak {
           int op = random.nextInt(100);
           if (op < 45) {
             long id = 1 + random.nextInt(settings.users());
-            login.setLong(1, id);
-            if (login.executeUpdate() == 1) {
-              logins.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet();
+            int times = txOps > 1 && random.nextInt(4) == 0 ? 2 : 1;
+            for (int t = 0; t < times; t++) {
+              login.setLong(1, id);
+              if (login.executeUpdate() == 1) {
+                done.add(() -> logins.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet());
+              }
             }
           } else if (op < 65) {
             long id = 1 + random.nextInt(settings.items());
             decrement.setLong(1, id);
             if (decrement.executeUpdate() == 1) {
-              decrements.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet();
+              done.add(() -> decrements.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet());
             }
           } else if (op < 75) {
             rename.setString(1, (onMonolith ? "name " : "pw ") + random.nextInt(1_000_000));
@@ -445,12 +459,15 @@ public final class CrashSoak {
             insert.setString(3, "s" + id + "@example.com");
             insert.setString(4, "p" + id);
             insert.executeUpdate();
-            signups.put(id, true);
-            if (random.nextBoolean()) {
-              shared.get(side).add(id);
-            } else {
-              ephemeral.get(side).put(id, true);
-            }
+            boolean keep = random.nextBoolean();
+            done.add(() -> {
+              signups.put(id, true);
+              if (keep) {
+                shared.get(side).add(id);
+              } else {
+                ephemeral.get(side).put(id, true);
+              }
+            });
           } else if (op < 95) {
             // a login on a signed-up user: this side's own, or one the other side made (once it is here)
             List<Long> pool = shared.get(random.nextBoolean() ? side : 1 - side);
@@ -458,7 +475,7 @@ public final class CrashSoak {
               long id = pool.get(random.nextInt(pool.size()));
               login.setLong(1, id);
               if (login.executeUpdate() == 1) {
-                logins.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet();
+                done.add(() -> logins.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet());
               }
             }
           } else {
@@ -467,17 +484,36 @@ public final class CrashSoak {
             if (id != null && ephemeral.get(side).remove(id) != null) {
               delete.setLong(1, id);
               delete.executeUpdate();
-              signups.put(id, false);
+              done.add(() -> signups.put(id, false));
             }
           }
-          committed[side].incrementAndGet();
+          if (++inTransaction == txOps) {
+            if (txOps > 1) {
+              c.commit();
+            }
+            committed[side].addAndGet(inTransaction);
+            inTransaction = 0;
+            done.forEach(Runnable::run);
+            done.clear();
+          }
         } catch (SQLException e) {
-          // an application whose statement timed out on a lock retries it; nothing of it was committed
+          // an application whose statement timed out on a lock (or lost a deadlock) retries; nothing of its
+          // transaction was committed
           if (!LOCK_TIMEOUTS.contains(e.getSQLState())) {
             throw e;
           }
           lockTimeouts[side].incrementAndGet();
+          if (txOps > 1) {
+            c.rollback();
+          }
+          inTransaction = 0;
+          done.clear();
         }
+      }
+      if (inTransaction > 0) {
+        c.commit();
+        committed[side].addAndGet(inTransaction);
+        done.forEach(Runnable::run);
       }
     } catch (SQLException e) {
       writerFailures.add("writer on the " + (onMonolith ? "monolith" : "service") + " failed: " + e);

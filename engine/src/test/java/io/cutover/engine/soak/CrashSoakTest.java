@@ -12,7 +12,7 @@ import org.junit.jupiter.api.Timeout;
 
 /**
  * The crash soak ({@link CrashSoak}) as CI runs it: a short one on PostgreSQL with logical decoding (40 s of load
- * at 2,000 single-row transactions a second on each side, two kills). Longer records run the same test with
+ * at 2,000 row operations a second on each side, four to a transaction, two kills). Longer records run the same test with
  * properties, e.g. 30 soaks in a row: {@code mvn test -pl engine -am -Dtest=CrashSoakTest
  * -Dsurefire.failIfNoSpecifiedTests=false -Dcutover.soak.runs=30 -Dcutover.soak.captures=logical,trigger,h2,kafka}
  * (rate, writers, seconds, kills, users, items, seed: {@code cutover.soak.*}). Each soak's summary goes to
@@ -20,7 +20,7 @@ import org.junit.jupiter.api.Timeout;
  */
 class CrashSoakTest {
   private static final CrashSoak.Settings DEFAULTS = new CrashSoak.Settings(CrashSoak.Capture.LOGICAL, 2_000, 4, 40,
-      2, 20_000, 2_000, 2_000, 180, System.nanoTime());
+      2, 20_000, 2_000, 2_000, 180, System.nanoTime(), 4);
 
   @Test
   @Timeout(value = 6, unit = TimeUnit.HOURS)

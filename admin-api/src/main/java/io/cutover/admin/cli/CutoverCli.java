@@ -890,6 +890,12 @@ public final class CutoverCli implements Callable<Integer> {
                   + " (sync goes on; the next start resumes the copy)");
             }
           }
+          Throwable failed = migration.pipeline().failure();
+          if (failed != null) {
+            spec.commandLine().getErr().println("cutover: the pipeline stopped on a failure its retries do not "
+                + "cover: " + failed + "; exiting so that a restart hands the journaled changes over again");
+            return FAILURE;
+          }
           PipelineStats stats = migration.pipeline().stats();
           // changes read from the databases; with Kafka, what the apply side consumed is shown apart
           long captured = migration.captures().stream().filter(c -> !(c instanceof io.cutover.engine.kafka

@@ -718,14 +718,17 @@ public final class SideWriter implements AutoCloseable {
     return key.build();
   }
 
-  /** Locks rows in key order, a few hundred per statement ({@code SELECT ... FOR UPDATE}). */
+  /** Locks rows in key order ({@code SELECT ... ORDER BY key FOR UPDATE}), in one statement for most batches. */
   private void lockRows(Connection c, String table, List<Row> keys) throws SQLException {
     List<String> columns = keys.get(0).names();
     String names = String.join(", ", columns.stream().map(dialect::name).toList());
     String tuple = "(" + String.join(", ", java.util.Collections.nCopies(columns.size(), "?")) + ")";
     Map<String, String> types = types(table);
-    for (int from = 0; from < keys.size(); from += VERSION_CHUNK) {
-      List<Row> chunk = keys.subList(from, Math.min(keys.size(), from + VERSION_CHUNK));
+    // One statement for as many rows as its parameters allow (the database then takes the locks in key order, as
+    // an application locking rows in key order does; chunks, each in order, would not be ordered among themselves).
+    int perStatement = Math.max(1, LOCK_PARAMETERS / columns.size());
+    for (int from = 0; from < keys.size(); from += perStatement) {
+      List<Row> chunk = keys.subList(from, Math.min(keys.size(), from + perStatement));
       String sql = "SELECT " + names + " FROM " + dialect.name(table) + " WHERE (" + names + ") IN ("
           + String.join(", ", java.util.Collections.nCopies(chunk.size(), tuple)) + ") ORDER BY " + names
           + " FOR UPDATE";
@@ -766,6 +769,8 @@ public final class SideWriter implements AutoCloseable {
   }
 
   private static final int VERSION_CHUNK = 500;
+  /** The most key values one locking statement binds (PostgreSQL allows 65,535 parameters). */
+  private static final int LOCK_PARAMETERS = 30_000;
 
   /**
    * How the side keeps row versions (trigger capture: change sequence numbers; logical capture: transaction ids):

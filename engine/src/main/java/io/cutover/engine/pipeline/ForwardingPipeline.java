@@ -64,6 +64,11 @@ public abstract class ForwardingPipeline implements Pipeline {
   }
 
   @Override
+  public Throwable failure() {
+    return delegate.failure();
+  }
+
+  @Override
   public io.cutover.journal.Journal journal() {
     return delegate.journal();
   }

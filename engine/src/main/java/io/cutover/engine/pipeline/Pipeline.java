@@ -143,6 +143,16 @@ public interface Pipeline extends AutoCloseable {
   PipelineStats stats();
 
   /**
+   * Why the pipeline stopped handling changes on its own, if it did: a handler or stage failed in a way its
+   * retries do not cover (a bug). Changes are still journaled; a restart hands them over again.
+   *
+   * @return the failure, or null while the pipeline works.
+   */
+  default Throwable failure() {
+    return null;
+  }
+
+  /**
    * The journal the pipeline writes (for tools; do not append to it).
    *
    * @return the journal.

@@ -353,6 +353,84 @@ class PipelineTest {
     }
   }
 
+  /**
+   * A handler whose own record is behind its checkpoint (it lost its last commits, as a state store can when the
+   * engine is killed): it resumes from its own position, and the checkpoint goes back with it. Before, the first
+   * commit after the restart was refused ("cannot go back"), the stage failed past the batch, and the one-thread
+   * stages then read ring slots the publishers had reused (changes decoded as garbage, rows left apart in the soak).
+   */
+  @Test
+  void aHandlerBehindItsCheckpointResumesFromItsOwnPositionAndKeepsWorking() throws Exception {
+    for (StageThreads threads : StageThreads.values()) {
+      java.nio.file.Path journal = dir.resolve("behind-" + threads);
+      long[] indexes = new long[10];
+      RecordingHandler first = new RecordingHandler("sink");
+      try (Pipeline pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.of(journal))
+          .stageThreads(threads).build()).apply(first).start()) {
+        for (int i = 0; i < indexes.length; i++) {
+          indexes[i] = pipeline.publish(change(i, i)).get(10, TimeUnit.SECONDS);
+        }
+        assertTrue(pipeline.awaitIdle(Duration.ofSeconds(10)));
+      }
+      RecordingHandler resumed = new RecordingHandler("sink", null, indexes[3]) {
+        @Override
+        public boolean resumesFromDurablePosition() {
+          return true;
+        }
+      };
+      try (Pipeline pipeline = Pipeline.builder(PipelineConfig.builder(JournalConfig.of(journal))
+          .stageThreads(threads).build()).apply(resumed).start()) {
+        assertTrue(pipeline.awaitIdle(Duration.ofSeconds(10)));
+        long fresh = pipeline.publish(change(1, 99)).get(10, TimeUnit.SECONDS);
+        assertTrue(pipeline.awaitIdle(Duration.ofSeconds(10)));
+        assertEquals(null, pipeline.failure(), threads + ": the stage works");
+        List<Long> seen = resumed.seen().stream().map(RecordingHandler.Seen::journalIndex).toList();
+        List<Long> expected = new java.util.ArrayList<>();
+        for (int i = 4; i < indexes.length; i++) {
+          expected.add(indexes[i]);
+        }
+        expected.add(fresh);
+        assertEquals(expected, seen, threads + ": everything after the handler's own position, once, then the new");
+        assertEquals(fresh, pipeline.journal().checkpoint("apply.sink").index(), threads.name());
+      }
+    }
+  }
+
+  /** A failure no retry covers (here an Error from a handler) stops the handlers instead of skipping the change. */
+  @Test
+  void aFailureNoRetryCoversStopsTheHandlersAndIsReported() throws Exception {
+    java.util.concurrent.atomic.AtomicInteger handled = new java.util.concurrent.atomic.AtomicInteger();
+    ChangeHandler broken = new ChangeHandler() {
+      @Override
+      public String name() {
+        return "broken";
+      }
+
+      @Override
+      public void onChange(ChangeRecord change) {
+        if (handled.incrementAndGet() == 2) {
+          throw new AssertionError("a bug");
+        }
+      }
+    };
+    try (Pipeline pipeline = Pipeline.builder(config().build()).apply(broken).start()) {
+      long firstIndex = pipeline.publish(change(1, 1)).get(10, TimeUnit.SECONDS);
+      assertTrue(pipeline.awaitIdle(Duration.ofSeconds(10)));
+      pipeline.publish(change(2, 2)).get(10, TimeUnit.SECONDS);
+      long deadline = System.nanoTime() + Duration.ofSeconds(10).toNanos();
+      while (pipeline.failure() == null && System.nanoTime() < deadline) {
+        Thread.sleep(5);
+      }
+      assertTrue(pipeline.failure() instanceof AssertionError, String.valueOf(pipeline.failure()));
+      long third = pipeline.publish(change(3, 3)).get(10, TimeUnit.SECONDS);
+      assertTrue(third > firstIndex, "changes are still journaled");
+      Thread.sleep(100);
+      assertEquals(2, handled.get(), "nothing handled after the failure");
+      assertEquals(firstIndex, pipeline.journal().checkpoint("apply.broken").index(),
+          "the checkpoint stays before the failed change");
+    }
+  }
+
   @Test
   void shouldRejectInvalidOrDuplicateHandlerNamesBeforeOpeningTheJournal() {
     IllegalArgumentException invalid = assertThrows(IllegalArgumentException.class,

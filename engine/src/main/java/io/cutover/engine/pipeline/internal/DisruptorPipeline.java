@@ -67,6 +67,7 @@ public final class DisruptorPipeline implements Pipeline {
   private final List<Thread> threads = new CopyOnWriteArrayList<>();
   private final AtomicBoolean closed = new AtomicBoolean();
   private volatile boolean halted;
+  private volatile Throwable failure;
   private final RecordHandler replayPublisher = this::publishReplayed;
   private long replayed;
 
@@ -135,12 +136,15 @@ public final class DisruptorPipeline implements Pipeline {
       }
       journal.onEvent(slot, sequence, endOfBatch);
       if (endOfBatch) {
-        for (HandlerStage handler : handlers) {
-          for (long s = batchStart; s <= sequence; s++) {
-            handler.onEvent(ring.get(s), s, s == sequence);
+        try {
+          for (HandlerStage handler : handlers) {
+            for (long s = batchStart; s <= sequence; s++) {
+              handler.onEvent(ring.get(s), s, s == sequence);
+            }
           }
+        } finally {
+          batchStart = -1L; // never a start left behind: those slots are the publishers' again
         }
-        batchStart = -1L;
       }
     }
   }
@@ -153,6 +157,13 @@ public final class DisruptorPipeline implements Pipeline {
     } catch (Exception e) {
       throw new IllegalStateException(stage + " handler '" + handler.name()
           + "' could not report its durable position: " + e.getMessage(), e);
+    }
+    if (handler.resumesFromDurablePosition() && own < checkpoint) {
+      // The handler's own record is the authority on what it applied (its writes are exactly once by their own
+      // positions): a checkpoint ahead of it, left when the handler lost its last commits, goes back with it.
+      LOG.warn("{} handler '{}' resumes from its own position {}, behind its checkpoint {}: the checkpoint goes "
+          + "back and the journal replays from there", stage, handler.name(), own, checkpoint);
+      journal.checkpoint(stage + "." + handler.name()).rewind(own);
     }
     return handler.resumesFromDurablePosition() ? own : Math.max(checkpoint, own);
   }
@@ -245,6 +256,11 @@ public final class DisruptorPipeline implements Pipeline {
       case YIELDING -> new YieldingWaitStrategy();
       case BUSY_SPIN -> new BusySpinWaitStrategy();
     };
+  }
+
+  @Override
+  public Throwable failure() {
+    return failure;
   }
 
   boolean halted() {
@@ -523,12 +539,20 @@ public final class DisruptorPipeline implements Pipeline {
     journal.close();
   }
 
-  /** Logs what escapes a stage; stages retry their own failures, so only a stop or a bug gets here. */
-  private static final class LoggingExceptionHandler implements ExceptionHandler<EventSlot> {
+  /**
+   * What escapes a stage: stages retry their own failures, so only a stop or a bug gets here. A bug stops the
+   * pipeline's handlers (the Disruptor would otherwise go on past the change as if it had been handled): changes
+   * are still journaled, checkpoints stay where they are, and {@link #failure()} says why; the next start replays.
+   */
+  private final class LoggingExceptionHandler implements ExceptionHandler<EventSlot> {
     @Override
     public void handleEventException(Throwable ex, long sequence, EventSlot event) {
       if (!(ex instanceof StageHaltedException)) {
-        LOG.error("pipeline stage failed at ring sequence {}", sequence, ex);
+        if (failure == null) {
+          failure = ex;
+        }
+        LOG.error("pipeline stage failed at ring sequence {}; the pipeline's handlers stop (changes are still "
+            + "journaled and are handled after a restart)", sequence, ex);
       }
     }
 

@@ -51,8 +51,10 @@ final class HandlerStage implements EventHandler<EventSlot> {
 
   @Override
   public void onEvent(EventSlot slot, long sequence, boolean endOfBatch) {
-    if (pipeline.halted()) {
-      return;
+    if (pipeline.halted() || pipeline.failure() != null) {
+      batchStart = -1L;
+      handledInBatch = 0;
+      return; // stopping, or stopped by a failure: what is not checkpointed is handed over after a restart
     }
     if (batchStart < 0) {
       batchStart = sequence;

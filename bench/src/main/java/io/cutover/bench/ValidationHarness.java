@@ -28,6 +28,8 @@ import javax.sql.DataSource;
  *   <li>baseline {@code server-checksum}: a pt-table-checksum style whole-table checksum computed inside
  *       PostgreSQL on both databases in parallel ({@code bit_xor} of a per-row md5): it says whether the tables
  *       differ, not where;</li>
+ *   <li>baseline {@code copy}: both tables streamed in parallel with {@code COPY ... TO STDOUT}, the database's own
+ *       export (issue 27's yardstick: a full check within 2x of it), alternating with</li>
  *   <li>{@code cutover}: {@link Validator#validate}, which finds and classifies every discrepancy.</li>
  * </ol>
  * Each is run RUNS times; the heap's peak is measured per run. Starts its own PostgreSQL server.
@@ -96,12 +98,21 @@ public final class ValidationHarness {
           String monolithSum = a.get();
           print("server-checksum", run, s, 2L * rows, monolithSum.equals(serviceSum) ? "same" : "differ (where?)");
         }
-        for (int run = 1; run <= runs; run++) {
+        for (int run = 1; run <= runs; run++) { // COPY of both sides and a full validation, alternating
+          resetPeaks();
+          long c0 = System.nanoTime();
+          Future<Long> a = pool.submit(() -> copy(monolith));
+          long bytes = copy(service) + a.get();
+          long copyNanos = System.nanoTime() - c0;
+          print("copy", run, c0, 2L * rows, String.format(java.util.Locale.ROOT, "%.1f MB streamed", bytes / 1e6));
           resetPeaks();
           long s = System.nanoTime();
           ValidationReport report = validator.validate(TableMapping.identity("orders"));
+          long validateNanos = System.nanoTime() - s;
           print("cutover", run, s, report.monolithRows() + report.serviceRows(), report.discrepancyCount()
-              + " discrepancies found, " + report.differingLeaves() + " leaves read");
+              + " discrepancies found, " + report.differingLeaves() + " leaves read; "
+              + String.format(java.util.Locale.ROOT, "%.2fx the COPY of both sides", (double) validateNanos
+              / copyNanos));
         }
         // incremental rounds: CHANGED rows change on the monolith (the same change on the service, so they agree),
         // the checksum stage's clock is told, and a round reads only those again; against a full-scan round
@@ -158,6 +169,26 @@ public final class ValidationHarness {
     @Override
     public boolean replayed() {
       return false;
+    }
+  }
+
+  /** Streams a side's table with {@code COPY ... TO STDOUT} (text), counting the bytes: the database's own floor. */
+  private static long copy(DataSource ds) throws Exception {
+    try (Connection c = ds.getConnection()) {
+      long[] bytes = {0};
+      java.io.OutputStream sink = new java.io.OutputStream() {
+        @Override
+        public void write(int b) {
+          bytes[0]++;
+        }
+
+        @Override
+        public void write(byte[] b, int off, int len) {
+          bytes[0] += len;
+        }
+      };
+      c.unwrap(org.postgresql.PGConnection.class).getCopyAPI().copyOut("COPY orders TO STDOUT", sink);
+      return bytes[0];
     }
   }
 

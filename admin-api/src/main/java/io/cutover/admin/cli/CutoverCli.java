@@ -264,11 +264,8 @@ public final class CutoverCli implements Callable<Integer> {
       }
       if (authority == null) {
         if (!json) {
-          StringBuilder kinds = new StringBuilder();
-          byKind.forEach((kind, count) -> kinds.append(", ").append(kind.name().toLowerCase(java.util.Locale.ROOT))
-              .append(' ').append(count));
-          out.printf("cutover: %d discrepancies in %d of %d tables%s%n", total, tablesDiffering, tables.size(),
-              kinds);
+          out.printf("cutover: %d discrepancies in %d of %d tables, %s%n", total, tablesDiffering, tables.size(),
+              io.cutover.engine.validate.ValidationReport.kinds(byKind));
         }
         return DISCREPANCIES;
       }

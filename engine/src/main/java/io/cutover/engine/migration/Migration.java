@@ -207,7 +207,9 @@ public final class Migration implements AutoCloseable {
         captures.add(capture(service.getValue(), tables));
       }
     }
-    Map<String, List<javax.sql.DataSource>> markedSides = new LinkedHashMap<>();
+    ChangeClock clock = config.validation().fullScan() != null ? ChangeClock.trackingKeys(1_000_000)
+        : new ChangeClock();
+    Map<String, io.cutover.engine.validate.PipelineMarks> marks = new LinkedHashMap<>();
     if (marking) {
       int row = MARK_ROWS;
       for (Map.Entry<String, SideConfig> service : config.services().entrySet()) {
@@ -223,7 +225,8 @@ public final class Migration implements AutoCloseable {
               io.cutover.engine.backfill.Backfill.installWatermark(c, row);
             }
           }
-          markedSides.put(service.getKey(), sides);
+          marks.put(service.getKey(), new io.cutover.engine.validate.PipelineMarks(clock,
+              io.cutover.engine.backfill.Backfill.WATERMARK_TABLE, row, sides));
         }
         row++;
       }
@@ -241,8 +244,6 @@ public final class Migration implements AutoCloseable {
     if (applying) {
       builders.forEach((name, builder) -> syncs.put(name, builder.build()));
     }
-    ChangeClock clock = config.validation().fullScan() != null ? ChangeClock.trackingKeys(1_000_000)
-        : new ChangeClock();
     Pipeline capturePipeline = null;
     io.cutover.engine.kafka.KafkaPublisher publisher = null;
     Pipeline pipeline;
@@ -291,15 +292,6 @@ public final class Migration implements AutoCloseable {
     if (fromKafka != null) {
       fromKafka.start(pipeline);
       captures.add(fromKafka);
-    }
-    Map<String, io.cutover.engine.validate.PipelineMarks> marks = new LinkedHashMap<>();
-    int row = MARK_ROWS;
-    for (String service : config.services().keySet()) {
-      if (markedSides.containsKey(service)) {
-        marks.put(service, new io.cutover.engine.validate.PipelineMarks(clock,
-            io.cutover.engine.backfill.Backfill.WATERMARK_TABLE, row, markedSides.get(service)));
-      }
-      row++;
     }
     Migration migration = new Migration(config, captures, pipeline, syncs, clock, applying ? tablesByService
         : Map.of(), marks);

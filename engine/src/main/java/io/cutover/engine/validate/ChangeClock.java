@@ -45,6 +45,7 @@ public final class ChangeClock implements ChangeHandler {
   private boolean[] fromService = new boolean[1024];
   private int batch;
   private volatile byte[] markTable;
+  private final List<String> passingMarks = new ArrayList<>();
   private final java.util.concurrent.ConcurrentHashMap<String, java.util.concurrent.CompletableFuture<Long>> marks =
       new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -110,8 +111,8 @@ public final class ChangeClock implements ChangeHandler {
       eventEnds[batch] = start + change.length();
     }
     byte[] watched = markTable;
-    if (watched != null && !marks.isEmpty() && EventCodec.tableIs(change.buffer(), 0, change.length(), watched)) {
-      passed(change.decode()); // a mark: rare, so decoding here allocates nothing per ordinary change
+    if (watched != null && EventCodec.tableIs(change.buffer(), 0, change.length(), watched) && !marks.isEmpty()) {
+      passing(change.decode()); // a mark: rare, so decoding here allocates nothing per ordinary change
     }
     keys[batch] = change.keyHash();
     stamps[batch] = change.hlc();
@@ -158,16 +159,22 @@ public final class ChangeClock implements ChangeHandler {
       }
     }
     batch = 0;
+    // Only now: whoever waits for a mark then finds every change before it in the maps.
+    for (int i = 0; i < passingMarks.size(); i++) {
+      java.util.concurrent.CompletableFuture<Long> waiting = marks.remove(passingMarks.get(i));
+      if (waiting != null) {
+        waiting.complete(now);
+      }
+    }
+    passingMarks.clear();
   }
 
 
-  private void passed(ChangeEvent mark) {
+  /** A mark seen in this batch: it passes once the batch's changes are folded in (see {@link #onBatchEnd}). */
+  private void passing(ChangeEvent mark) {
     Value value = mark.after() == null ? null : mark.after().get(MARK_COLUMN);
     if (value != null && !value.isNull()) {
-      java.util.concurrent.CompletableFuture<Long> waiting = marks.remove(value.asString());
-      if (waiting != null) {
-        waiting.complete(System.currentTimeMillis());
-      }
+      passingMarks.add(value.asString());
     }
   }
 

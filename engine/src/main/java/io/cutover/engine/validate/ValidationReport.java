@@ -82,8 +82,18 @@ public record ValidationReport(String service, String table, String serviceTable
    * @return the line, empty when consistent.
    */
   public String kinds() {
+    return kinds(countsByKind);
+  }
+
+  /**
+   * Counts by kind as one line ({@link #kinds()}), e.g. summed over several reports.
+   *
+   * @param counts the counts.
+   * @return the line, empty when every count is zero.
+   */
+  public static String kinds(Map<Discrepancy.Kind, Long> counts) {
     StringBuilder out = new StringBuilder();
-    countsByKind.forEach((kind, count) -> {
+    counts.forEach((kind, count) -> {
       if (count > 0) {
         out.append(out.length() == 0 ? "" : ", ").append(kind.name().toLowerCase(java.util.Locale.ROOT))
             .append(' ').append(count);

@@ -26,7 +26,8 @@ public final class PgInstall {
   /** How long it keeps trying. */
   public static final java.time.Duration PATIENCE = java.time.Duration.ofMinutes(2);
   private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(PgInstall.class);
-  private static final Set<String> BUSY = Set.of("55P03", "40P01"); // lock_not_available, deadlock_detected
+  private static final Set<String> BUSY = Set.of(io.cutover.engine.db.ApplySessions.LOCK_NOT_AVAILABLE,
+      "40P01"); // and deadlock_detected
   /** tgtype of {@code AFTER INSERT OR UPDATE OR DELETE ... FOR EACH ROW}: ROW 1, INSERT 4, DELETE 8, UPDATE 16. */
   private static final int AFTER_EACH_ROW_ANY_CHANGE = 1 | 4 | 8 | 16;
 

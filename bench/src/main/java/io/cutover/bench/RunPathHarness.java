@@ -39,9 +39,19 @@ import java.util.concurrent.locks.LockSupport;
  * behind shows its backlog here), and the CPU of the replicator: for Cutover its JVM, for both every PostgreSQL
  * backend it uses (walsender, apply worker or sessions), from {@code /proc}. Rate 0 measures an idle replicator.
  *
+ * <p>{@code both}: the table is synced both ways. Native: a subscription each way with {@code origin = none}
+ * (PostgreSQL 16 and later). Cutover: {@code direction: both}, last writer wins with the counter column {@code v}
+ * merged. Half the writers write the monolith over keys 1..45,000, half the target over 45,001..90,000, and a tenth
+ * of each side's transactions go to the shared keys above 90,000 (concurrent changes of one row: conflicts). Each
+ * side's trigger logs only the writes made under a replication origin (the replicators' own), so the delays are
+ * of both directions together; "caught up" compares the sides' own keys, and the run says whether the sums agree
+ * on the shared keys too (only a replicator that merges counters gets there; native's last write overwrites).
+ *
  * <pre>
  * java -cp bench/target/benchmarks.jar io.cutover.bench.RunPathHarness bin/cutover RATES SECONDS ROUNDS [WARMUP]
+ *     [one|both]
  *   e.g. RunPathHarness bin/cutover 0,10000,20000 20 3 10
+ *        RunPathHarness bin/cutover 10000 20 3 30 both
  * </pre>
  */
 public final class RunPathHarness {
@@ -57,12 +67,19 @@ public final class RunPathHarness {
   private final Path cutover;
   private final Properties user = new Properties();
   private final Set<Integer> ownBackends = new HashSet<>();
+  /** Both ways: each side writes its own keys, and a tenth of its transactions the shared ones. */
+  private final boolean both;
   private int round;
 
-  private RunPathHarness(EmbeddedPostgres pg, Path dir, Path cutover) {
+  /** Both ways: the monolith's own keys are 1..45,000, the service's 45,001..90,000, the rest shared. */
+  private static final int OWN_KEYS = 45_000;
+  private static final int SHARED_FROM = 2 * OWN_KEYS + 1;
+
+  private RunPathHarness(EmbeddedPostgres pg, Path dir, Path cutover, boolean both) {
     this.pg = pg;
     this.dir = dir;
     this.cutover = cutover;
+    this.both = both;
     user.setProperty("user", "postgres");
   }
 
@@ -86,7 +103,7 @@ public final class RunPathHarness {
    */
   public static void main(String[] args) throws Exception {
     if (args.length < 4) {
-      System.err.println("usage: RunPathHarness CUTOVER_LAUNCHER RATES SECONDS ROUNDS [WARMUP]");
+      System.err.println("usage: RunPathHarness CUTOVER_LAUNCHER RATES SECONDS ROUNDS [WARMUP] [one|both]");
       System.exit(2);
     }
     Path launcher = Path.of(args[0]).toAbsolutePath();
@@ -97,10 +114,11 @@ public final class RunPathHarness {
     int seconds = Integer.parseInt(args[2]);
     int rounds = Integer.parseInt(args[3]);
     int warmup = args.length > 4 ? Integer.parseInt(args[4]) : 10;
+    boolean both = args.length > 5 && args[5].equals("both");
     Path dir = BenchEvents.tempDir("bench-runpath");
     List<Result> results = new ArrayList<>();
     try (EmbeddedPostgres pg = BenchEvents.postgres(dir)) {
-      RunPathHarness h = new RunPathHarness(pg, dir, launcher);
+      RunPathHarness h = new RunPathHarness(pg, dir, launcher, both);
       h.setUp();
       for (int r = 0; r < rounds; r++) {
         for (int rate : rates) {
@@ -157,10 +175,12 @@ public final class RunPathHarness {
             + "c_ts TIMESTAMPTZ NOT NULL DEFAULT clock_timestamp(), pad TEXT NOT NULL)");
         st.execute("INSERT INTO bench SELECT g, 0, " + SEED_TS + ", repeat('x', 60) FROM generate_series(1, "
             + ROWS + ") g");
-        if (!db.equals("monolith")) {
+        if (both || !db.equals("monolith")) {
           st.execute("CREATE UNLOGGED TABLE arrivals (c_ts TIMESTAMPTZ NOT NULL, at TIMESTAMPTZ NOT NULL)");
-          st.execute("CREATE FUNCTION arrival() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
-              + "INSERT INTO public.arrivals VALUES (NEW.c_ts, clock_timestamp()); RETURN NULL; END $$");
+          // Both ways, each side logs only the writes a replicator makes: both replay under a replication origin.
+          st.execute("CREATE FUNCTION arrival() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN IF "
+              + (both ? "pg_replication_origin_session_is_setup()" : "true") + " THEN "
+              + "INSERT INTO public.arrivals VALUES (NEW.c_ts, clock_timestamp()); END IF; RETURN NULL; END $$");
           st.execute("CREATE TRIGGER arrival AFTER UPDATE ON bench FOR EACH ROW EXECUTE FUNCTION arrival()");
           // The subscription's apply worker runs as a replica: only ALWAYS triggers fire there.
           st.execute("ALTER TABLE bench ENABLE ALWAYS TRIGGER arrival");
@@ -170,6 +190,11 @@ public final class RunPathHarness {
     }
     try (Connection c = connect("monolith"); Statement st = c.createStatement()) {
       st.execute("CREATE PUBLICATION native_pub FOR TABLE bench");
+    }
+    if (both) {
+      try (Connection c = connect("nativedb"); Statement st = c.createStatement()) {
+        st.execute("CREATE PUBLICATION native_back FOR TABLE bench");
+      }
     }
   }
 
@@ -182,15 +207,39 @@ public final class RunPathHarness {
       // In one cluster CREATE SUBSCRIPTION cannot create its own slot (it would wait for itself): make it first.
       st.execute("SELECT pg_create_logical_replication_slot('" + slot + "', 'pgoutput')");
     }
+    // Both ways (PostgreSQL 16 and later): each subscription skips changes that came in through the other.
+    String origin = both ? ", origin = none" : "";
     try (Connection c = connect("nativedb"); Statement st = c.createStatement()) {
       st.execute("CREATE SUBSCRIPTION " + slot + " CONNECTION 'host=127.0.0.1 port=" + pg.getPort()
           + " dbname=monolith user=postgres' PUBLICATION native_pub WITH (create_slot = false, slot_name = '"
-          + slot + "', copy_data = false)");
+          + slot + "', copy_data = false" + origin + ")");
+      if (both) {
+        st.execute("SELECT pg_create_logical_replication_slot('" + slot + "_back', 'pgoutput')");
+      }
+    }
+    if (both) {
+      try (Connection c = connect("monolith"); Statement st = c.createStatement()) {
+        st.execute("CREATE SUBSCRIPTION " + slot + "_back CONNECTION 'host=127.0.0.1 port=" + pg.getPort()
+            + " dbname=nativedb user=postgres' PUBLICATION native_back WITH (create_slot = false, slot_name = '"
+            + slot + "_back', copy_data = false, origin = none)");
+      }
+      awaitSlotActive(slot + "_back");
     }
     awaitSlotActive(slot);
     try {
       return measure("native", "nativedb", null, rate, seconds, warmup);
     } finally {
+      if (both) {
+        try (Connection c = connect("monolith"); Statement st = c.createStatement()) {
+          st.execute("ALTER SUBSCRIPTION " + slot + "_back DISABLE");
+          st.execute("ALTER SUBSCRIPTION " + slot + "_back SET (slot_name = NONE)");
+          st.execute("DROP SUBSCRIPTION " + slot + "_back");
+        }
+        awaitSlotInactive(slot + "_back");
+        try (Connection c = connect("nativedb"); Statement st = c.createStatement()) {
+          st.execute("SELECT pg_drop_replication_slot('" + slot + "_back')");
+        }
+      }
       try (Connection c = connect("nativedb"); Statement st = c.createStatement()) {
         st.execute("ALTER SUBSCRIPTION " + slot + " DISABLE");
         st.execute("ALTER SUBSCRIPTION " + slot + " SET (slot_name = NONE)");
@@ -218,7 +267,8 @@ public final class RunPathHarness {
         "  services:",
         "    svc: {url: '" + url("service") + "', user: postgres, slot: cutover_s" + round + "}",
         "tables:",
-        "  - {source: bench, service: svc, direction: to_service}",
+        both ? "  - {source: bench, service: svc, direction: both, conflicts: {rule: last_writer_wins, "
+            + "columns: {v: counter}}}" : "  - {source: bench, service: svc, direction: to_service}",
         ""), StandardCharsets.UTF_8);
     ProcessBuilder run = new ProcessBuilder(cutover.toString(), "run", "--config", config.toString())
         .redirectErrorStream(true).redirectOutput(work.resolve("run.log").toFile());
@@ -230,6 +280,9 @@ public final class RunPathHarness {
     Process process = run.start();
     try {
       awaitSlotActive(slot);
+      if (both) {
+        awaitSlotActive("cutover_s" + round);
+      }
       return measure("cutover", "service", process, rate, seconds, warmup);
     } finally {
       process.destroy();
@@ -254,7 +307,12 @@ public final class RunPathHarness {
       long intervalNanos = TimeUnit.SECONDS.toNanos(1) * TX_ROWS * WRITERS / rate;
       for (int w = 0; w < WRITERS; w++) {
         long offset = intervalNanos * w / WRITERS;
-        Thread t = new Thread(() -> write(stop, written, start + offset, intervalNanos), "writer-" + w);
+        // both ways: half the writers on each side, each over its side's own keys
+        String db = both && w % 2 == 1 ? target : "monolith";
+        int ownFrom = !both ? 1 : db.equals("monolith") ? 1 : OWN_KEYS + 1;
+        int ownKeys = both ? OWN_KEYS : ROWS;
+        Thread t = new Thread(() -> write(db, ownFrom, ownKeys, stop, written, start + offset, intervalNanos),
+            "writer-" + w);
         t.start();
         writers.add(t);
       }
@@ -262,10 +320,16 @@ public final class RunPathHarness {
     Thread.sleep(TimeUnit.SECONDS.toMillis(warmup));
     String from = now(target);
     java.util.Map<String, Long> threadsFrom = threadTicks(process);
-    long cpuFrom = cpuTicks(process, target);
+    java.util.Map<String, Long> backendsFrom = new java.util.HashMap<>();
+    long cpuFrom = cpuTicks(process, backendsFrom);
     long wallFrom = System.nanoTime();
     Thread.sleep(TimeUnit.SECONDS.toMillis(seconds));
-    long cpuTo = cpuTicks(process, target);
+    java.util.Map<String, Long> backendsTo = new java.util.HashMap<>();
+    long cpuTo = cpuTicks(process, backendsTo);
+    if (Boolean.getBoolean("cutover.bench.threads")) {
+      backendsTo.forEach((name, t) -> System.err.printf(Locale.ROOT, "  %s backend %-40s %.1f%%%n", who, name,
+          (t - backendsFrom.getOrDefault(name, t)) * 100.0 / CLOCK_TICKS / seconds));
+    }
     if (process != null && Boolean.getBoolean("cutover.bench.threads")) {
       java.util.Map<String, Long> threadsTo = threadTicks(process);
       threadsTo.forEach((name, t) -> threadsTo.put(name, t - threadsFrom.getOrDefault(name, 0L)));
@@ -286,6 +350,9 @@ public final class RunPathHarness {
     }
     double drain = awaitCaughtUp(target) ? (System.nanoTime() - stopped) / 1e9 : Double.POSITIVE_INFINITY;
     double cpu = (cpuTo - cpuFrom) * 100.0 / CLOCK_TICKS / ((wallTo - wallFrom) / 1e9);
+    if (both) {
+      return bothWays(who, target, rate, seconds, from, to, drain, cpu);
+    }
     try (Connection c = connect(target);
          PreparedStatement q = c.prepareStatement("SELECT count(*), percentile_cont(ARRAY[0.5, 0.95, 0.99]) "
              + "WITHIN GROUP (ORDER BY extract(epoch FROM at - c_ts) * 1000), "
@@ -311,6 +378,59 @@ public final class RunPathHarness {
   }
 
   /**
+   * Both ways: the delays logged on both sides (each side logs only what a replicator wrote), and whether the sides
+   * agree exactly once caught up, shared keys included (only a replicator that merges counters can).
+   */
+  private Result bothWays(String who, String target, int rate, int seconds, String from, String to, double drain,
+      double cpu) throws SQLException {
+    List<Double> delays = new ArrayList<>();
+    long[] sums = new long[2];
+    // the shared keys' merges may land a moment after the own keys agree: up to 10 s for a replicator that merges
+    long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(who.equals("cutover") ? 10 : 0);
+    do {
+      for (int i = 0; i < 2; i++) {
+        try (Connection c = connect(i == 0 ? "monolith" : target); Statement st = c.createStatement();
+             ResultSet rs = st.executeQuery("SELECT sum(v) FROM bench")) {
+          rs.next();
+          sums[i] = rs.getLong(1);
+        }
+      }
+    } while (sums[0] != sums[1] && System.nanoTime() < deadline && sleep(50));
+    for (String db : List.of("monolith", target)) {
+      try (Connection c = connect(db);
+           PreparedStatement q = c.prepareStatement("SELECT extract(epoch FROM at - c_ts) * 1000 FROM arrivals "
+               + "WHERE c_ts >= ?::timestamptz AND c_ts < ?::timestamptz")) {
+        q.setString(1, from);
+        q.setString(2, to);
+        try (ResultSet rs = q.executeQuery()) {
+          while (rs.next()) {
+            delays.add(rs.getDouble(1));
+          }
+        }
+      }
+    }
+    double[] d = delays.stream().mapToDouble(Double::doubleValue).sorted().toArray();
+    System.out.printf(Locale.ROOT, "%s both ways: sum(v) monolith %d, %s %d: %s%n", who, sums[0], target, sums[1],
+        sums[0] == sums[1] ? "equal (every increment on both sides)" : "apart by " + Math.abs(sums[0] - sums[1]));
+    return new Result(who, rate, (long) rate * seconds, at(d, 0.50), at(d, 0.95), at(d, 0.99),
+        d.length == 0 ? 0 : d[d.length - 1], d.length, drain, cpu);
+  }
+
+  private static boolean sleep(long millis) {
+    try {
+      Thread.sleep(millis);
+      return true;
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return false;
+    }
+  }
+
+  private static double at(double[] sorted, double quantile) {
+    return sorted.length == 0 ? 0 : sorted[Math.min(sorted.length - 1, (int) Math.ceil(quantile * sorted.length) - 1)];
+  }
+
+  /**
    * Both sides start equal (v = 0) with an empty log; made before the replicator's slot exists, so the reset is
    * not replicated.
    */
@@ -320,7 +440,7 @@ public final class RunPathHarness {
         st.execute("ALTER TABLE bench DISABLE TRIGGER USER");
         st.execute("UPDATE bench SET v = 0, c_ts = " + SEED_TS + " WHERE v <> 0 OR c_ts <> " + SEED_TS);
         st.execute("ALTER TABLE bench ENABLE TRIGGER USER");
-        if (!db.equals("monolith")) {
+        if (both || !db.equals("monolith")) {
           st.execute("ALTER TABLE bench ENABLE ALWAYS TRIGGER arrival");
           st.execute("TRUNCATE arrivals");
         }
@@ -328,8 +448,9 @@ public final class RunPathHarness {
     }
   }
 
-  private void write(AtomicBoolean stop, AtomicLong written, long first, long intervalNanos) {
-    try (Connection c = connect("monolith");
+  private void write(String db, int ownFrom, int ownKeys, AtomicBoolean stop, AtomicLong written, long first,
+      long intervalNanos) {
+    try (Connection c = connect(db);
          PreparedStatement update = c.prepareStatement("UPDATE bench SET v = v + 1, c_ts = clock_timestamp() "
              + "WHERE id BETWEEN ? AND ? + 9")) {
       long next = first;
@@ -339,7 +460,9 @@ public final class RunPathHarness {
           LockSupport.parkNanos(Math.min(next - now, 200_000));
           continue;
         }
-        long id = ThreadLocalRandom.current().nextLong(1, ROWS - TX_ROWS + 2);
+        ThreadLocalRandom random = ThreadLocalRandom.current();
+        long id = both && random.nextInt(10) == 0 ? random.nextLong(SHARED_FROM, ROWS - TX_ROWS + 2)
+            : random.nextLong(ownFrom, ownFrom + ownKeys - TX_ROWS + 1);
         update.setLong(1, id);
         update.setLong(2, id);
         update.executeUpdate();
@@ -361,16 +484,20 @@ public final class RunPathHarness {
 
   /** Waits until the target's {@code sum(v)} equals the monolith's (two minutes at most). */
   private boolean awaitCaughtUp(String target) throws Exception {
-    long source;
-    try (Connection c = connect("monolith"); Statement st = c.createStatement();
-         ResultSet rs = st.executeQuery("SELECT sum(v) FROM bench")) {
-      rs.next();
-      source = rs.getLong(1);
-    }
+    // both ways: each side's own keys, each direction apart (the shared ones only a counter merge can bring
+    // together)
+    String sum = both ? "SELECT sum(v) FILTER (WHERE id <= " + OWN_KEYS + ") * 1000000007 + sum(v) FILTER (WHERE id > "
+        + OWN_KEYS + " AND id < " + SHARED_FROM + ") FROM bench" : "SELECT sum(v) FROM bench";
     long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-    try (Connection c = connect(target); Statement st = c.createStatement()) {
+    long source = 0;
+    try (Connection m = connect("monolith"); Statement ms = m.createStatement();
+         Connection c = connect(target); Statement st = c.createStatement()) {
       while (System.nanoTime() < deadline) {
-        try (ResultSet rs = st.executeQuery("SELECT sum(v) FROM bench")) {
+        try (ResultSet rs = ms.executeQuery(sum)) {
+          rs.next();
+          source = rs.getLong(1);
+        }
+        try (ResultSet rs = st.executeQuery(sum)) {
           rs.next();
           if (rs.getLong(1) == source) {
             return true;
@@ -392,18 +519,24 @@ public final class RunPathHarness {
    * CPU ticks so far of the replicator: the Cutover process (if any) and every backend that is not the harness's
    * own (the walsenders, the subscription's apply worker, Cutover's sessions).
    */
-  private long cpuTicks(Process process, String target) throws SQLException, IOException {
+  private long cpuTicks(Process process, java.util.Map<String, Long> byBackend) throws SQLException, IOException {
     long ticks = process == null ? 0 : ticks(process.pid());
+    if (process != null) {
+      byBackend.put("cutover jvm", ticks);
+    }
     Set<Integer> own;
     synchronized (ownBackends) {
       own = new HashSet<>(ownBackends);
     }
     try (Connection c = connect("postgres"); Statement st = c.createStatement();
-         ResultSet rs = st.executeQuery("SELECT pid FROM pg_stat_activity WHERE backend_type IN "
+         ResultSet rs = st.executeQuery("SELECT pid, backend_type || ' ' || coalesce(datname, '') || ' ' || pid "
+             + "FROM pg_stat_activity WHERE backend_type IN "
              + "('client backend', 'walsender', 'logical replication apply worker', 'logical replication worker')")) {
       while (rs.next()) {
         if (!own.contains(rs.getInt(1))) {
-          ticks += ticks(rs.getInt(1));
+          long t = ticks(rs.getInt(1));
+          ticks += t;
+          byBackend.put(rs.getString(2), t);
         }
       }
     }
@@ -431,7 +564,8 @@ public final class RunPathHarness {
             name = name.replaceAll("[0-9]+$", "#");
           }
           String[] f = s.substring(s.lastIndexOf(')') + 2).split(" ");
-          out.merge(name, Long.parseLong(f[11]) + Long.parseLong(f[12]), Long::sum);
+          out.merge(name + " user", Long.parseLong(f[11]), Long::sum);
+          out.merge(name + " sys", Long.parseLong(f[12]), Long::sum);
         } catch (IOException e) {
           // the thread ended
         }

@@ -4,6 +4,7 @@ import io.cutover.engine.db.ApplySessions;
 import io.cutover.engine.db.DataSources;
 import io.cutover.engine.db.Dialect;
 import io.cutover.engine.db.JdbcValues;
+import io.cutover.engine.db.JsonRows;
 import io.cutover.engine.db.RowVersions;
 import io.cutover.engine.event.Row;
 import io.cutover.engine.event.Side;
@@ -30,7 +31,9 @@ import javax.sql.DataSource;
  * way and will be reconciled): on a side keeping row versions, whenever the side has a change to the row sync has
  * not reconciled, whatever the values (counter deltas too: the change is answered with what it lacks); elsewhere
  * counter deltas are added to whatever the side holds.
- * Consecutive unconditional upserts of one table (a table mirrored one way) go as multi-row statements.
+ * Consecutive unconditional upserts of one table (a table mirrored one way) go as one statement: on PostgreSQL
+ * the rows as one JSON parameter ({@link JsonRows}), on H2 as multi-row statements. On PostgreSQL the positions
+ * and the commit go in one round trip: a batch of one table's rows costs two.
  */
 public final class SideWriter implements AutoCloseable {
   /** The table in each written database that holds each writer's last applied journal index. */
@@ -62,6 +65,9 @@ public final class SideWriter implements AutoCloseable {
   private final Map<Shape, String> shapes = new HashMap<>();
   /** Multi-row upsert texts by shape and row count. */
   private final Map<Shape, Map<Integer, String>> multiRow = new HashMap<>();
+  private final Map<Shape, JsonShape> jsonShapes = new HashMap<>();
+  /** The session's statement for SQL without parameters (positions and commit); closed with the session. */
+  private Statement simple;
   /** Per side table, the last row shape (columns and value types) {@link #drift} found to fit by type alone. */
   private final Map<String, Fitting> fitting = new HashMap<>();
   private final Map<String, Map<String, String>> columnTypes = new HashMap<>();
@@ -234,22 +240,64 @@ public final class SideWriter implements AutoCloseable {
       // replay's, not the original run's): the position never moves back, or the writes between the two would run
       // again (a counter delta twice).
       long position = Math.max(applied, batchEnd);
-      PreparedStatement ps = statement(c, dialect.upsert(POSITION_TABLE, POSITION_COLUMNS, POSITION_KEY));
-      ps.setString(1, applier);
-      ps.setLong(2, position);
-      ps.executeUpdate();
-      for (Map.Entry<String, Long> held : heldPositions.entrySet()) {
-        ps.setString(1, held.getKey());
-        ps.setLong(2, held.getValue());
+      if (dialect == Dialect.POSTGRESQL && literal(applier) && heldPositions.keySet().stream()
+          .allMatch(SideWriter::literal)) {
+        commitWithPositions(c, position, heldPositions);
+      } else {
+        PreparedStatement ps = statement(c, dialect.upsert(POSITION_TABLE, POSITION_COLUMNS, POSITION_KEY));
+        ps.setString(1, applier);
+        ps.setLong(2, position);
         ps.executeUpdate();
+        for (Map.Entry<String, Long> held : heldPositions.entrySet()) {
+          ps.setString(1, held.getKey());
+          ps.setLong(2, held.getValue());
+          ps.executeUpdate();
+        }
+        c.commit();
       }
-      c.commit();
       applied = position;
       return skipped;
     } catch (SQLException | RuntimeException e) {
       close();
       throw e;
     }
+  }
+
+  /**
+   * PostgreSQL: the positions and the commit in one round trip (one simple query, {@code ...; COMMIT}), in the
+   * transaction of the batch's writes. A failure of either aborts the transaction: nothing of the batch stays.
+   */
+  private void commitWithPositions(Connection c, long position, Map<String, Long> heldPositions)
+      throws SQLException {
+    StringBuilder sql = new StringBuilder(160);
+    positionUpsert(sql, applier, position);
+    for (Map.Entry<String, Long> held : heldPositions.entrySet()) {
+      positionUpsert(sql.append("; "), held.getKey(), held.getValue());
+    }
+    sql.append("; COMMIT");
+    if (simple == null) {
+      simple = c.createStatement();
+    }
+    simple.execute(sql.toString());
+    c.commit(); // nothing left to commit: the driver sees the session idle and sends nothing
+  }
+
+  private static void positionUpsert(StringBuilder sql, String name, long position) {
+    sql.append("INSERT INTO ").append(POSITION_TABLE).append(" (applier, journal_index) VALUES ('").append(name)
+        .append("', ").append(position).append(") ON CONFLICT (applier) DO UPDATE SET journal_index = "
+            + "EXCLUDED.journal_index");
+  }
+
+  /** Whether a name can go into SQL text as a literal as it is (the appliers' and tables' names can). */
+  private static boolean literal(String name) {
+    for (int i = 0; i < name.length(); i++) {
+      char ch = name.charAt(i);
+      if (!(ch >= 'a' && ch <= 'z' || ch >= 'A' && ch <= 'Z' || ch >= '0' && ch <= '9' || ch == '_' || ch == '-'
+          || ch == '.' || ch == ':' || ch == '/' || ch == '#')) {
+        return false;
+      }
+    }
+    return true;
   }
 
   private PreparedStatement statement(Connection c, String sql) throws SQLException {
@@ -282,6 +330,9 @@ public final class SideWriter implements AutoCloseable {
       }
     }
     List<Prepared> rows = new ArrayList<>(last.values());
+    if (dialect == Dialect.POSTGRESQL) {
+      rows = upsertJson(c, shape, rows);
+    }
     int width = shape.columns().size();
     int from = 0;
     while (from < rows.size()) {
@@ -308,6 +359,61 @@ public final class SideWriter implements AutoCloseable {
       from += n;
     }
   }
+
+  /** Rows per JSON statement: bounds the parameter's size, not the round trips (one per statement). */
+  private static final int JSON_ROWS = 1_000;
+  /** And at most about this many characters (big rows): a statement is sent once its parameter passes it. */
+  private static final int JSON_CHARS = 8 << 20;
+
+  /**
+   * Writes rows of a run as JSON statements ({@link JsonRows}): one statement text per shape whatever the count, one
+   * round trip per {@value #JSON_ROWS} rows (or 8 MiB of them). Returns the rows that have no exact JSON form, to
+   * be written as tuples.
+   */
+  private List<Prepared> upsertJson(Connection c, Shape shape, List<Prepared> rows) throws SQLException {
+    JsonShape json = jsonShapes.get(shape);
+    if (json == null) {
+      Map<String, String> sqlTypes = JsonRows.sqlTypes(c, shape.table());
+      String[] types = new String[shape.columns().size()];
+      for (int i = 0; i < types.length; i++) {
+        types[i] = sqlTypes.get(shape.columns().get(i).toLowerCase(java.util.Locale.ROOT));
+        if (types[i] == null) {
+          return rows; // not a column of the table: the statement as tuples says so
+        }
+      }
+      json = new JsonShape(JsonRows.upsert(shape.table(), shape.columns(), List.of(types), shape.keys()),
+          JsonRows.fields(shape.columns()), types);
+      jsonShapes.put(shape, json);
+    }
+    List<Prepared> left = new ArrayList<>(0);
+    StringBuilder out = new StringBuilder(rows.size() * 64 + 2).append('[');
+    int inStatement = 0;
+    for (Prepared row : rows) {
+      if (!JsonRows.append(out, json.fields(), json.types(), row.values())) {
+        left.add(row);
+        continue;
+      }
+      if (++inStatement == JSON_ROWS || out.length() >= JSON_CHARS) {
+        executeJson(c, json, out);
+        out.setLength(1);
+        inStatement = 0;
+      }
+    }
+    if (inStatement > 0) {
+      executeJson(c, json, out);
+    }
+    return left;
+  }
+
+  private void executeJson(Connection c, JsonShape json, StringBuilder rows) throws SQLException {
+    PreparedStatement ps = statement(c, json.sql());
+    ps.setString(1, rows.append(']').toString());
+    ps.executeUpdate();
+    batches++;
+  }
+
+  /** A shape's JSON statement, its columns' field names and their SQL types. */
+  private record JsonShape(String sql, String[] fields, String[] types) {}
 
   /**
    * Checks that a row (in the monolith's names) fits this side's table: every column it carries that the mapping
@@ -394,6 +500,7 @@ public final class SideWriter implements AutoCloseable {
   /** Forgets what it knows of the tables' columns (after a failure, or to see whether a schema changed). */
   public void forgetSchemas() {
     columnTypes.clear();
+    jsonShapes.clear();
     regroupable.clear();
     fitting.clear();
   }
@@ -854,6 +961,7 @@ public final class SideWriter implements AutoCloseable {
   @Override
   public void close() {
     statements.clear();
+    simple = null;
     versions = null;
     columnTypes.clear();
     fitting.clear();

@@ -89,8 +89,8 @@ class PostgresApplyTest {
       assertEquals(List.of("1|3001|r3", "2|3002|r3", "8|81|null", "300|3300|r3", "1007|70|kept"), rows(service,
           "SELECT sku, qty, label FROM stock WHERE sku IN (1, 2, 8, 300, 1007) ORDER BY sku"));
       assertEquals(299, rows(service, "SELECT 1 FROM stock WHERE label = 'r3'").size());
-      // 901 changes, 300 rows (the last image each) in statements of 256, 16, 16, 4, 4 and 4 rows
-      assertEquals(6, writer.batches, "statements sent");
+      // 901 changes, 300 rows (the last image each) in one statement: the rows as one JSON parameter
+      assertEquals(1, writer.batches, "statements sent");
       assertEquals(index, writer.position());
     }
   }
@@ -111,6 +111,68 @@ class PostgresApplyTest {
       writer.write(writes, index);
     }
     assertEquals(List.of("1|b", "2|a"), rows(service, "SELECT id, email FROM login ORDER BY id"));
+  }
+
+  /**
+   * Rows go as one JSON parameter (one statement text and one round trip for any number of rows): every kind of
+   * value lands as a bound parameter would put it, and values with no exact JSON form (a year past 9999, JSON
+   * documents) go the other way in the same batch.
+   */
+  @Test
+  void rowsAsJsonLandExactlyAsTuplesWouldForEveryKindOfValue() throws Exception {
+    DataSource service = Postgres.newDatabase("json_svc");
+    String columns = "id BIGINT PRIMARY KEY, i INT, n NUMERIC(30,10), d DOUBLE PRECISION, r REAL, b BOOLEAN, "
+        + "t TEXT, j JSONB, js JSON, y BYTEA, u UUID, dt DATE, ts TIMESTAMP, tz TIMESTAMPTZ, m mood, a INT[]";
+    exec(service, "CREATE TYPE mood AS ENUM ('calm', 'busy')", "CREATE TABLE typed (" + columns + ")",
+        "CREATE TABLE expected (" + columns + ")", "SET TIME ZONE 'UTC'");
+    Row[] rows = {
+        typed(1, Value.of(-7L), Value.of(new java.math.BigDecimal("12345678901234567890.0123456789")),
+            Value.of(0.1), Value.of(1.5e10), Value.of(true),
+            Value.of("quote \" back\\slash\nnew line\ttab \u0001 é 日本"),
+            Value.NULL, Value.NULL, Value.of(new byte[] {0, 1, -1, 127}),
+            Value.of(UUID.fromString("123e4567-e89b-12d3-a456-426614174000")), Value.date(-719_162),
+            Value.localTimestampMicros(1_795_510_800_123_456L), Value.timestampMicros(-1L), Value.of("busy"),
+            Value.of("{1,2,3}")),
+        typed(2, Value.NULL, Value.NULL, Value.of(Double.NaN), Value.of(Double.NEGATIVE_INFINITY), Value.of(false),
+            Value.of(""), Value.NULL, Value.NULL, Value.of(new byte[0]), Value.NULL, Value.date(2_932_896),
+            Value.localTimestampMicros(0L), Value.timestampMicros(253_402_300_799_999_999L), Value.NULL, Value.NULL),
+        // no exact JSON form: JSON documents (spliced in, a text could bring keys of its own), a year past 9999
+        typed(3, Value.of(3L), Value.NULL, Value.NULL, Value.NULL, Value.NULL, Value.of("tuple"),
+            Value.json("{\"k\": [1, \"two\", null]}"), Value.json("[1, 2]"), Value.NULL, Value.NULL, Value.NULL,
+            Value.NULL, Value.NULL, Value.NULL, Value.NULL),
+        typed(4, Value.of(4L), Value.NULL, Value.NULL, Value.NULL, Value.NULL, Value.of("tuple too"), Value.NULL,
+            Value.NULL, Value.NULL, Value.NULL, Value.date(2_932_897), Value.NULL, Value.NULL, Value.NULL,
+            Value.NULL)};
+    List<SideWriter.Indexed> writes = new java.util.ArrayList<>();
+    for (int i = 0; i < rows.length; i++) {
+      mirror(writes, i + 1, "typed", rows[i]);
+    }
+    try (SideWriter writer = new SideWriter("json", SERVICE, service,
+        Map.of("typed", TableMapping.identity("typed")))) {
+      writer.write(writes, rows.length);
+      assertEquals(3, writer.batches, "the JSON statement, then the two rows with no JSON form, one by one");
+    }
+    exec(service, "INSERT INTO expected VALUES (1, -7, 12345678901234567890.0123456789, 0.1, 1.5e10, true, "
+        + "E'quote \" back\\\\slash\\nnew line\\ttab \\u0001 é 日本', NULL, NULL, "
+        + "'\\x0001ff7f', '123e4567-e89b-12d3-a456-426614174000', '0001-01-01', '2026-11-24 09:00:00.123456', "
+        + "'1969-12-31 23:59:59.999999+00', 'busy', '{1,2,3}')",
+        "INSERT INTO expected VALUES (2, NULL, NULL, 'NaN', '-Infinity', false, '', NULL, NULL, '', NULL, "
+        + "'9999-12-31', '1970-01-01 00:00:00', '9999-12-31 23:59:59.999999+00', NULL, NULL)",
+        "INSERT INTO expected VALUES (3, 3, NULL, NULL, NULL, NULL, 'tuple', '{\"k\": [1, \"two\", null]}', "
+        + "'[1, 2]', NULL, NULL, NULL, NULL, NULL, NULL, NULL)",
+        "INSERT INTO expected VALUES (4, 4, NULL, NULL, NULL, NULL, 'tuple too', NULL, NULL, NULL, NULL, "
+        + "'10000-01-01', NULL, NULL, NULL, NULL)");
+    String rowsAsText = "SELECT x::text FROM %s x ORDER BY id";
+    assertEquals(rows(service, rowsAsText.formatted("expected")), rows(service, rowsAsText.formatted("typed")));
+  }
+
+  private static Row typed(long id, Value... values) {
+    String[] names = {"i", "n", "d", "r", "b", "t", "j", "js", "y", "u", "dt", "ts", "tz", "m", "a"};
+    Row.Builder row = Row.builder().put("id", Value.of(id));
+    for (int i = 0; i < names.length; i++) {
+      row.put(names[i], values[i]);
+    }
+    return row.build();
   }
 
   /** Adds the writes mirroring an update of a row (its first column the key) to the service. */

@@ -44,7 +44,9 @@ import javax.sql.DataSource;
  * committed delete is gone.
  *
  * <p>The mapping renames columns ({@code users -> accounts}: name, email and last_login) and a counter
- * ({@code inventory -> stock}: qty as quantity), as a real service split does.
+ * ({@code inventory -> stock}: qty as quantity), as a real service split does. A third table goes one way
+ * ({@code ledger -> ledger_copy}, {@code direction: to_service}): the service's copy must equal the monolith's,
+ * every hit counted.
  */
 public final class CrashSoak {
   /**
@@ -155,6 +157,8 @@ public final class CrashSoak {
   private final ConcurrentHashMap<Long, AtomicInteger> logins = new ConcurrentHashMap<>();
   /** Committed decrements per item id (both sides). */
   private final ConcurrentHashMap<Long, AtomicInteger> decrements = new ConcurrentHashMap<>();
+  /** Committed hits per ledger row (the monolith's one-way table). */
+  private final ConcurrentHashMap<Long, AtomicInteger> hits = new ConcurrentHashMap<>();
   /** Inserted users: id -> true while present, false once deleted. */
   private final ConcurrentHashMap<Long, Boolean> signups = new ConcurrentHashMap<>();
   /** Inserted users that are never deleted, which both sides log in to (index 0 monolith's, 1 service's). */
@@ -216,6 +220,8 @@ public final class CrashSoak {
         "     conflicts: {rule: last_writer_wins, columns: {login_count: counter}}}",
         "  - {source: inventory, service: accounts, target: stock, columns: {id: id, sku: sku, qty: quantity},",
         "     conflicts: {columns: {qty: counter}}}",
+        // one way: whole row images, each batch's rows as one statement, no sync state
+        "  - {source: ledger, service: accounts, target: ledger_copy, direction: to_service}",
         "backfill: {chunk: 1000}"));
     if (settings.capture() == Capture.KAFKA) {
       lines.addAll(List.of(
@@ -367,6 +373,7 @@ public final class CrashSoak {
       st.execute("CREATE TABLE users (id BIGINT PRIMARY KEY, name VARCHAR(60) NOT NULL, email VARCHAR(80) NOT NULL,"
           + " password VARCHAR(60) NOT NULL, last_login TIMESTAMP, login_count INT NOT NULL)");
       st.execute("CREATE TABLE inventory (id BIGINT PRIMARY KEY, sku VARCHAR(30) NOT NULL, qty INT NOT NULL)");
+      st.execute("CREATE TABLE ledger (id BIGINT PRIMARY KEY, hits INT NOT NULL, note VARCHAR(40), touched TIMESTAMP)");
       c.setAutoCommit(false);
       try (PreparedStatement users = c.prepareStatement("INSERT INTO users VALUES (?, ?, ?, ?, NULL, 0)");
           PreparedStatement items = c.prepareStatement("INSERT INTO inventory VALUES (?, ?, ?)")) {
@@ -389,12 +396,15 @@ public final class CrashSoak {
         }
         items.executeBatch();
       }
+      st.execute("INSERT INTO ledger SELECT id, 0, 'item ' || sku, NULL FROM inventory");
       c.commit();
     }
     try (Connection c = service.getConnection(); Statement st = c.createStatement()) {
       st.execute("CREATE TABLE accounts (id BIGINT PRIMARY KEY, full_name VARCHAR(60) NOT NULL, mail VARCHAR(80) "
           + "NOT NULL, password VARCHAR(60) NOT NULL, last_seen TIMESTAMP, login_count INT NOT NULL)");
       st.execute("CREATE TABLE stock (id BIGINT PRIMARY KEY, sku VARCHAR(30) NOT NULL, quantity INT NOT NULL)");
+      st.execute("CREATE TABLE ledger_copy (id BIGINT PRIMARY KEY, hits INT NOT NULL, note VARCHAR(40), "
+          + "touched TIMESTAMP)");
     }
   }
 
@@ -421,7 +431,10 @@ public final class CrashSoak {
         PreparedStatement rename = c.prepareStatement(onMonolith ? "UPDATE users SET name = ? WHERE id = ?"
             : "UPDATE accounts SET password = ? WHERE id = ?");
         PreparedStatement insert = c.prepareStatement("INSERT INTO " + users + " VALUES (?, ?, ?, ?, NULL, 0)");
-        PreparedStatement delete = c.prepareStatement("DELETE FROM " + users + " WHERE id = ?")) {
+        PreparedStatement delete = c.prepareStatement("DELETE FROM " + users + " WHERE id = ?");
+        // the monolith's one-way table: a third of its stock operations record a hit there instead
+        PreparedStatement hit = c.prepareStatement(onMonolith ? "UPDATE ledger SET hits = hits + 1, touched = "
+            + "CURRENT_TIMESTAMP WHERE id = ?" : "SELECT 1 WHERE 1 = ?")) { // (the service's writers never use it)
       c.setAutoCommit(txOps == 1);
       long next = System.nanoTime();
       int inTransaction = 0;
@@ -444,9 +457,16 @@ public final class CrashSoak {
             }
           } else if (op < 65) {
             long id = 1 + random.nextInt(settings.items());
-            decrement.setLong(1, id);
-            if (decrement.executeUpdate() == 1) {
-              done.add(() -> decrements.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet());
+            if (onMonolith && random.nextInt(3) == 0) {
+              hit.setLong(1, id);
+              if (hit.executeUpdate() == 1) {
+                done.add(() -> hits.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet());
+              }
+            } else {
+              decrement.setLong(1, id);
+              if (decrement.executeUpdate() == 1) {
+                done.add(() -> decrements.computeIfAbsent(id, k -> new AtomicInteger()).incrementAndGet());
+              }
             }
           } else if (op < 75) {
             rename.setString(1, (onMonolith ? "name " : "pw ") + random.nextInt(1_000_000));
@@ -526,6 +546,8 @@ public final class CrashSoak {
       + "accounts ORDER BY id";
   private static final String MONOLITH_ITEMS = "SELECT id, sku, qty FROM inventory ORDER BY id";
   private static final String SERVICE_ITEMS = "SELECT id, sku, quantity FROM stock ORDER BY id";
+  private static final String MONOLITH_LEDGER = "SELECT id, hits, note, touched FROM ledger ORDER BY id";
+  private static final String SERVICE_LEDGER = "SELECT id, hits, note, touched FROM ledger_copy ORDER BY id";
 
   /** Waits until both sides hold the same rows in three polls a second apart. */
   private boolean awaitSettled(long timeoutNanos) throws Exception {
@@ -533,8 +555,9 @@ public final class CrashSoak {
     int same = 0;
     long lastHash = 0;
     while (System.nanoTime() < deadline) {
-      long m = hash(monolith, MONOLITH_USERS) * 31 + hash(monolith, MONOLITH_ITEMS);
-      long s = hash(service, SERVICE_USERS) * 31 + hash(service, SERVICE_ITEMS);
+      long m = (hash(monolith, MONOLITH_USERS) * 31 + hash(monolith, MONOLITH_ITEMS)) * 31
+          + hash(monolith, MONOLITH_LEDGER);
+      long s = (hash(service, SERVICE_USERS) * 31 + hash(service, SERVICE_ITEMS)) * 31 + hash(service, SERVICE_LEDGER);
       same = m == s && m == lastHash ? same + 1 : (m == s ? 1 : 0);
       lastHash = m;
       if (same >= 3) {
@@ -582,6 +605,9 @@ public final class CrashSoak {
     Map<Long, String[]> serviceItems = read(service, SERVICE_ITEMS);
     compare("users", monolithUsers, serviceUsers, problems);
     compare("inventory", monolithItems, serviceItems, problems);
+    Map<Long, String[]> monolithLedger = read(monolith, MONOLITH_LEDGER);
+    Map<Long, String[]> serviceLedger = read(service, SERVICE_LEDGER);
+    compare("ledger (one way)", monolithLedger, serviceLedger, problems);
     int wrongCounts = 0;
     for (long id = 1; id <= settings.users(); id++) {
       wrongCounts += expectCount("users", id, monolithUsers, serviceUsers, 5, logins, 0, problems);
@@ -597,6 +623,7 @@ public final class CrashSoak {
     }
     for (long id = 1; id <= settings.items(); id++) {
       wrongCounts += expectCount("inventory", id, monolithItems, serviceItems, 2, decrements, 1_000_000, problems);
+      wrongCounts += expectCount("ledger", id, monolithLedger, serviceLedger, 1, hits, 0, problems);
     }
     long expectedUsers = settings.users() + signups.values().stream().filter(b -> b).count();
     if (monolithUsers.size() != expectedUsers || serviceUsers.size() != expectedUsers) {

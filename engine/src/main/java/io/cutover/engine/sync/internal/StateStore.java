@@ -39,6 +39,17 @@ public final class StateStore implements AutoCloseable {
   /** The longest time between two forced writes of the state store. */
   static final long SYNC_EVERY_NANOS = 100_000_000L;
   private long lastSync = System.nanoTime() - SYNC_EVERY_NANOS;
+  /**
+   * A batch that changed nothing here moves the stored position at most this often: replaying from an older
+   * position only repeats writes the databases' own positions skip, so a one-way table costs no store commit per
+   * batch (a commit writes a chunk), while a restart still replays at most this much.
+   */
+  public static final long POSITION_EVERY_NANOS = 1_000_000_000L;
+  private long lastPositionWrite = System.nanoTime() - POSITION_EVERY_NANOS;
+  /** The position of the last batch that changed nothing, not yet written (written on close); or NO_INDEX. */
+  private long unwrittenPosition = Journal.NO_INDEX;
+  /** Whether a commit since the last sync is not forced to disk yet. */
+  private boolean unsynced;
   /** The changelog's map names. */
   public static final String ROWS = "rows";
   static final String PARKED = "parked";
@@ -361,7 +372,8 @@ public final class StateStore implements AutoCloseable {
   }
 
   /**
-   * The last journal index whose effects are committed.
+   * The last journal index whose effects are committed: every change up to it is decided here. Batches that
+   * changed no state move it at most every {@link #POSITION_EVERY_NANOS}, so it may be behind by their changes.
    *
    * @return the index, or {@link Journal#NO_INDEX}.
    */
@@ -380,12 +392,26 @@ public final class StateStore implements AutoCloseable {
    * @param sync whether to force the file to disk (survives a power loss, not only a process crash).
    */
   public void commit(long position, boolean sync) {
-    meta.put("position", position);
-    store.commit();
     long now = System.nanoTime();
+    if (!store.hasUnsavedChanges() && now - lastPositionWrite < POSITION_EVERY_NANOS) {
+      // a batch that changed no state (rows mirrored one way): its writes' positions are in the databases
+      unwrittenPosition = position;
+      if (sync && unsynced && now - lastSync >= SYNC_EVERY_NANOS) {
+        store.sync();
+        lastSync = now;
+        unsynced = false;
+      }
+      return;
+    }
+    unwrittenPosition = Journal.NO_INDEX;
+    meta.put("position", position);
+    lastPositionWrite = now;
+    store.commit();
+    unsynced = true;
     if (sync && now - lastSync >= SYNC_EVERY_NANOS) {
       store.sync();
       lastSync = now;
+      unsynced = false;
     }
     if (changes != null) {
       changes.clear();
@@ -497,6 +523,10 @@ public final class StateStore implements AutoCloseable {
 
   @Override
   public void close() {
+    if (unwrittenPosition != Journal.NO_INDEX && !store.hasUnsavedChanges()) {
+      meta.put("position", unwrittenPosition); // a clean stop resumes right after the last batch
+      store.commit();
+    }
     store.close(); // closing writes and forces what is committed
   }
 }

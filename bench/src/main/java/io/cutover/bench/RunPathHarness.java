@@ -426,8 +426,15 @@ public final class RunPathHarness {
     }
   }
 
+  /** Interpolated between the two nearest values, as one way's {@code percentile_cont}. */
   private static double at(double[] sorted, double quantile) {
-    return sorted.length == 0 ? 0 : sorted[Math.min(sorted.length - 1, (int) Math.ceil(quantile * sorted.length) - 1)];
+    if (sorted.length == 0) {
+      return 0;
+    }
+    double rank = quantile * (sorted.length - 1);
+    int low = (int) Math.floor(rank);
+    int high = Math.min(sorted.length - 1, low + 1);
+    return sorted[low] + (sorted[high] - sorted[low]) * (rank - low);
   }
 
   /**

@@ -962,6 +962,7 @@ public final class SideWriter implements AutoCloseable {
   public void close() {
     statements.clear();
     simple = null;
+    jsonShapes.clear(); // the columns' types are read again with the next session
     versions = null;
     columnTypes.clear();
     fitting.clear();

@@ -55,7 +55,8 @@ public final class JsonRows {
 
   /**
    * A table's columns and their SQL types as PostgreSQL names them ({@code format_type}: qualified where the
-   * search path needs it, with length and precision).
+   * search path needs it), without length or precision: the insert's assignment to the live column applies those,
+   * as it did to a bound parameter, so a column widened later is not cut to its old precision here.
    *
    * @param c a connection to the database.
    * @param table the table (as written in statements).
@@ -64,7 +65,7 @@ public final class JsonRows {
    */
   public static Map<String, String> sqlTypes(Connection c, String table) throws SQLException {
     Map<String, String> types = new HashMap<>();
-    try (PreparedStatement ps = c.prepareStatement("SELECT attname, format_type(atttypid, atttypmod) FROM "
+    try (PreparedStatement ps = c.prepareStatement("SELECT attname, format_type(atttypid, -1) FROM "
         + "pg_attribute WHERE attrelid = to_regclass(?) AND attnum > 0 AND NOT attisdropped")) {
       ps.setString(1, table);
       try (ResultSet rs = ps.executeQuery()) {
@@ -178,13 +179,17 @@ public final class JsonRows {
 
   /** Whether a column of a type reads a value of a kind from its JSON text exactly as from a bound parameter. */
   private static boolean takes(String type, ValueType kind) {
+    if (type.endsWith("[]")) {
+      return kind == ValueType.NULL || kind == ValueType.STRING; // an array's own text form
+    }
     return switch (kind) {
       case NULL, STRING, UUID -> true;
       case INT -> type.equals("bigint") || type.equals("integer") || type.equals("smallint")
           || type.startsWith("numeric") || type.equals("double precision") || type.equals("real")
-          || type.equals("text") || type.startsWith("character");
+          || type.equals("text") || type.startsWith("character") || type.equals("bpchar");
       case BOOL -> type.equals("boolean");
-      case DOUBLE -> type.equals("double precision") || type.equals("real");
+      // into real, a bound double is rounded from its binary value, the text from its decimal: not always alike
+      case DOUBLE -> type.equals("double precision");
       case DECIMAL -> type.startsWith("numeric");
       case BYTES -> type.equals("bytea");
       case DATE -> type.equals("date");

@@ -197,9 +197,9 @@ class StateStoreTest {
     byte[] key = StateStore.rowKey("item", Row.of("id", Value.of(1L)));
     try (StateStore store = new StateStore(file, 10)) {
       store.put(key, RowState.existing(Row.of("id", Value.of(1L)), 1));
+      long before = System.nanoTime(); // the interval starts within this commit
       store.commit(5, false);
       long size = store.fileBytes();
-      long before = System.nanoTime();
       for (long batch = 6; batch < 200; batch++) {
         store.commit(batch, false);
       }

@@ -475,6 +475,7 @@ public final class StateStore implements AutoCloseable {
     paused.clear();
     held.clear();
     meta.remove("position");
+    unwrittenPosition = Journal.NO_INDEX; // a position of the journal before the restore is not this state's
     java.util.TreeMap<Long, byte[]> heldByIndex = new java.util.TreeMap<>();
     for (io.cutover.engine.sync.StateChangelog.Entry e : entries) {
       switch (e.map()) {
@@ -523,7 +524,10 @@ public final class StateStore implements AutoCloseable {
 
   @Override
   public void close() {
-    if (unwrittenPosition != Journal.NO_INDEX && !store.hasUnsavedChanges()) {
+    if (store.hasUnsavedChanges()) {
+      rollback(); // a batch not committed is not kept (closing would write it)
+    }
+    if (unwrittenPosition != Journal.NO_INDEX) {
       meta.put("position", unwrittenPosition); // a clean stop resumes right after the last batch
       store.commit();
     }

@@ -240,8 +240,8 @@ public final class SideWriter implements AutoCloseable {
       // replay's, not the original run's): the position never moves back, or the writes between the two would run
       // again (a counter delta twice).
       long position = Math.max(applied, batchEnd);
-      if (dialect == Dialect.POSTGRESQL && literal(applier) && heldPositions.keySet().stream()
-          .allMatch(SideWriter::literal)) {
+      if (dialect == Dialect.POSTGRESQL && literal(applier) && (heldPositions.isEmpty()
+          || heldPositions.keySet().stream().allMatch(SideWriter::literal))) {
         commitWithPositions(c, position, heldPositions);
       } else {
         PreparedStatement ps = statement(c, dialect.upsert(POSITION_TABLE, POSITION_COLUMNS, POSITION_KEY));

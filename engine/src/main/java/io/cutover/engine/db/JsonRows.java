@@ -40,17 +40,15 @@ public final class JsonRows {
    */
   public static String upsert(String table, List<String> columns, List<String> types, List<String> keyColumns) {
     Dialect d = Dialect.POSTGRESQL;
-    String cols = columns.stream().map(d::name).collect(Collectors.joining(", "));
     StringBuilder record = new StringBuilder();
     for (int i = 0; i < columns.size(); i++) {
       record.append(i == 0 ? "" : ", ").append(d.name(columns.get(i))).append(' ').append(types.get(i));
     }
-    String keys = keyColumns.stream().map(d::name).collect(Collectors.joining(", "));
-    List<String> updates = columns.stream().filter(c -> !keyColumns.contains(c))
-        .map(c -> d.name(c) + " = EXCLUDED." + d.name(c)).toList();
-    return "INSERT INTO " + d.name(table) + " (" + cols + ") SELECT " + cols + " FROM json_to_recordset(?::json) AS x("
-        + record + ") ON CONFLICT (" + keys + ") "
-        + (updates.isEmpty() ? "DO NOTHING" : "DO UPDATE SET " + String.join(", ", updates));
+    // the one-row upsert, its tuple of parameters replaced by the rows
+    String one = d.upsert(table, columns, keyColumns);
+    String tuple = "VALUES (" + String.join(", ", java.util.Collections.nCopies(columns.size(), "?")) + ")";
+    String cols = columns.stream().map(d::name).collect(Collectors.joining(", "));
+    return one.replace(tuple, "SELECT " + cols + " FROM json_to_recordset(?::json) AS x(" + record + ")");
   }
 
   /**

@@ -396,11 +396,7 @@ public final class StateStore implements AutoCloseable {
     if (!store.hasUnsavedChanges() && now - lastPositionWrite < POSITION_EVERY_NANOS) {
       // a batch that changed no state (rows mirrored one way): its writes' positions are in the databases
       unwrittenPosition = position;
-      if (sync && unsynced && now - lastSync >= SYNC_EVERY_NANOS) {
-        store.sync();
-        lastSync = now;
-        unsynced = false;
-      }
+      syncIfDue(sync, now);
       return;
     }
     unwrittenPosition = Journal.NO_INDEX;
@@ -408,11 +404,7 @@ public final class StateStore implements AutoCloseable {
     lastPositionWrite = now;
     store.commit();
     unsynced = true;
-    if (sync && now - lastSync >= SYNC_EVERY_NANOS) {
-      store.sync();
-      lastSync = now;
-      unsynced = false;
-    }
+    syncIfDue(sync, now);
     if (changes != null) {
       changes.clear();
     }
@@ -420,6 +412,15 @@ public final class StateStore implements AutoCloseable {
       // Rewrite chunks less than half full (at most 4 MiB a time), so the file stays near its live size.
       store.compact(50, 4 << 20);
       store.commit();
+    }
+  }
+
+  /** Forces what is committed to disk if asked and due (at most every {@link #SYNC_EVERY_NANOS}). */
+  private void syncIfDue(boolean sync, long now) {
+    if (sync && unsynced && now - lastSync >= SYNC_EVERY_NANOS) {
+      store.sync();
+      lastSync = now;
+      unsynced = false;
     }
   }
 

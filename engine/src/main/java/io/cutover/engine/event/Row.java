@@ -52,6 +52,23 @@ public final class Row {
   }
 
   /**
+   * This row with some columns set: those already in it keep their place, new ones follow in the changes' order.
+   *
+   * @param changes column to value (never null; {@link Value#NULL} for SQL NULL).
+   * @return the new row (this one if there is nothing to change).
+   */
+  public Row with(Map<String, Value> changes) {
+    if (changes.isEmpty()) {
+      return this;
+    }
+    LinkedHashMap<String, Value> merged = new LinkedHashMap<>((columns.size() + changes.size()) * 4 / 3 + 1);
+    merged.putAll(columns);
+    changes.forEach((column, value) -> merged.put(Objects.requireNonNull(column, "column name"),
+        Objects.requireNonNull(value, () -> "value of column " + column + " (use Value.NULL for SQL NULL)")));
+    return new Row(merged);
+  }
+
+  /**
    * The value of a column.
    *
    * @param column a column name.

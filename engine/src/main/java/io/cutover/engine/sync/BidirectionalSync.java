@@ -362,6 +362,8 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
     List<Conflict> conflicts = new ArrayList<>();
     long parkedDelta = 0;
     List<ChangeEvent> applied = new ArrayList<>();
+    // decided from its changes and the state only: its store commit may wait (see StateStore.commit)
+    boolean mayWait = changelog == null && !takeOverRequested && state.holdsNothing();
     try {
       if (takeOverRequested) {
         takeOver(state);
@@ -372,6 +374,7 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
         ChangeEvent event = pending.get(i);
         long index = pendingIndexes.get(i);
         if (event.table().equals(CONTROL_TABLE)) {
+          mayWait = false;
           String table = event.key().get("table").asString();
           if (event.key().get("action").asString().equals("pause")) {
             state.pause(table, PAUSED_BY_OPERATOR);
@@ -383,6 +386,7 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
           continue;
         }
         if (event.table().equals(RESOLUTION_TABLE)) {
+          mayWait = false;
           List<Write> writes = resolve(state, event, now, conflicts);
           if (!writes.isEmpty()) {
             parkedDelta--;
@@ -421,7 +425,7 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
         }
       }
       int skippedWrites = writeBothSides(toServiceWrites, toMonolithWrites);
-      state.commit(pendingIndex, syncState);
+      state.commit(pendingIndex, syncState, mayWait && conflicts.isEmpty() && state.holdsNothing());
       long appliedAt = System.currentTimeMillis() * 1_000L;
       TableCounters counters = null;
       for (ChangeEvent event : applied) {

@@ -219,4 +219,55 @@ class StateStoreTest {
       assertEquals(200, store.position());
     }
   }
+
+  /**
+   * Batches decided from their changes and the state only may wait for a later store commit (one commit writes the
+   * B-tree pages of many small batches at once). A failed batch then takes back its own changes only, not those of
+   * the batches waiting before it; a clean stop writes them; a crash leaves the position of the last commit, from
+   * which the journal replays the waiting batches.
+   */
+  @Test
+  void batchesThatMayWaitAreWrittenTogetherAndAFailedOneTakesBackOnlyItsOwn() throws Exception {
+    Path file = dir.resolve("waiting.mv.db");
+    Path crashed = dir.resolve("crashed.mv.db");
+    byte[] one = StateStore.rowKey("item", Row.of("id", Value.of(1L)));
+    byte[] two = StateStore.rowKey("item", Row.of("id", Value.of(2L)));
+    byte[] three = StateStore.rowKey("item", Row.of("id", Value.of(3L)));
+    try (StateStore store = new StateStore(file, 10)) {
+      store.put(one, RowState.existing(Row.of("id", Value.of(1L), "n", Value.of(1L)), 1));
+      long before = System.nanoTime(); // the interval starts within this commit
+      store.commit(1, false, true); // the first commit is written: nothing was written for a while
+      store.put(two, RowState.existing(Row.of("id", Value.of(2L), "n", Value.of(1L)), 2));
+      store.commit(2, false, true);
+      store.put(two, RowState.existing(Row.of("id", Value.of(2L), "n", Value.of(2L)), 3));
+      store.put(three, RowState.existing(Row.of("id", Value.of(3L)), 3));
+      store.pause("item", "column x is not in the monolith's table item");
+      store.rollback(); // this batch failed: it is decided again; batch 2 stays
+      assertEquals(Value.of(1L), store.get(two).row().get("n"));
+      assertNull(store.get(three));
+      assertTrue(store.holdsNothing());
+      store.put(one, RowState.existing(Row.of("id", Value.of(1L), "n", Value.of(3L)), 4));
+      store.commit(3, false, true);
+      if (System.nanoTime() - before < StateStore.POSITION_EVERY_NANOS) {
+        assertEquals(1, store.position(), "batches 2 and 3 wait");
+        java.nio.file.Files.copy(file, crashed); // the file as a kill now would leave it
+      }
+    }
+    try (StateStore store = new StateStore(file, 10)) {
+      assertEquals(3, store.position(), "a clean stop writes the waiting batches");
+      assertEquals(Value.of(1L), store.get(two).row().get("n"));
+      assertEquals(Value.of(3L), store.get(one).row().get("n"));
+      assertNull(store.get(three));
+      store.put(three, RowState.existing(Row.of("id", Value.of(3L)), 5));
+      store.commit(4, false, false); // may not wait: written at once
+      assertEquals(4, store.position());
+    }
+    if (java.nio.file.Files.exists(crashed)) {
+      try (StateStore store = new StateStore(crashed, 10)) {
+        assertEquals(1, store.position(), "after a kill the journal replays batches 2 and 3");
+        assertNull(store.get(two));
+        assertEquals(Value.of(1L), store.get(one).row().get("n"));
+      }
+    }
+  }
 }

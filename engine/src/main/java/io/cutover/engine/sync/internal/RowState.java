@@ -183,13 +183,6 @@ public final class RowState {
    * @return the merged row.
    */
   public static Row overlay(Row base, Map<String, Value> changes) {
-    Map<String, Value> merged = new LinkedHashMap<>();
-    if (base != null) {
-      merged.putAll(base.columns());
-    }
-    merged.putAll(changes);
-    Row.Builder out = Row.builder();
-    merged.forEach(out::put);
-    return out.build();
+    return (base == null ? Row.EMPTY : base).with(changes);
   }
 }

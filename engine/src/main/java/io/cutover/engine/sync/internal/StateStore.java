@@ -20,7 +20,10 @@ import org.h2.mvstore.MVStore;
  * Sync's durable state in an H2 MVStore file: what is known of each row, the conflict log, the parked rows and
  * the last journal index whose effects are in both databases. A batch's changes become durable together with
  * its journal index in one {@link #commit} (or are discarded together by {@link #rollback}); so after a crash
- * the batch is decided again from the same state, identically.
+ * the batches since are decided again from the same state, identically, and the databases' positions skip the
+ * writes they already hold. A batch that only moved rows' states may leave its store commit to a later batch (at
+ * most {@link #POSITION_EVERY_NANOS} later): a store commit writes every B-tree page the batch touched, which for
+ * small batches of scattered keys cost more than deciding them.
  */
 public final class StateStore implements AutoCloseable {
   private final MVStore store;
@@ -46,8 +49,14 @@ public final class StateStore implements AutoCloseable {
    */
   public static final long POSITION_EVERY_NANOS = 1_000_000_000L;
   private long lastPositionWrite = System.nanoTime() - POSITION_EVERY_NANOS;
-  /** The position of the last batch that changed nothing, not yet written (written on close); or NO_INDEX. */
+  /** The position of the last batch whose store commit waits (written on close); or NO_INDEX. */
   private long unwrittenPosition = Journal.NO_INDEX;
+  /** Whether batches whose store commit waits changed the maps: a failed batch then undoes its own entries. */
+  private boolean waiting;
+  /** While {@link #waiting}: what the batch under way replaced in the maps, in order (to undo it on rollback). */
+  private final ArrayList<Undo> undo = new ArrayList<>();
+  /** Waiting batches may hold this much changed B-tree memory before the store commits anyway. */
+  private static final int MAX_WAITING_BYTES = 16 << 20;
   /** Whether a commit since the last sync is not forced to disk yet. */
   private boolean unsynced;
   /** The changelog's map names. */
@@ -120,11 +129,15 @@ public final class StateStore implements AutoCloseable {
    * @return the store key.
    */
   public static byte[] rowKey(String table, Row key) {
-    Row.Builder sorted = Row.builder();
-    key.columns().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> sorted.put(e.getKey(),
-        e.getValue()));
+    Row sorted = key;
+    if (key.size() > 1) { // a one-column key is in order already
+      Row.Builder builder = Row.builder();
+      key.columns().entrySet().stream().sorted(Map.Entry.comparingByKey()).forEach(e -> builder.put(e.getKey(),
+          e.getValue()));
+      sorted = builder.build();
+    }
     byte[] name = (table + '\0').getBytes(StandardCharsets.UTF_8);
-    byte[] value = ChangeEventProtos.toProto(sorted.build()).toByteArray();
+    byte[] value = ChangeEventProtos.toProto(sorted).toByteArray();
     byte[] out = new byte[name.length + value.length];
     System.arraycopy(name, 0, out, 0, name.length);
     System.arraycopy(value, 0, out, name.length, value.length);
@@ -132,7 +145,8 @@ public final class StateStore implements AutoCloseable {
   }
 
   /**
-   * What is known of a row.
+   * What is known of a row. Shared with the store's cache of recent rows: read it, never change it (the
+   * {@link Reconciler} changes a copy).
    *
    * @param rowKey from {@link #rowKey}.
    * @return the state, or null.
@@ -141,11 +155,11 @@ public final class StateStore implements AutoCloseable {
     Key key = new Key(rowKey);
     RowState cached = recent.get(key);
     if (cached != null) {
-      return cached == ABSENT ? null : cached.copy();
+      return cached == ABSENT ? null : cached;
     }
     byte[] bytes = rows.get(rowKey);
     RowState state = bytes == null ? null : StateCodec.decodeState(bytes);
-    recent.put(key, state == null ? ABSENT : state.copy());
+    recent.put(key, state == null ? ABSENT : state);
     return state;
   }
 
@@ -176,18 +190,30 @@ public final class StateStore implements AutoCloseable {
    * Records what is known of a row (uncommitted until {@link #commit}).
    *
    * @param rowKey from {@link #rowKey}.
-   * @param state the state.
+   * @param state the state, no longer changed once put (kept in the cache of recent rows as it is).
    */
   public void put(byte[] rowKey, RowState state) {
     byte[] bytes = StateCodec.encode(state);
-    rows.put(rowKey, bytes);
-    recent.put(new Key(rowKey), state.copy());
+    set(rows, rowKey, bytes);
+    recent.put(new Key(rowKey), state);
     changed(ROWS, rowKey, bytes);
     if (state.parked != 0) {
-      parked.put(state.parked, rowKey);
+      set(parked, state.parked, rowKey);
       changed(PARKED, id(state.parked), rowKey);
     }
   }
+
+  /** Sets (or, for null, removes) an entry, noting what it replaced while earlier batches wait uncommitted. */
+  @SuppressWarnings("unchecked")
+  private <K, V> void set(MVMap<K, V> map, K key, V value) {
+    V old = value == null ? map.remove(key) : map.put(key, value);
+    if (waiting) {
+      undo.add(new Undo((MVMap<Object, Object>) map, key, old));
+    }
+  }
+
+  /** An entry as it was before the batch under way set it. */
+  private record Undo(MVMap<Object, Object> map, Object key, Object old) {}
 
   /**
    * The row a parked conflict holds.
@@ -205,7 +231,7 @@ public final class StateStore implements AutoCloseable {
    * @param conflictId the conflict.
    */
   public void unpark(long conflictId) {
-    parked.remove(conflictId);
+    set(parked, conflictId, null);
     changed(PARKED, id(conflictId), null);
   }
 
@@ -217,13 +243,13 @@ public final class StateStore implements AutoCloseable {
    */
   public void record(Conflict conflict) {
     byte[] bytes = StateCodec.encode(conflict);
-    conflicts.put(conflict.id(), bytes);
+    set(conflicts, conflict.id(), bytes);
     changed(CONFLICTS, id(conflict.id()), bytes);
     Iterator<Long> oldest = conflicts.keyIterator(null);
     while (conflicts.sizeAsLong() > maxConflicts && oldest.hasNext()) {
       Long id = oldest.next();
       if (!parked.containsKey(id)) {
-        conflicts.remove(id);
+        set(conflicts, id, null);
         changed(CONFLICTS, id(id), null);
       }
     }
@@ -283,7 +309,7 @@ public final class StateStore implements AutoCloseable {
    * @param reason what does not fit.
    */
   public void pause(String table, String reason) {
-    paused.put(table, reason);
+    set(paused, table, reason);
     changed(PAUSED, table.getBytes(StandardCharsets.UTF_8), reason.getBytes(StandardCharsets.UTF_8));
   }
 
@@ -293,7 +319,7 @@ public final class StateStore implements AutoCloseable {
    * @param table the monolith's table.
    */
   public void unpause(String table) {
-    paused.remove(table);
+    set(paused, table, null);
     changed(PAUSED, table.getBytes(StandardCharsets.UTF_8), null);
   }
 
@@ -305,6 +331,16 @@ public final class StateStore implements AutoCloseable {
    */
   public boolean isPaused(String table) {
     return paused.containsKey(table);
+  }
+
+  /**
+   * Whether no table is paused and no change is held (their release depends on when schemas are read, so batches
+   * around them are not decided again after a crash: see {@link #commit}).
+   *
+   * @return true if none.
+   */
+  public boolean holdsNothing() {
+    return paused.isEmpty() && held.isEmpty();
   }
 
   /**
@@ -324,7 +360,7 @@ public final class StateStore implements AutoCloseable {
    */
   public void hold(long journalIndex, io.cutover.engine.event.ChangeEvent event) {
     byte[] bytes = io.cutover.engine.event.ChangeEventProtos.toProto(event).toByteArray();
-    held.put(journalIndex, bytes);
+    set(held, journalIndex, bytes);
     changed(HELD, id(journalIndex), bytes);
   }
 
@@ -358,7 +394,7 @@ public final class StateStore implements AutoCloseable {
    * @param journalIndex its journal index.
    */
   public void release(long journalIndex) {
-    held.remove(journalIndex);
+    set(held, journalIndex, null);
     changed(HELD, id(journalIndex), null);
   }
 
@@ -372,8 +408,8 @@ public final class StateStore implements AutoCloseable {
   }
 
   /**
-   * The last journal index whose effects are committed: every change up to it is decided here. Batches that
-   * changed no state move it at most every {@link #POSITION_EVERY_NANOS}, so it may be behind by their changes.
+   * The last journal index whose effects are committed: every change up to it is decided here. Batches whose
+   * commit may wait move it at most every {@link #POSITION_EVERY_NANOS}, so it may be behind by their changes.
    *
    * @return the index, or {@link Journal#NO_INDEX}.
    */
@@ -388,21 +424,34 @@ public final class StateStore implements AutoCloseable {
    * of state, which the journal replays from {@link #position()}: the sync re-decides those changes identically
    * and the databases' positions skip the writes they already hold).
    *
+   * <p>A batch that changed no state (rows mirrored one way), or that may wait, is not written yet when the last
+   * write was less than {@link #POSITION_EVERY_NANOS} ago and the waiting changes are small: a later commit writes
+   * it. After a crash the journal replays from the older position; the batches since are decided again from the
+   * same state and the same changes, so identically, and the databases' positions skip their writes. A batch may
+   * wait only if its decisions depend on nothing else: no conflict (a custom resolver may read the clock), no
+   * operator's resolution or control, no paused table or held change (released when the schemas are read).
+   *
    * @param position the last journal index of the batch.
    * @param sync whether to force the file to disk (survives a power loss, not only a process crash).
+   * @param mayWait whether this batch's decisions depend on its changes and the state only.
    */
-  public void commit(long position, boolean sync) {
+  public void commit(long position, boolean sync, boolean mayWait) {
     long now = System.nanoTime();
-    if (!store.hasUnsavedChanges() && now - lastPositionWrite < POSITION_EVERY_NANOS) {
-      // a batch that changed no state (rows mirrored one way): its writes' positions are in the databases
+    boolean changed = store.hasUnsavedChanges();
+    if ((mayWait || !changed) && now - lastPositionWrite < POSITION_EVERY_NANOS
+        && store.getUnsavedMemory() < MAX_WAITING_BYTES) {
       unwrittenPosition = position;
+      waiting = changed;
+      undo.clear();
       syncIfDue(sync, now);
       return;
     }
-    unwrittenPosition = Journal.NO_INDEX;
     meta.put("position", position);
     lastPositionWrite = now;
-    store.commit();
+    store.commit(); // if this fails, rollback takes back this batch only (or everything, when nothing was waiting)
+    waiting = false;
+    undo.clear();
+    unwrittenPosition = Journal.NO_INDEX;
     unsynced = true;
     syncIfDue(sync, now);
     if (changes != null) {
@@ -434,9 +483,31 @@ public final class StateStore implements AutoCloseable {
     return Files.size(file);
   }
 
-  /** Discards everything since the last commit. */
+  /**
+   * Makes the batch durable with its journal index; see {@link #commit(long, boolean, boolean)}.
+   *
+   * @param position the last journal index of the batch.
+   * @param sync whether to force the file to disk.
+   */
+  public void commit(long position, boolean sync) {
+    commit(position, sync, false);
+  }
+
+  /** Discards the batch under way: everything since the last call of {@link #commit}. */
   public void rollback() {
-    store.rollback();
+    if (waiting) {
+      for (int i = undo.size() - 1; i >= 0; i--) {
+        Undo u = undo.get(i);
+        if (u.old() == null) {
+          u.map().remove(u.key());
+        } else {
+          u.map().put(u.key(), u.old());
+        }
+      }
+      undo.clear();
+    } else {
+      store.rollback();
+    }
     recent.clear();
     if (changes != null) {
       changes.clear();
@@ -477,6 +548,8 @@ public final class StateStore implements AutoCloseable {
     held.clear();
     meta.remove("position");
     unwrittenPosition = Journal.NO_INDEX; // a position of the journal before the restore is not this state's
+    waiting = false;
+    undo.clear();
     java.util.TreeMap<Long, byte[]> heldByIndex = new java.util.TreeMap<>();
     for (io.cutover.engine.sync.StateChangelog.Entry e : entries) {
       switch (e.map()) {
@@ -525,8 +598,8 @@ public final class StateStore implements AutoCloseable {
 
   @Override
   public void close() {
-    if (store.hasUnsavedChanges()) {
-      rollback(); // a batch not committed is not kept (closing would write it)
+    if (!undo.isEmpty() || (!waiting && store.hasUnsavedChanges())) {
+      rollback(); // a batch under way is not kept (closing would write it); batches that wait are
     }
     if (unwrittenPosition != Journal.NO_INDEX) {
       meta.put("position", unwrittenPosition); // a clean stop resumes right after the last batch

@@ -53,8 +53,13 @@ public final class StateStore implements AutoCloseable {
   private long unwrittenPosition = Journal.NO_INDEX;
   /** Whether batches whose store commit waits changed the maps: a failed batch then undoes its own entries. */
   private boolean waiting;
-  /** While {@link #waiting}: what the batch under way replaced in the maps, in order (to undo it on rollback). */
-  private final ArrayList<Undo> undo = new ArrayList<>();
+  /**
+   * While {@link #waiting}: what the batch under way replaced in the maps, in order (to undo it on rollback), as
+   * map, key, old value, map, key, ...: one array reused from batch to batch, nothing allocated per entry.
+   */
+  private Object[] undo = new Object[3 * 256];
+  /** How many slots of {@link #undo} the batch under way has filled. */
+  private int undoSize;
   /** Waiting batches may hold this much changed B-tree memory before the store commits anyway. */
   private static final int MAX_WAITING_BYTES = 16 << 20;
   /** Whether a commit since the last sync is not forced to disk yet. */
@@ -204,16 +209,23 @@ public final class StateStore implements AutoCloseable {
   }
 
   /** Sets (or, for null, removes) an entry, noting what it replaced while earlier batches wait uncommitted. */
-  @SuppressWarnings("unchecked")
   private <K, V> void set(MVMap<K, V> map, K key, V value) {
     V old = value == null ? map.remove(key) : map.put(key, value);
     if (waiting) {
-      undo.add(new Undo((MVMap<Object, Object>) map, key, old));
+      if (undoSize + 3 > undo.length) {
+        undo = java.util.Arrays.copyOf(undo, undo.length * 2);
+      }
+      undo[undoSize++] = map;
+      undo[undoSize++] = key;
+      undo[undoSize++] = old;
     }
   }
 
-  /** An entry as it was before the batch under way set it. */
-  private record Undo(MVMap<Object, Object> map, Object key, Object old) {}
+  /** Forgets the batch under way's undo entries (it committed, waits, or was taken back). */
+  private void clearUndo() {
+    java.util.Arrays.fill(undo, 0, undoSize, null);
+    undoSize = 0;
+  }
 
   /**
    * The row a parked conflict holds.
@@ -442,7 +454,7 @@ public final class StateStore implements AutoCloseable {
         && store.getUnsavedMemory() < MAX_WAITING_BYTES) {
       unwrittenPosition = position;
       waiting = changed;
-      undo.clear();
+      clearUndo();
       syncIfDue(sync, now);
       return;
     }
@@ -450,7 +462,7 @@ public final class StateStore implements AutoCloseable {
     lastPositionWrite = now;
     store.commit(); // if this fails, rollback takes back this batch only (or everything, when nothing was waiting)
     waiting = false;
-    undo.clear();
+    clearUndo();
     unwrittenPosition = Journal.NO_INDEX;
     unsynced = true;
     syncIfDue(sync, now);
@@ -496,15 +508,16 @@ public final class StateStore implements AutoCloseable {
   /** Discards the batch under way: everything since the last call of {@link #commit}. */
   public void rollback() {
     if (waiting) {
-      for (int i = undo.size() - 1; i >= 0; i--) {
-        Undo u = undo.get(i);
-        if (u.old() == null) {
-          u.map().remove(u.key());
+      for (int i = undoSize - 3; i >= 0; i -= 3) {
+        @SuppressWarnings("unchecked")
+        MVMap<Object, Object> map = (MVMap<Object, Object>) undo[i];
+        if (undo[i + 2] == null) {
+          map.remove(undo[i + 1]);
         } else {
-          u.map().put(u.key(), u.old());
+          map.put(undo[i + 1], undo[i + 2]);
         }
       }
-      undo.clear();
+      clearUndo();
     } else {
       store.rollback();
     }
@@ -549,7 +562,7 @@ public final class StateStore implements AutoCloseable {
     meta.remove("position");
     unwrittenPosition = Journal.NO_INDEX; // a position of the journal before the restore is not this state's
     waiting = false;
-    undo.clear();
+    clearUndo();
     java.util.TreeMap<Long, byte[]> heldByIndex = new java.util.TreeMap<>();
     for (io.cutover.engine.sync.StateChangelog.Entry e : entries) {
       switch (e.map()) {
@@ -598,7 +611,7 @@ public final class StateStore implements AutoCloseable {
 
   @Override
   public void close() {
-    if (!undo.isEmpty() || (!waiting && store.hasUnsavedChanges())) {
+    if (undoSize > 0 || (!waiting && store.hasUnsavedChanges())) {
       rollback(); // a batch under way is not kept (closing would write it); batches that wait are
     }
     if (unwrittenPosition != Journal.NO_INDEX) {

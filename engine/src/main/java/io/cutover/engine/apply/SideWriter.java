@@ -66,6 +66,8 @@ public final class SideWriter implements AutoCloseable {
   /** Multi-row upsert texts by shape and row count. */
   private final Map<Shape, Map<Integer, String>> multiRow = new HashMap<>();
   private final Map<Shape, JsonShape> jsonShapes = new HashMap<>();
+  /** JSON statements of updates and inserts of missing rows, by their one-row text ({@link #commutingRows}). */
+  private final Map<String, JsonShape> jsonUpdates = new HashMap<>();
   /** The session's statement for SQL without parameters (positions and commit); closed with the session. */
   private Statement simple;
   /** Per side table, the last row shape (columns and value types) {@link #drift} found to fit by type alone. */
@@ -202,8 +204,9 @@ public final class SideWriter implements AutoCloseable {
         }
       }
       statementsToRun = groupByShape(statementsToRun);
-      // Consecutive statements of one shape go as one JDBC batch (one round trip), in order; a run of upserts as
-      // multi-row statements.
+      // Consecutive statements of one shape go as one JDBC batch (one round trip), in order; on PostgreSQL a run of
+      // upserts, updates or inserts of missing rows of a table whose rows commute as statements over rows given as
+      // JSON.
       int i = 0;
       while (i < statementsToRun.size()) {
         String sql = statementsToRun.get(i).sql();
@@ -211,30 +214,18 @@ public final class SideWriter implements AutoCloseable {
         while (end < statementsToRun.size() && statementsToRun.get(end).sql().equals(sql)) {
           end++;
         }
-        Shape upsert = statementsToRun.get(i).upsert();
-        if (end - i > 1 && upsert != null && dialect == Dialect.POSTGRESQL && regroupable(upsert.table())) {
-          upsertRows(c, upsert, statementsToRun.subList(i, end));
-          i = end;
-          continue;
+        List<Prepared> run = statementsToRun.subList(i, end);
+        Prepared first = run.get(0);
+        if (run.size() > 1 && dialect == Dialect.POSTGRESQL && first.write().type() == Write.Type.UPSERT
+            && regroupable(first.shape().table())) {
+          upsertRows(c, first.shape(), run);
+        } else if (run.size() > 1 && dialect == Dialect.POSTGRESQL && first.table() != null
+            && regroupable(first.table())) {
+          skipped += commutingRows(c, run);
+        } else {
+          skipped += executeBatch(c, run);
         }
-        PreparedStatement ps = statement(c, sql);
-        int j = i;
-        while (j < statementsToRun.size() && statementsToRun.get(j).sql().equals(sql)) {
-          List<Value> values = statementsToRun.get(j).values();
-          for (int p = 0; p < values.size(); p++) {
-            JdbcValues.bind(ps, p + 1, values.get(p));
-          }
-          ps.addBatch();
-          j++;
-        }
-        int[] counts = ps.executeBatch();
-        batches++;
-        for (int k = 0; k < counts.length; k++) {
-          if (counts[k] == 0 && statementsToRun.get(i + k).countsMiss()) {
-            skipped++;
-          }
-        }
-        i = j;
+        i = end;
       }
       // A batch replayed after a crash may end before the last one this side committed (its boundaries are the
       // replay's, not the original run's): the position never moves back, or the writes between the two would run
@@ -308,6 +299,122 @@ public final class SideWriter implements AutoCloseable {
     }
     return ps;
   }
+
+  /**
+   * Runs statements of one text as one JDBC batch (one round trip).
+   *
+   * @return how many of them that count a miss changed no row.
+   */
+  private int executeBatch(Connection c, List<Prepared> run) throws SQLException {
+    if (run.isEmpty()) {
+      return 0;
+    }
+    PreparedStatement ps = statement(c, run.get(0).sql());
+    for (Prepared prepared : run) {
+      List<Value> values = prepared.values();
+      for (int p = 0; p < values.size(); p++) {
+        JdbcValues.bind(ps, p + 1, values.get(p));
+      }
+      ps.addBatch();
+    }
+    int[] counts = ps.executeBatch();
+    batches++;
+    int missed = 0;
+    for (int k = 0; k < counts.length; k++) {
+      if (counts[k] == 0 && run.get(k).countsMiss()) {
+        missed++;
+      }
+    }
+    return missed;
+  }
+
+  /**
+   * Writes a run of updates or inserts of missing rows, of one shape, to a table whose rows commute
+   * ({@link #regroupable}) as statements over rows given as JSON ({@code UPDATE ... FROM json_to_recordset(?)}, the
+   * same conditions per row; {@code INSERT ... SELECT ... ON CONFLICT DO NOTHING}): one executor run for the rows
+   * of a statement instead of one per row, about half the database's work per row. One statement changes a row at
+   * most once, so a row met again starts the next statement; rows whose values have no exact JSON form are
+   * written one by one.
+   *
+   * @return how many of the updates changed no row.
+   */
+  private int commutingRows(Connection c, List<Prepared> run) throws SQLException {
+    Prepared first = run.get(0);
+    JsonShape json = jsonUpdates.get(first.sql());
+    if (json == null) {
+      json = first.write().type() == Write.Type.UPDATE ? updateJson(c, first) : insertJson(c, first.shape());
+      if (jsonUpdates.size() >= MAX_STATEMENTS) {
+        jsonUpdates.clear();
+      }
+      jsonUpdates.put(first.sql(), json);
+    }
+    int missed = 0;
+    java.util.Set<Row> keys = new java.util.HashSet<>(run.size() * 2);
+    int from = 0;
+    while (from < run.size()) {
+      int to = from;
+      while (to < run.size() && keys.add(run.get(to).key())) {
+        to++;
+      }
+      keys.clear();
+      List<Prepared> distinct = run.subList(from, to);
+      List<Prepared> left = distinct;
+      if (json.sql() != null) {
+        int[] changed = {0};
+        left = runJson(c, json, distinct, changed);
+        if (first.countsMiss()) {
+          missed += distinct.size() - left.size() - changed[0];
+        }
+      }
+      missed += executeBatch(c, left);
+      from = to;
+    }
+    return missed;
+  }
+
+  /** The JSON form of an update's statement; its text null when a column's type cannot be read. */
+  private JsonShape updateJson(Connection c, Prepared update) throws SQLException {
+    TableMapping mapping = mappings.get(update.write().table());
+    String table = update.table();
+    List<String> keys = keyColumns(mapping, update.write());
+    List<Param> params = new ArrayList<>();
+    StringBuilder sql = new StringBuilder();
+    updateStatement(sql, update.write(), mapping, table, keys, params, true);
+    Map<String, String> sqlTypes = JsonRows.sqlTypes(c, table);
+    String[] types = new String[params.size()];
+    List<String> fields = new ArrayList<>(params.size());
+    StringBuilder record = new StringBuilder();
+    for (int i = 0; i < types.length; i++) {
+      types[i] = sqlTypes.get(params.get(i).column().toLowerCase(java.util.Locale.ROOT));
+      if (types[i] == null) {
+        return new JsonShape(null, null, null);
+      }
+      fields.add("p" + i);
+      record.append(i == 0 ? "" : ", ").append('p').append(i).append(' ').append(types[i]);
+    }
+    int where = sql.indexOf(" WHERE ");
+    sql.insert(where, " FROM json_to_recordset(?::json) AS " + JSON_ROWS_ALIAS + "(" + record + ")");
+    return new JsonShape(sql.toString(), JsonRows.fields(fields), types);
+  }
+
+  /** The JSON form of an insert's statement; its text null when a column's type cannot be read. */
+  private JsonShape insertJson(Connection c, Shape shape) throws SQLException {
+    Map<String, String> sqlTypes = JsonRows.sqlTypes(c, shape.table());
+    List<String> types = new ArrayList<>(shape.columns().size());
+    for (String column : shape.columns()) {
+      String type = sqlTypes.get(column.toLowerCase(java.util.Locale.ROOT));
+      if (type == null) {
+        return new JsonShape(null, null, null);
+      }
+      types.add(type);
+    }
+    return new JsonShape(JsonRows.rows(shapes.get(shape), shape.columns(), types), JsonRows.fields(shape.columns()),
+        types.toArray(new String[0]));
+  }
+
+  /** The row alias of a JSON update's target table, and that of its rows. */
+  private static final String JSON_TARGET_ALIAS = "cutover_row";
+  private static final String JSON_ROWS_ALIAS = "cutover_x";
 
   /** Rows per multi-row statement, largest first: a few statement texts per shape, a few statements per run. */
   private static final int[] ROWS_PER_STATEMENT = {256, 64, 16, 4, 1};
@@ -385,6 +492,17 @@ public final class SideWriter implements AutoCloseable {
           JsonRows.fields(shape.columns()), types);
       jsonShapes.put(shape, json);
     }
+    return runJson(c, json, rows, new int[1]);
+  }
+
+  /**
+   * Runs a JSON statement over rows, {@value #JSON_ROWS} rows (or 8 MiB of them) per round trip.
+   *
+   * @param changed where the count of rows the statements changed is added.
+   * @return the rows that have no exact JSON form, to be written as tuples.
+   */
+  private List<Prepared> runJson(Connection c, JsonShape json, List<Prepared> rows, int[] changed)
+      throws SQLException {
     List<Prepared> left = new ArrayList<>(0);
     StringBuilder out = new StringBuilder(rows.size() * 64 + 2).append('[');
     int inStatement = 0;
@@ -394,22 +512,23 @@ public final class SideWriter implements AutoCloseable {
         continue;
       }
       if (++inStatement == JSON_ROWS || out.length() >= JSON_CHARS) {
-        executeJson(c, json, out);
+        changed[0] += executeJson(c, json, out);
         out.setLength(1);
         inStatement = 0;
       }
     }
     if (inStatement > 0) {
-      executeJson(c, json, out);
+      changed[0] += executeJson(c, json, out);
     }
     return left;
   }
 
-  private void executeJson(Connection c, JsonShape json, StringBuilder rows) throws SQLException {
+  private int executeJson(Connection c, JsonShape json, StringBuilder rows) throws SQLException {
     PreparedStatement ps = statement(c, json.sql());
     ps.setString(1, rows.append(']').toString());
-    ps.executeUpdate();
+    int changed = ps.executeUpdate();
     batches++;
+    return changed;
   }
 
   /** A shape's JSON statement, its columns' field names and their SQL types. */
@@ -589,12 +708,14 @@ public final class SideWriter implements AutoCloseable {
    * @param sql its text (its shape).
    * @param values its parameters, converted to the columns' types.
    * @param countsMiss whether changing no row counts as a skipped write.
-   * @param table this side's table, for updates that may be regrouped; null for any other statement.
+   * @param table this side's table, for updates and inserts of missing rows, which may be regrouped; null for any
+   *     other statement.
    * @param key the row's key.
-   * @param upsert for an unconditional upsert, its shape (runs of them go as multi-row statements); else null.
+   * @param shape for an insert or upsert, its shape (runs of them go as multi-row statements); else null.
+   * @param write the write.
    */
   private record Prepared(String sql, List<Value> values, boolean countsMiss, String table, Row key,
-      Shape upsert) {}
+      Shape shape, Write write) {}
 
   /**
    * The shape of an insert or upsert statement.
@@ -607,10 +728,12 @@ public final class SideWriter implements AutoCloseable {
   private record Shape(Write.Type type, String table, List<String> columns, List<String> keys) {}
 
   /**
-   * Regroups runs of updates to one table so that statements of one shape sit together and go in one JDBC batch.
-   * Updates change no row's existence and each statement touches only its own row, so updates of different rows
-   * commute; each row's own updates keep their order (an update's level is one more than the row's previous one,
-   * and levels run in order). Inserts, deletes and updates of another table end a run and stay where they are.
+   * Regroups runs of updates and inserts of missing rows to one table so that statements of one shape sit
+   * together and go in one JDBC batch (or one JSON statement). Each statement touches only its own row, an update
+   * changes no row's existence and an insert of a missing row none that exists, so such writes of different rows
+   * commute; each row's own writes keep their order (a write's level is one more than the row's previous one, and
+   * levels run in order; the insert that follows an update of a row sync never saw stays after it). Other inserts,
+   * deletes and writes of another table end a run and stay where they are.
    * Only tables whose one unique index is the primary key are regrouped: with another unique column, an order in
    * which two rows swap values could collide where the source's order did not. Without this, a table whose
    * updates alternate between two shapes (a counter that changed or not, a column set that differs) sent a few
@@ -672,51 +795,15 @@ public final class SideWriter implements AutoCloseable {
   private Prepared prepare(Write write) throws SQLException {
     TableMapping mapping = mappings.get(write.table());
     String table = side.isMonolith() ? mapping.sourceTable() : mapping.targetTable();
-    List<String> keys = new ArrayList<>();
+    List<String> keys = keyColumns(mapping, write);
     List<Param> params = new ArrayList<>();
-    for (Map.Entry<String, Value> column : write.key().columns().entrySet()) {
-      String name = column(mapping, column.getKey());
-      if (name == null) {
-        throw new IllegalStateException("mapping of table " + write.table() + " drops key column " + column.getKey());
-      }
-      keys.add(name);
-    }
     StringBuilder sql = new StringBuilder();
     Shape shape = null;
     switch (write.type()) {
       case UPDATE -> {
-        sql.append("UPDATE ").append(dialect.name(table)).append(" SET ");
-        List<String> set = new ArrayList<>();
-        for (Map.Entry<String, Value> column : write.values().columns().entrySet()) {
-          String name = column(mapping, column.getKey());
-          if (name == null || keys.contains(name)) {
-            continue;
-          }
-          Value expected = write.expected() == null ? null : write.expected().get(column.getKey());
-          if (comparable(expected)) {
-            // Per column: a column the side changed meanwhile keeps its value (its change is on the way).
-            String n = dialect.name(name);
-            set.add(n + " = CASE WHEN " + n + " IS NOT DISTINCT FROM ? THEN ? ELSE " + n + " END");
-            params.add(new Param(name, expected));
-          } else {
-            set.add(dialect.name(name) + " = ?");
-          }
-          params.add(new Param(name, column.getValue()));
-        }
-        if (write.deltas() != null) {
-          for (Map.Entry<String, Value> column : write.deltas().columns().entrySet()) {
-            String name = column(mapping, column.getKey());
-            if (name != null && !keys.contains(name)) {
-              set.add(dialect.name(name) + " = " + dialect.name(name) + " + ?");
-              params.add(new Param(name, column.getValue()));
-            }
-          }
-        }
-        if (set.isEmpty()) {
+        if (!updateStatement(sql, write, mapping, table, keys, params, false)) {
           return null;
         }
-        sql.append(String.join(", ", set));
-        whereKey(sql, keys, write.key(), params);
       }
       case DELETE, FORCE_DELETE -> {
         sql.append("DELETE FROM ").append(dialect.name(table));
@@ -762,8 +849,86 @@ public final class SideWriter implements AutoCloseable {
       values.add(converted == null ? param.value() : converted);
     }
     return new Prepared(sql.toString(), values, write.type() != Write.Type.FORCE_DELETE
-        && write.type() != Write.Type.INSERT_MISSING, write.type() == Write.Type.UPDATE ? table : null, write.key(),
-        write.type() == Write.Type.UPSERT ? shape : null);
+        && write.type() != Write.Type.INSERT_MISSING, write.type() == Write.Type.UPDATE
+        || write.type() == Write.Type.INSERT_MISSING ? table : null, write.key(), shape, write);
+  }
+
+  /** The side's names of a write's key columns, in the key's order. */
+  private List<String> keyColumns(TableMapping mapping, Write write) {
+    List<String> keys = new ArrayList<>(write.key().columns().size());
+    for (String column : write.key().columns().keySet()) {
+      String name = column(mapping, column);
+      if (name == null) {
+        throw new IllegalStateException("mapping of table " + write.table() + " drops key column " + column);
+      }
+      keys.add(name);
+    }
+    return keys;
+  }
+
+  /**
+   * Builds an update's statement: per column, the value set where the side still holds what sync last saw (a column
+   * the side changed meanwhile keeps its value: its change is on the way), counter deltas added, the row chosen by
+   * its key. With {@code json}, the same statement over rows given as JSON: each parameter is the field {@code p<n>}
+   * of the rows' alias, the table's columns are qualified by the table's alias, and the caller adds the rows'
+   * {@code FROM} before the {@code WHERE}.
+   *
+   * @return false when it sets nothing.
+   */
+  private boolean updateStatement(StringBuilder sql, Write write, TableMapping mapping, String table,
+      List<String> keys, List<Param> params, boolean json) {
+    sql.append("UPDATE ").append(dialect.name(table)).append(json ? " AS " + JSON_TARGET_ALIAS : "").append(" SET ");
+    String own = json ? JSON_TARGET_ALIAS + "." : "";
+    int set = 0;
+    for (Map.Entry<String, Value> column : write.values().columns().entrySet()) {
+      String name = column(mapping, column.getKey());
+      if (name == null || keys.contains(name)) {
+        continue;
+      }
+      String n = dialect.name(name);
+      sql.append(set++ == 0 ? "" : ", ").append(n).append(" = ");
+      Value expected = write.expected() == null ? null : write.expected().get(column.getKey());
+      if (comparable(expected)) {
+        // Per column: a column the side changed meanwhile keeps its value (its change is on the way).
+        sql.append("CASE WHEN ").append(own).append(n).append(" IS NOT DISTINCT FROM ");
+        parameter(sql, params, new Param(name, expected), json);
+        sql.append(" THEN ");
+        parameter(sql, params, new Param(name, column.getValue()), json);
+        sql.append(" ELSE ").append(own).append(n).append(" END");
+      } else {
+        parameter(sql, params, new Param(name, column.getValue()), json);
+      }
+    }
+    if (write.deltas() != null) {
+      for (Map.Entry<String, Value> column : write.deltas().columns().entrySet()) {
+        String name = column(mapping, column.getKey());
+        if (name != null && !keys.contains(name)) {
+          String n = dialect.name(name);
+          sql.append(set++ == 0 ? "" : ", ").append(n).append(" = ").append(own).append(n).append(" + ");
+          parameter(sql, params, new Param(name, column.getValue()), json);
+        }
+      }
+    }
+    if (set == 0) {
+      return false;
+    }
+    sql.append(" WHERE ");
+    int i = 0;
+    for (Value value : write.key().columns().values()) {
+      sql.append(i == 0 ? "" : " AND ").append(own).append(dialect.name(keys.get(i))).append(" = ");
+      parameter(sql, params, new Param(keys.get(i), value), json);
+      i++;
+    }
+    return true;
+  }
+
+  private static void parameter(StringBuilder sql, List<Param> params, Param param, boolean json) {
+    if (json) {
+      sql.append(JSON_ROWS_ALIAS).append(".p").append(params.size());
+    } else {
+      sql.append('?');
+    }
+    params.add(param);
   }
 
   /**
@@ -854,9 +1019,17 @@ public final class SideWriter implements AutoCloseable {
     }
   }
 
-  private static Map<String, Long> readVersions(Connection c, RowVersions.Kind kind, String table,
+  private Map<String, Long> readVersions(Connection c, RowVersions.Kind kind, String table,
       java.util.Set<String> keys) throws SQLException {
     Map<String, Long> versions = new HashMap<>();
+    if (dialect == Dialect.POSTGRESQL) {
+      // one statement text whatever the count: prepared once on the server
+      PreparedStatement ps = statement(c, RowVersions.select(kind, 0));
+      ps.setString(1, table.toLowerCase(java.util.Locale.ROOT));
+      ps.setArray(2, c.createArrayOf("text", keys.toArray()));
+      readVersions(ps, versions);
+      return versions;
+    }
     List<String> all = new ArrayList<>(keys);
     for (int from = 0; from < all.size(); from += VERSION_CHUNK) {
       List<String> chunk = all.subList(from, Math.min(all.size(), from + VERSION_CHUNK));
@@ -865,14 +1038,18 @@ public final class SideWriter implements AutoCloseable {
         for (int i = 0; i < chunk.size(); i++) {
           ps.setString(i + 2, chunk.get(i));
         }
-        try (java.sql.ResultSet rs = ps.executeQuery()) {
-          while (rs.next()) {
-            versions.put(rs.getString(1), rs.getLong(2));
-          }
-        }
+        readVersions(ps, versions);
       }
     }
     return versions;
+  }
+
+  private static void readVersions(PreparedStatement ps, Map<String, Long> versions) throws SQLException {
+    try (java.sql.ResultSet rs = ps.executeQuery()) {
+      while (rs.next()) {
+        versions.put(rs.getString(1), rs.getLong(2));
+      }
+    }
   }
 
   private static final int VERSION_CHUNK = 500;
@@ -963,6 +1140,7 @@ public final class SideWriter implements AutoCloseable {
     statements.clear();
     simple = null;
     jsonShapes.clear(); // the columns' types are read again with the next session
+    jsonUpdates.clear();
     versions = null;
     columnTypes.clear();
     fitting.clear();

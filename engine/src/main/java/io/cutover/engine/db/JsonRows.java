@@ -39,16 +39,26 @@ public final class JsonRows {
    * @return the statement: one parameter, the rows ({@link #append}).
    */
   public static String upsert(String table, List<String> columns, List<String> types, List<String> keyColumns) {
+    return rows(Dialect.POSTGRESQL.upsert(table, columns, keyColumns), columns, types);
+  }
+
+  /**
+   * A one-row insert statement over rows given as a JSON array of objects instead (PostgreSQL only).
+   *
+   * @param oneRow the statement, its row a {@code VALUES} tuple of one parameter per column.
+   * @param columns the columns given, in the tuple's order.
+   * @param types the columns' SQL types, in the same order ({@link #sqlTypes}).
+   * @return the statement: one parameter, the rows ({@link #append}).
+   */
+  public static String rows(String oneRow, List<String> columns, List<String> types) {
     Dialect d = Dialect.POSTGRESQL;
     StringBuilder record = new StringBuilder();
     for (int i = 0; i < columns.size(); i++) {
       record.append(i == 0 ? "" : ", ").append(d.name(columns.get(i))).append(' ').append(types.get(i));
     }
-    // the one-row upsert, its tuple of parameters replaced by the rows
-    String one = d.upsert(table, columns, keyColumns);
     String tuple = "VALUES (" + String.join(", ", java.util.Collections.nCopies(columns.size(), "?")) + ")";
     String cols = columns.stream().map(d::name).collect(Collectors.joining(", "));
-    return one.replace(tuple, "SELECT " + cols + " FROM json_to_recordset(?::json) AS x(" + record + ")");
+    return oneRow.replace(tuple, "SELECT " + cols + " FROM json_to_recordset(?::json) AS x(" + record + ")");
   }
 
   /**

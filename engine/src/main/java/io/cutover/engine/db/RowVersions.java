@@ -173,17 +173,18 @@ public final class RowVersions {
   private RowVersions() {}
 
   /**
-   * The query reading rows' versions: parameters the table, then the rows' keys.
+   * The query reading rows' versions: parameters the table, then the rows' keys as one array (PostgreSQL) or one
+   * parameter each (H2).
    *
    * @param kind how the side keeps them.
-   * @param keys how many keys.
+   * @param keys how many keys; 0 for the array form.
    * @return the SQL, rows of (key, version).
    */
   public static String select(Kind kind, int keys) {
     boolean sequence = kind == Kind.SEQUENCE;
     return "SELECT row_key, " + (sequence ? "seq" : "xid") + " FROM " + (sequence ? TABLE : TRANSACTIONS)
-        + " WHERE table_name = ? AND row_key IN (" + String.join(", ", java.util.Collections.nCopies(keys, "?"))
-        + ")";
+        + " WHERE table_name = ? AND row_key " + (keys == 0 ? "= ANY (?)"
+            : "IN (" + String.join(", ", java.util.Collections.nCopies(keys, "?")) + ")");
   }
 
   /**

@@ -185,6 +185,65 @@ class PostgresApplyTest {
     return row.build();
   }
 
+  /**
+   * Sync's conditional updates of a table whose rows commute, and its inserts of rows it never saw, go as
+   * statements over rows given as JSON: each row's writes in their order (a row met again starts the next
+   * statement), every delta once, a column the side changed meanwhile kept, a row not there counted as missed and
+   * then filled in, and values without an exact JSON form written one by one.
+   */
+  @Test
+  void runsOfConditionalUpdatesGoAsFewStatementsWithEachRowsConditionsAndOrder() throws Exception {
+    DataSource service = Postgres.newDatabase("updates_svc");
+    exec(service, "CREATE TABLE counters (id INT PRIMARY KEY, name TEXT, n BIGINT, r REAL)",
+        "INSERT INTO counters SELECT g, 'v0', 0, 0 FROM generate_series(1, 200) g",
+        "UPDATE counters SET name = 'mine' WHERE id = 7", // the side's own change, on its way to sync
+        "CREATE TABLE statements (op TEXT)",
+        "CREATE FUNCTION count_statement() RETURNS trigger LANGUAGE plpgsql AS "
+            + "$$ BEGIN INSERT INTO statements VALUES (TG_OP); RETURN NULL; END $$",
+        "CREATE TRIGGER counted AFTER INSERT OR UPDATE ON counters FOR EACH STATEMENT "
+            + "EXECUTE FUNCTION count_statement()");
+    List<SideWriter.Indexed> writes = new java.util.ArrayList<>();
+    long index = 0;
+    for (int round = 1; round <= 3; round++) { // one shape: a run in which every row comes three times
+      for (int id = 1; id <= 200; id++) {
+        writes.add(new SideWriter.Indexed(++index, new Write(SERVICE, "counters", Write.Type.UPDATE,
+            Row.of("id", Value.of((long) id)), Row.of("name", Value.of("v" + round)),
+            Row.of("name", Value.of("v" + (round - 1))), Row.of("n", Value.of(1L)))));
+      }
+    }
+    writes.add(new SideWriter.Indexed(++index, new Write(SERVICE, "counters", Write.Type.UPDATE,
+        Row.of("id", Value.of(999L)), Row.of("name", Value.of("v1")), Row.of("name", Value.of("v0")),
+        Row.of("n", Value.of(1L)))));
+    for (int id = 1; id <= 4; id++) { // a double has no exact JSON form for a real column
+      writes.add(new SideWriter.Indexed(++index, new Write(SERVICE, "counters", Write.Type.UPDATE,
+          Row.of("id", Value.of((long) id)), Row.of("r", Value.of(id + 0.1)), null, null)));
+    }
+    for (int id = 201; id <= 205; id++) { // rows sync never saw: an update, then the row filled in if missing
+      Row key = Row.of("id", Value.of((long) id));
+      writes.add(new SideWriter.Indexed(++index, new Write(SERVICE, "counters", Write.Type.UPDATE, key,
+          Row.of("name", Value.of("v1")), Row.of("name", Value.of("v0")), Row.of("n", Value.of(1L)))));
+      writes.add(new SideWriter.Indexed(index, new Write(SERVICE, "counters", Write.Type.INSERT_MISSING, key,
+          Row.builder().put("id", Value.of((long) id)).put("name", Value.of("new")).put("n", Value.of(1L))
+              .put("r", Value.of(0L)).build(), null)));
+    }
+    SideWriter writer = new SideWriter("updates-test", SERVICE, service, Map.of("counters",
+        TableMapping.identity("counters")));
+    try {
+      assertEquals(6, writer.write(writes, index), "the updates of rows 999 and 201-205, not there, missed");
+    } finally {
+      writer.close();
+    }
+    assertEquals(List.of("1|v3|3|1.1", "2|v3|3|2.1", "7|mine|3|0", "200|v3|3|0", "201|new|1|0", "205|new|1|0"),
+        rows(service, "SELECT id, name, n, r FROM counters WHERE id IN (1, 2, 7, 200, 201, 205) ORDER BY id"));
+    assertEquals(List.of("0"), rows(service, "SELECT count(*) FROM counters WHERE id <= 200 AND (n <> 3 OR "
+        + "(name <> 'v3' AND id <> 7))"));
+    assertEquals(List.of("5"), rows(service, "SELECT count(*) FROM counters WHERE id > 200"));
+    // the 606 updates of one shape in three statements (each row met again starts one), the doubles one each,
+    // the five inserts in one
+    assertEquals(List.of("INSERT|1", "UPDATE|7"), rows(service,
+        "SELECT op, count(*) FROM statements GROUP BY op ORDER BY op"));
+  }
+
   /** Adds the writes mirroring an update of a row (its first column the key) to the service. */
   private static void mirror(List<SideWriter.Indexed> writes, long index, String table, Row after) {
     String key = after.names().get(0);

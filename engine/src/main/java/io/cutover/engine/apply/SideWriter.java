@@ -349,6 +349,9 @@ public final class SideWriter implements AutoCloseable {
       jsonUpdates.put(first.sql(), json);
     }
     int missed = 0;
+    // rows to go one by one, in order, in one JDBC batch: the short statements (a row changed many times in a batch
+    // makes many), and the rows of the JSON statements before them that have no exact JSON form
+    List<Prepared> oneByOne = new ArrayList<>();
     java.util.Set<Row> keys = new java.util.HashSet<>(run.size() * 2);
     int from = 0;
     while (from < run.size()) {
@@ -358,19 +361,28 @@ public final class SideWriter implements AutoCloseable {
       }
       keys.clear();
       List<Prepared> distinct = run.subList(from, to);
-      List<Prepared> left = distinct;
-      if (json.sql() != null) {
+      if (json.sql() == null || distinct.size() < MIN_JSON_ROWS) {
+        oneByOne.addAll(distinct);
+      } else {
+        missed += executeBatch(c, oneByOne);
+        oneByOne.clear();
         int[] changed = {0};
-        left = runJson(c, json, distinct, changed);
+        List<Prepared> left = runJson(c, json, distinct, changed);
         if (first.countsMiss()) {
           missed += distinct.size() - left.size() - changed[0];
         }
+        oneByOne.addAll(left);
       }
-      missed += executeBatch(c, left);
       from = to;
     }
-    return missed;
+    return missed + executeBatch(c, oneByOne);
   }
+
+  /**
+   * Fewer rows than this go one by one in the run's JDBC batch rather than as a JSON statement of their own: each
+   * JSON statement is a round trip, and a row changed many times in one batch cuts a run into as many statements.
+   */
+  private static final int MIN_JSON_ROWS = 8;
 
   /** The JSON form of an update's statement; its text null when a column's type cannot be read. */
   private JsonShape updateJson(Connection c, Prepared update) throws SQLException {

@@ -425,7 +425,7 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
         }
       }
       int skippedWrites = writeBothSides(toServiceWrites, toMonolithWrites);
-      state.commit(pendingIndex, syncState, mayWait && conflicts.isEmpty() && state.holdsNothing());
+      state.commit(pendingIndex, syncState, mayWait && decidedAgainAlike(conflicts) && state.holdsNothing());
       long appliedAt = System.currentTimeMillis() * 1_000L;
       TableCounters counters = null;
       for (ChangeEvent event : applied) {
@@ -570,6 +570,21 @@ public final class BidirectionalSync implements ChangeHandler, AutoCloseable {
     } catch (Exception ignored) {
       // the batch fails anyway; this only makes sure the other side's writer is idle before the retry
     }
+  }
+
+  /**
+   * Whether a batch's conflicts would be decided and recorded alike if the batch were decided again after a crash:
+   * each resolved by its table's rules, none of them a custom resolver's, none parked. A conflict's record is keyed
+   * by its change's clock, so deciding it again replaces the record rather than adding one.
+   */
+  private boolean decidedAgainAlike(List<Conflict> conflicts) {
+    for (Conflict conflict : conflicts) {
+      Table table = byMonolithTable.get(conflict.table());
+      if (conflict.outcome() != Conflict.Outcome.RESOLVED || table == null || !table.policy().deterministic()) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** Reconciles one change and queues its writes; returns the change in parked rows. */

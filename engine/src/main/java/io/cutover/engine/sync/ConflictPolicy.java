@@ -58,4 +58,15 @@ public record ConflictPolicy(Rule row, Map<String, Rule> columns) {
   public Rule rule(String column) {
     return columns.getOrDefault(column, row);
   }
+
+  /**
+   * Whether its decisions follow from the changes and what sync knows alone: no rule calls code of the user's (a
+   * {@link Rule.Kind#CUSTOM} resolver may read a clock or anything else). Deciding a change again, after a
+   * crash, then gives the same writes and the same conflict records.
+   *
+   * @return false if the row or any column is decided by a custom resolver.
+   */
+  public boolean deterministic() {
+    return row.kind() != Rule.Kind.CUSTOM && columns.values().stream().noneMatch(r -> r.kind() == Rule.Kind.CUSTOM);
+  }
 }

@@ -440,8 +440,10 @@ public final class StateStore implements AutoCloseable {
    * write was less than {@link #POSITION_EVERY_NANOS} ago and the waiting changes are small: a later commit writes
    * it. After a crash the journal replays from the older position; the batches since are decided again from the
    * same state and the same changes, so identically, and the databases' positions skip their writes. A batch may
-   * wait only if its decisions depend on nothing else: no conflict (a custom resolver may read the clock), no
-   * operator's resolution or control, no paused table or held change (released when the schemas are read).
+   * wait only if its decisions depend on nothing else: no conflict left to a custom resolver (which may read the
+   * clock) or parked, no operator's resolution or control, no paused table or held change (released when the
+   * schemas are read). Conflicts its tables' rules resolved are decided and recorded again alike (a conflict's
+   * record is keyed by its change's clock).
    *
    * @param position the last journal index of the batch.
    * @param sync whether to force the file to disk (survives a power loss, not only a process crash).

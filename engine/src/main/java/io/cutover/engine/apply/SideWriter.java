@@ -65,9 +65,8 @@ public final class SideWriter implements AutoCloseable {
   private final Map<Shape, String> shapes = new HashMap<>();
   /** Multi-row upsert texts by shape and row count. */
   private final Map<Shape, Map<Integer, String>> multiRow = new HashMap<>();
-  private final Map<Shape, JsonShape> jsonShapes = new HashMap<>();
-  /** JSON statements of updates and inserts of missing rows, by their one-row text ({@link #commutingRows}). */
-  private final Map<String, JsonShape> jsonUpdates = new HashMap<>();
+  /** JSON statements by the one-row statement they stand for ({@link #jsonStatement}). */
+  private final Map<String, JsonShape> jsonStatements = new HashMap<>();
   /** The session's statement for SQL without parameters (positions and commit); closed with the session. */
   private Statement simple;
   /** Per side table, the last row shape (columns and value types) {@link #drift} found to fit by type alone. */
@@ -340,14 +339,7 @@ public final class SideWriter implements AutoCloseable {
    */
   private int commutingRows(Connection c, List<Prepared> run) throws SQLException {
     Prepared first = run.get(0);
-    JsonShape json = jsonUpdates.get(first.sql());
-    if (json == null) {
-      json = first.write().type() == Write.Type.UPDATE ? updateJson(c, first) : insertJson(c, first.shape());
-      if (jsonUpdates.size() >= MAX_STATEMENTS) {
-        jsonUpdates.clear();
-      }
-      jsonUpdates.put(first.sql(), json);
-    }
+    JsonShape json = jsonStatement(c, first);
     int missed = 0;
     // rows to go one by one, in order, in one JDBC batch: the short statements (a row changed many times in a batch
     // makes many), and the rows of the JSON statements before them that have no exact JSON form
@@ -409,8 +401,25 @@ public final class SideWriter implements AutoCloseable {
     return new JsonShape(sql.toString(), JsonRows.fields(fields), types);
   }
 
-  /** The JSON form of an insert's statement; its text null when a column's type cannot be read. */
-  private JsonShape insertJson(Connection c, Shape shape) throws SQLException {
+  /**
+   * The JSON form of a prepared statement's text (an update, an insert or an upsert), built once per text; its
+   * text null when a column's type cannot be read (the rows then go as tuples, and the statement says what is
+   * wrong).
+   */
+  private JsonShape jsonStatement(Connection c, Prepared first) throws SQLException {
+    JsonShape json = jsonStatements.get(first.sql());
+    if (json == null) {
+      json = first.write().type() == Write.Type.UPDATE ? updateJson(c, first) : rowsJson(c, first.shape());
+      if (jsonStatements.size() >= MAX_STATEMENTS) {
+        jsonStatements.clear();
+      }
+      jsonStatements.put(first.sql(), json);
+    }
+    return json;
+  }
+
+  /** The JSON form of an insert's or upsert's statement; its text null when a column's type cannot be read. */
+  private JsonShape rowsJson(Connection c, Shape shape) throws SQLException {
     Map<String, String> sqlTypes = JsonRows.sqlTypes(c, shape.table());
     List<String> types = new ArrayList<>(shape.columns().size());
     for (String column : shape.columns()) {
@@ -450,7 +459,7 @@ public final class SideWriter implements AutoCloseable {
     }
     List<Prepared> rows = new ArrayList<>(last.values());
     if (dialect == Dialect.POSTGRESQL) {
-      rows = upsertJson(c, shape, rows);
+      rows = upsertJson(c, rows);
     }
     int width = shape.columns().size();
     int from = 0;
@@ -489,22 +498,9 @@ public final class SideWriter implements AutoCloseable {
    * round trip per {@value #JSON_ROWS} rows (or 8 MiB of them). Returns the rows that have no exact JSON form, to
    * be written as tuples.
    */
-  private List<Prepared> upsertJson(Connection c, Shape shape, List<Prepared> rows) throws SQLException {
-    JsonShape json = jsonShapes.get(shape);
-    if (json == null) {
-      Map<String, String> sqlTypes = JsonRows.sqlTypes(c, shape.table());
-      String[] types = new String[shape.columns().size()];
-      for (int i = 0; i < types.length; i++) {
-        types[i] = sqlTypes.get(shape.columns().get(i).toLowerCase(java.util.Locale.ROOT));
-        if (types[i] == null) {
-          return rows; // not a column of the table: the statement as tuples says so
-        }
-      }
-      json = new JsonShape(JsonRows.upsert(shape.table(), shape.columns(), List.of(types), shape.keys()),
-          JsonRows.fields(shape.columns()), types);
-      jsonShapes.put(shape, json);
-    }
-    return runJson(c, json, rows, new int[1]);
+  private List<Prepared> upsertJson(Connection c, List<Prepared> rows) throws SQLException {
+    JsonShape json = jsonStatement(c, rows.get(0));
+    return json.sql() == null ? rows : runJson(c, json, rows, new int[1]);
   }
 
   /**
@@ -631,7 +627,7 @@ public final class SideWriter implements AutoCloseable {
   /** Forgets what it knows of the tables' columns (after a failure, or to see whether a schema changed). */
   public void forgetSchemas() {
     columnTypes.clear();
-    jsonShapes.clear();
+    jsonStatements.clear();
     regroupable.clear();
     fitting.clear();
   }
@@ -819,7 +815,7 @@ public final class SideWriter implements AutoCloseable {
       }
       case DELETE, FORCE_DELETE -> {
         sql.append("DELETE FROM ").append(dialect.name(table));
-        whereKey(sql, keys, write.key(), params);
+        whereKey(sql, keys, write.key(), params, false);
         if (write.type() == Write.Type.DELETE && write.expected() != null) {
           for (Map.Entry<String, Value> column : write.expected().columns().entrySet()) {
             String name = column(mapping, column.getKey());
@@ -924,13 +920,7 @@ public final class SideWriter implements AutoCloseable {
     if (set == 0) {
       return false;
     }
-    sql.append(" WHERE ");
-    int i = 0;
-    for (Value value : write.key().columns().values()) {
-      sql.append(i == 0 ? "" : " AND ").append(own).append(dialect.name(keys.get(i))).append(" = ");
-      parameter(sql, params, new Param(keys.get(i), value), json);
-      i++;
-    }
+    whereKey(sql, keys, write.key(), params, json);
     return true;
   }
 
@@ -1036,7 +1026,7 @@ public final class SideWriter implements AutoCloseable {
     Map<String, Long> versions = new HashMap<>();
     if (dialect == Dialect.POSTGRESQL) {
       // one statement text whatever the count: prepared once on the server
-      PreparedStatement ps = statement(c, RowVersions.select(kind, 0));
+      PreparedStatement ps = statement(c, RowVersions.selectArray(kind));
       ps.setString(1, table.toLowerCase(java.util.Locale.ROOT));
       ps.setArray(2, c.createArrayOf("text", keys.toArray()));
       readVersions(ps, versions);
@@ -1108,18 +1098,17 @@ public final class SideWriter implements AutoCloseable {
     return types;
   }
 
-  private void whereKey(StringBuilder sql, List<String> keys, Row key, List<Param> params) {
+  private void whereKey(StringBuilder sql, List<String> keys, Row key, List<Param> params, boolean json) {
     sql.append(" WHERE ");
     int i = 0;
     for (Value value : key.columns().values()) {
-      if (i > 0) {
-        sql.append(" AND ");
-      }
-      sql.append(dialect.name(keys.get(i))).append(" = ?");
-      params.add(new Param(keys.get(i), value));
+      sql.append(i == 0 ? "" : " AND ").append(json ? JSON_TARGET_ALIAS + "." : "").append(dialect.name(keys.get(i)))
+          .append(" = ");
+      parameter(sql, params, new Param(keys.get(i), value), json);
       i++;
     }
   }
+
 
   /** PostgreSQL's json type has no equality; such columns are written without a condition. */
   private static boolean comparable(Value value) {
@@ -1151,8 +1140,7 @@ public final class SideWriter implements AutoCloseable {
   public void close() {
     statements.clear();
     simple = null;
-    jsonShapes.clear(); // the columns' types are read again with the next session
-    jsonUpdates.clear();
+    jsonStatements.clear(); // the columns' types are read again with the next session
     versions = null;
     columnTypes.clear();
     fitting.clear();

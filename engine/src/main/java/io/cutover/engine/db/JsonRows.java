@@ -30,19 +30,6 @@ public final class JsonRows {
   private JsonRows() {}
 
   /**
-   * The upsert of rows given as a JSON array of objects (PostgreSQL only).
-   *
-   * @param table the target table.
-   * @param columns every column given, key columns included.
-   * @param types the columns' SQL types, in the same order ({@link #sqlTypes}).
-   * @param keyColumns the primary-key columns.
-   * @return the statement: one parameter, the rows ({@link #append}).
-   */
-  public static String upsert(String table, List<String> columns, List<String> types, List<String> keyColumns) {
-    return rows(Dialect.POSTGRESQL.upsert(table, columns, keyColumns), columns, types);
-  }
-
-  /**
    * A one-row insert statement over rows given as a JSON array of objects instead (PostgreSQL only).
    *
    * @param oneRow the statement, its row a {@code VALUES} tuple of one parameter per column.

@@ -173,18 +173,31 @@ public final class RowVersions {
   private RowVersions() {}
 
   /**
-   * The query reading rows' versions: parameters the table, then the rows' keys as one array (PostgreSQL) or one
-   * parameter each (H2).
+   * The query reading rows' versions: parameters the table, then the rows' keys.
    *
    * @param kind how the side keeps them.
-   * @param keys how many keys; 0 for the array form.
+   * @param keys how many keys.
    * @return the SQL, rows of (key, version).
    */
   public static String select(Kind kind, int keys) {
+    return selectWhere(kind, "IN (" + String.join(", ", java.util.Collections.nCopies(keys, "?")) + ")");
+  }
+
+  /**
+   * The query reading rows' versions with the keys as one array parameter (PostgreSQL): one text whatever the
+   * count, prepared once on the server.
+   *
+   * @param kind how the side keeps them.
+   * @return the SQL, rows of (key, version); parameters the table, then a {@code text[]} of keys.
+   */
+  public static String selectArray(Kind kind) {
+    return selectWhere(kind, "= ANY (?)");
+  }
+
+  private static String selectWhere(Kind kind, String keys) {
     boolean sequence = kind == Kind.SEQUENCE;
     return "SELECT row_key, " + (sequence ? "seq" : "xid") + " FROM " + (sequence ? TABLE : TRANSACTIONS)
-        + " WHERE table_name = ? AND row_key " + (keys == 0 ? "= ANY (?)"
-            : "IN (" + String.join(", ", java.util.Collections.nCopies(keys, "?")) + ")");
+        + " WHERE table_name = ? AND row_key " + keys;
   }
 
   /**

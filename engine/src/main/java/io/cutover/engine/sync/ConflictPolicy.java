@@ -67,6 +67,14 @@ public record ConflictPolicy(Rule row, Map<String, Rule> columns) {
    * @return false if the row or any column is decided by a custom resolver.
    */
   public boolean deterministic() {
-    return row.kind() != Rule.Kind.CUSTOM && columns.values().stream().noneMatch(r -> r.kind() == Rule.Kind.CUSTOM);
+    if (row.kind() == Rule.Kind.CUSTOM) {
+      return false;
+    }
+    for (Rule rule : columns.values()) {
+      if (rule.kind() == Rule.Kind.CUSTOM) {
+        return false;
+      }
+    }
+    return true;
   }
 }
